@@ -1,0 +1,416 @@
+//! The messages folder: plans (timing) and wording per language, loaded and checked once.
+//!
+//! Layout:
+//! ```text
+//! messages/plans/<plan>.toml     timing of each step
+//! messages/<lang>/<plan>.toml    title and text of each step
+//! messages/<lang>/bot.toml       the bot's own replies
+//! ```
+//! Every problem is reported as `file:line: problem`; one bad file stops start-up.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::domain::plan::Plan;
+use crate::domain::problems::{Problem, line_of};
+use crate::domain::template::Template;
+
+/// The language every installation must carry; the fallback for everything else.
+pub const BASE_LANG: &str = "en";
+
+/// Placeholders a course step may use.
+pub const STEP_PLACEHOLDERS: &[&str] = &[
+    "first_name",
+    "clinic_name",
+    "session_date",
+    "session_time",
+    "clinic_contact",
+];
+
+/// The bot's own replies to patients, each with the placeholders it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reply {
+    Greeting,
+    ScheduleHeader,
+    ScheduleItem,
+    ScheduleEmpty,
+    StopDone,
+    StopNothing,
+    HelpPatient,
+    NotLinked,
+    LinkInvalid,
+    LinkUsed,
+    LinkExpired,
+    AlreadyLinked,
+    UnknownCommand,
+    PlainText,
+    PrivateOnly,
+}
+
+impl Reply {
+    pub const ALL: [Reply; 15] = [
+        Reply::Greeting,
+        Reply::ScheduleHeader,
+        Reply::ScheduleItem,
+        Reply::ScheduleEmpty,
+        Reply::StopDone,
+        Reply::StopNothing,
+        Reply::HelpPatient,
+        Reply::NotLinked,
+        Reply::LinkInvalid,
+        Reply::LinkUsed,
+        Reply::LinkExpired,
+        Reply::AlreadyLinked,
+        Reply::UnknownCommand,
+        Reply::PlainText,
+        Reply::PrivateOnly,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Reply::Greeting => "greeting",
+            Reply::ScheduleHeader => "schedule_header",
+            Reply::ScheduleItem => "schedule_item",
+            Reply::ScheduleEmpty => "schedule_empty",
+            Reply::StopDone => "stop_done",
+            Reply::StopNothing => "stop_nothing",
+            Reply::HelpPatient => "help_patient",
+            Reply::NotLinked => "not_linked",
+            Reply::LinkInvalid => "link_invalid",
+            Reply::LinkUsed => "link_used",
+            Reply::LinkExpired => "link_expired",
+            Reply::AlreadyLinked => "already_linked",
+            Reply::UnknownCommand => "unknown_command",
+            Reply::PlainText => "plain_text",
+            Reply::PrivateOnly => "private_only",
+        }
+    }
+
+    pub fn placeholders(self) -> &'static [&'static str] {
+        match self {
+            Reply::Greeting => &["first_name", "clinic_name"],
+            Reply::ScheduleItem => &["when", "title"],
+            Reply::ScheduleHeader
+            | Reply::ScheduleEmpty
+            | Reply::StopDone
+            | Reply::HelpPatient
+            | Reply::AlreadyLinked
+            | Reply::PlainText => &["clinic_name"],
+            Reply::StopNothing
+            | Reply::NotLinked
+            | Reply::LinkInvalid
+            | Reply::LinkUsed
+            | Reply::LinkExpired
+            | Reply::UnknownCommand
+            | Reply::PrivateOnly => &[],
+        }
+    }
+}
+
+/// A step's wording in one language.
+#[derive(Debug, Clone)]
+pub struct StepWording {
+    pub title: String,
+    pub text: Template,
+}
+
+#[derive(Debug, Clone)]
+pub struct Language {
+    pub code: String,
+    pub name: String,
+    replies: HashMap<Reply, Template>,
+    /// plan id → step id → wording
+    steps: HashMap<String, HashMap<String, StepWording>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    plans: BTreeMap<String, Plan>,
+    languages: BTreeMap<String, Language>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWording {
+    title: Spanned<String>,
+    text: Spanned<String>,
+}
+
+impl Catalog {
+    /// Loads and checks a messages folder. Problems name files relative to `dir`.
+    pub fn load(dir: &Path) -> Result<Catalog, Vec<Problem>> {
+        let shown = |rel: &str| format!("{}/{rel}", dir.display());
+        let mut problems = Vec::new();
+        if !dir.is_dir() {
+            return Err(vec![Problem::new(
+                &dir.display().to_string(),
+                0,
+                "not a readable folder",
+            )]);
+        }
+        let mut plans = BTreeMap::new();
+        for (stem, rel) in toml_files(dir, "plans", &mut problems) {
+            let Some(text) = read(dir, &rel, &mut problems) else {
+                continue;
+            };
+            match Plan::parse(&stem, &shown(&rel), &text) {
+                Ok(plan) => {
+                    plans.insert(stem, plan);
+                }
+                Err(p) => problems.extend(p),
+            }
+        }
+        if plans.is_empty() && problems.is_empty() {
+            problems.push(Problem::new(
+                &shown("plans"),
+                0,
+                "no plan files (plans/<plan>.toml)",
+            ));
+        }
+
+        let mut languages = BTreeMap::new();
+        for code in language_dirs(dir, &mut problems) {
+            if let Some(lang) = load_language(dir, &code, &plans, &mut problems) {
+                languages.insert(code, lang);
+            }
+        }
+        if !languages.contains_key(BASE_LANG)
+            && !problems
+                .iter()
+                .any(|p| p.file.contains(&format!("/{BASE_LANG}/")))
+        {
+            problems.push(Problem::new(
+                &shown(BASE_LANG),
+                0,
+                "the English wording (en/) is required",
+            ));
+        }
+        if problems.is_empty() {
+            Ok(Catalog { plans, languages })
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn plan(&self, id: &str) -> Option<&Plan> {
+        self.plans.get(id)
+    }
+
+    pub fn plan_ids(&self) -> impl Iterator<Item = &str> {
+        self.plans.keys().map(String::as_str)
+    }
+
+    pub fn languages(&self) -> impl Iterator<Item = &Language> {
+        self.languages.values()
+    }
+
+    /// The language for a patient: their Telegram language when we have it, else the
+    /// clinic's default, else English.
+    pub fn pick_language(&self, telegram: Option<&str>, clinic_default: &str) -> String {
+        let wanted = telegram.map(|c| c.split(['-', '_']).next().unwrap_or(c).to_ascii_lowercase());
+        [wanted.as_deref(), Some(clinic_default)]
+            .into_iter()
+            .flatten()
+            .find(|c| self.languages.contains_key(*c))
+            .unwrap_or(BASE_LANG)
+            .to_string()
+    }
+
+    fn language(&self, code: &str) -> &Language {
+        self.languages
+            .get(code)
+            .or_else(|| self.languages.get(BASE_LANG))
+            .expect("the base language is checked at load")
+    }
+
+    pub fn reply(&self, lang: &str, reply: Reply) -> &Template {
+        &self.language(lang).replies[&reply]
+    }
+
+    pub fn step(&self, lang: &str, plan: &str, step: &str) -> Option<&StepWording> {
+        self.language(lang).steps.get(plan)?.get(step)
+    }
+}
+
+fn load_language(
+    dir: &Path,
+    code: &str,
+    plans: &BTreeMap<String, Plan>,
+    problems: &mut Vec<Problem>,
+) -> Option<Language> {
+    let shown = |rel: &str| format!("{}/{rel}", dir.display());
+    let before = problems.len();
+    let bot_rel = format!("{code}/bot.toml");
+    let mut replies = HashMap::new();
+    let mut name = code.to_string();
+    if let Some(text) = read(dir, &bot_rel, problems) {
+        match toml::from_str::<HashMap<String, Spanned<String>>>(&text) {
+            Err(e) => problems.push(toml_problem(&shown(&bot_rel), &text, &e)),
+            Ok(raw) => {
+                for (key, value) in &raw {
+                    let line = line_of(&text, value.span().start);
+                    if key == "language_name" {
+                        name = value.get_ref().trim().to_string();
+                    } else if let Some(reply) = Reply::ALL.iter().find(|r| r.key() == key) {
+                        match Template::parse(value.get_ref(), reply.placeholders()) {
+                            Ok(t) => {
+                                replies.insert(*reply, t);
+                            }
+                            Err(e) => problems.push(Problem::new(
+                                &shown(&bot_rel),
+                                line,
+                                format!("{key}: {e}"),
+                            )),
+                        }
+                    } else {
+                        problems.push(Problem::new(
+                            &shown(&bot_rel),
+                            line,
+                            format!("unknown key `{key}`"),
+                        ));
+                    }
+                }
+                for reply in Reply::ALL {
+                    if !raw.contains_key(reply.key()) {
+                        problems.push(Problem::new(
+                            &shown(&bot_rel),
+                            1,
+                            format!("missing `{}`", reply.key()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let mut steps = HashMap::new();
+    for (plan_id, plan) in plans {
+        let rel = format!("{code}/{plan_id}.toml");
+        let Some(text) = read(dir, &rel, problems) else {
+            continue;
+        };
+        let raw: HashMap<String, Spanned<RawWording>> = match toml::from_str(&text) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(toml_problem(&shown(&rel), &text, &e));
+                continue;
+            }
+        };
+        let mut wording = HashMap::new();
+        for step in &plan.steps {
+            let Some(w) = raw.get(&step.id) else {
+                problems.push(Problem::new(
+                    &shown(&rel),
+                    1,
+                    format!("missing wording for step `{}`", step.id),
+                ));
+                continue;
+            };
+            let w = w.get_ref();
+            let line = line_of(&text, w.text.span().start);
+            let title = w.title.get_ref().trim().to_string();
+            if title.is_empty() || title.chars().count() > 80 {
+                let line = line_of(&text, w.title.span().start);
+                problems.push(Problem::new(
+                    &shown(&rel),
+                    line,
+                    format!("{}: the title must be 1 to 80 characters", step.id),
+                ));
+            }
+            match Template::parse(w.text.get_ref(), STEP_PLACEHOLDERS) {
+                Ok(t) => {
+                    wording.insert(step.id.clone(), StepWording { title, text: t });
+                }
+                Err(e) => problems.push(Problem::new(
+                    &shown(&rel),
+                    line,
+                    format!("{}: {e}", step.id),
+                )),
+            }
+        }
+        for (id, w) in &raw {
+            if plan.step(id).is_none() {
+                let line = line_of(&text, w.span().start);
+                problems.push(Problem::new(
+                    &shown(&rel),
+                    line,
+                    format!("`{id}` is not a step of plans/{plan_id}.toml"),
+                ));
+            }
+        }
+        steps.insert(plan_id.clone(), wording);
+    }
+    (problems.len() == before).then(|| Language {
+        code: code.to_string(),
+        name,
+        replies,
+        steps,
+    })
+}
+
+fn toml_problem(file: &str, text: &str, e: &toml::de::Error) -> Problem {
+    let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+    Problem::new(file, line, e.message().trim())
+}
+
+fn read(dir: &Path, rel: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    match fs::read_to_string(dir.join(rel)) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            problems.push(Problem::new(
+                &format!("{}/{rel}", dir.display()),
+                0,
+                format!("cannot read: {e}"),
+            ));
+            None
+        }
+    }
+}
+
+/// `(stem, relative path)` of each `.toml` in `dir/sub`, sorted.
+fn toml_files(dir: &Path, sub: &str, problems: &mut Vec<Problem>) -> Vec<(String, String)> {
+    let entries = match fs::read_dir(dir.join(sub)) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(Problem::new(
+                &format!("{}/{sub}", dir.display()),
+                0,
+                format!("cannot read: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<(String, String)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let stem = name.strip_suffix(".toml")?.to_string();
+            Some((stem, format!("{sub}/{name}")))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Language folders: every folder but `plans`.
+fn language_dirs(dir: &Path, problems: &mut Vec<Problem>) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        problems.push(Problem::new(
+            &dir.display().to_string(),
+            0,
+            "cannot read the folder",
+        ));
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n != "plans" && !n.starts_with('.'))
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,10 @@
+//! Pure rules: no clock, no database, no network. Everything takes `now` and the zone.
+
+pub mod enroll_args;
+pub mod html;
+pub mod link;
+pub mod offset;
+pub mod plan;
+pub mod problems;
+pub mod template;
+pub mod time;

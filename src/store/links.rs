@@ -1,0 +1,87 @@
+//! One-time links, stored by hash.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::{from_millis, millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum LinkKind {
+    /// Makes whoever opens it the clinic's owner.
+    Owner,
+    /// Links a patient's chat to their enrollment.
+    Patient,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub kind: LinkKind,
+    pub clinic_id: i64,
+    pub patient_id: Option<i64>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub used_by: Option<i64>,
+}
+
+pub async fn insert_link(
+    conn: &mut SqliteConnection,
+    hash: &str,
+    kind: LinkKind,
+    clinic_id: i64,
+    patient_id: Option<i64>,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO links (hash, kind, clinic_id, patient_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(hash)
+    .bind(kind)
+    .bind(clinic_id)
+    .bind(patient_id)
+    .bind(millis(expires_at))
+    .bind(millis(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_link(
+    conn: &mut SqliteConnection,
+    hash: &str,
+) -> Result<Option<Link>, sqlx::Error> {
+    let row: Option<(LinkKind, i64, Option<i64>, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT kind, clinic_id, patient_id, expires_at, used_at, used_by FROM links WHERE hash = ?",
+    )
+    .bind(hash)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(
+        |(kind, clinic_id, patient_id, expires_at, used_at, used_by)| Link {
+            kind,
+            clinic_id,
+            patient_id,
+            expires_at: from_millis(expires_at),
+            used_at: used_at.map(from_millis),
+            used_by,
+        },
+    ))
+}
+
+/// Marks a link used; false if someone else used it first.
+pub async fn use_link(
+    conn: &mut SqliteConnection,
+    hash: &str,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE links SET used_at = ?, used_by = ? WHERE hash = ? AND used_at IS NULL")
+            .bind(millis(now))
+            .bind(user_id)
+            .bind(hash)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,113 @@
+//! Every SQL statement lives under `store/`. SQLite in WAL mode; read-then-write work
+//! runs in `BEGIN IMMEDIATE` transactions so two writers never race on a stale read.
+
+pub mod clinics;
+pub mod links;
+pub mod patients;
+pub mod reminders;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqlitePool, Transaction};
+
+pub use clinics::{Clinic, StaffRole};
+pub use links::{Link, LinkKind};
+pub use patients::{Patient, PatientListing, PatientStatus};
+pub use reminders::{Claimed, NewReminder, ReminderStatus, Upcoming};
+
+pub type Tx = Transaction<'static, sqlx::Sqlite>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{url}: not a SQLite database URL (use sqlite://path/to/file.db)")]
+    BadUrl { url: String },
+    #[error("{path}: cannot open the database: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("{path}: cannot apply migrations: {source}")]
+    Migrate {
+        path: String,
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// The database handle.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if missing) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Store, OpenError> {
+        let options = SqliteConnectOptions::from_str(url).map_err(|_| OpenError::BadUrl {
+            url: url.to_string(),
+        })?;
+        let path = options.get_filename().display().to_string();
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        restrict_permissions_before_create(options.get_filename().to_path_buf());
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| OpenError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| OpenError::Migrate { path, source })?;
+        Ok(Store { pool })
+    }
+
+    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Creates the database file readable by its owner only, before SQLite creates it
+/// with the process umask. Patient names live in it.
+fn restrict_permissions_before_create(path: PathBuf) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        if path.as_os_str().is_empty()
+            || path.exists()
+            || path.to_string_lossy().contains(":memory:")
+        {
+            return;
+        }
+        // Failure here is not fatal: SQLite reports the real problem when it opens.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+    }
+}
+
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}

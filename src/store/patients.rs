@@ -1,0 +1,191 @@
+//! Patients of a clinic.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::{Store, from_millis, millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum PatientStatus {
+    /// Enrolled; the link is not opened yet.
+    Invited,
+    Active,
+    /// The patient ended their reminders.
+    Stopped,
+    /// Telegram refuses delivery: blocked, deactivated or the chat is gone.
+    Unreachable,
+}
+
+impl PatientStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            PatientStatus::Invited => "link not opened",
+            PatientStatus::Active => "active",
+            PatientStatus::Stopped => "stopped",
+            PatientStatus::Unreachable => "unreachable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Patient {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub name: String,
+    pub plan: String,
+    pub session_at: i64,
+    pub chat_id: Option<i64>,
+    pub lang: Option<String>,
+    pub status: PatientStatus,
+}
+
+impl Patient {
+    pub fn session(&self) -> DateTime<Utc> {
+        from_millis(self.session_at)
+    }
+}
+
+/// A line of a staff member's patient list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PatientListing {
+    pub id: i64,
+    pub name: String,
+    pub status: PatientStatus,
+    pub session_at: i64,
+    pub next_due: Option<i64>,
+}
+
+const PATIENT_COLUMNS: &str = "id, clinic_id, name, plan, session_at, chat_id, lang, status";
+
+pub async fn insert_patient(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    name: &str,
+    plan: &str,
+    session_at: DateTime<Utc>,
+    enrolled_by: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO patients (clinic_id, name, plan, session_at, status, enrolled_by, created_at)
+         VALUES (?, ?, ?, ?, 'invited', ?, ?) RETURNING id",
+    )
+    .bind(clinic_id)
+    .bind(name)
+    .bind(plan)
+    .bind(millis(session_at))
+    .bind(enrolled_by)
+    .bind(millis(now))
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn patient_in(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<Patient>, sqlx::Error> {
+    let sql = format!("SELECT {PATIENT_COLUMNS} FROM patients WHERE id = ?");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn activate_patient(
+    conn: &mut SqliteConnection,
+    id: i64,
+    chat_id: i64,
+    lang: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE patients SET chat_id = ?, lang = ?, status = 'active', linked_at = ? WHERE id = ?",
+    )
+    .bind(chat_id)
+    .bind(lang)
+    .bind(millis(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends a chat's earlier courses when it links to a new one: one course per chat.
+pub async fn stop_other_courses(
+    conn: &mut SqliteConnection,
+    chat_id: i64,
+    keep: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE reminders SET status = 'cancelled', note = 'replaced by a newer course', lease_until = NULL
+         WHERE status IN ('pending', 'leased') AND patient_id IN
+           (SELECT id FROM patients WHERE chat_id = ? AND id != ?)",
+    )
+    .bind(chat_id)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE patients SET status = 'stopped' WHERE chat_id = ? AND id != ? AND status = 'active'")
+        .bind(chat_id)
+        .bind(keep)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_status(
+    conn: &mut SqliteConnection,
+    id: i64,
+    status: PatientStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE patients SET status = ? WHERE id = ?")
+        .bind(status)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn patient(&self, id: i64) -> Result<Option<Patient>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        patient_in(&mut conn, id).await
+    }
+
+    /// The course a chat currently follows: its most recently linked enrollment.
+    pub async fn patient_by_chat(&self, chat_id: i64) -> Result<Option<Patient>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {PATIENT_COLUMNS} FROM patients WHERE chat_id = ? ORDER BY linked_at DESC, id DESC LIMIT 1"
+        );
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(chat_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// A clinic's patients, newest first, with their next pending reminder.
+    pub async fn list_patients(
+        &self,
+        clinic_id: i64,
+        limit: i64,
+    ) -> Result<Vec<PatientListing>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT p.id, p.name, p.status, p.session_at,
+                    (SELECT MIN(r.due_at) FROM reminders r
+                      WHERE r.patient_id = p.id AND r.status IN ('pending', 'leased')) AS next_due
+             FROM patients p WHERE p.clinic_id = ? ORDER BY p.id DESC LIMIT ?",
+        )
+        .bind(clinic_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub async fn count_patients(&self, clinic_id: i64) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM patients WHERE clinic_id = ?")
+            .bind(clinic_id)
+            .fetch_one(&self.pool)
+            .await
+    }
+}

@@ -1,0 +1,274 @@
+//! The reminder queue: one row per course step per patient.
+//!
+//! A row is `pending` until the scheduler claims it (`leased`, with a deadline), then
+//! `sent`, `skipped` (too late), `cancelled` (stopped or unreachable) or `failed`
+//! (Telegram refused it for good). A lease that runs out returns the row to `pending`,
+//! so a crash between claim and outcome loses nothing.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::{PatientStatus, Store, from_millis, millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum ReminderStatus {
+    Pending,
+    Leased,
+    Sent,
+    Skipped,
+    Cancelled,
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewReminder {
+    pub step_id: String,
+    pub due_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub status: ReminderStatus,
+    pub note: Option<&'static str>,
+}
+
+/// A claimed row with what it takes to render and send it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub patient_id: i64,
+    pub step_id: String,
+    pub due_at: i64,
+    pub expires_at: Option<i64>,
+    pub attempts: i64,
+    pub chat_id: Option<i64>,
+    pub patient_name: String,
+    pub patient_status: PatientStatus,
+    pub lang: Option<String>,
+    pub plan: String,
+    pub session_at: i64,
+    pub clinic_name: String,
+    pub timezone: String,
+    pub contact: String,
+}
+
+impl Claimed {
+    pub fn due(&self) -> DateTime<Utc> {
+        from_millis(self.due_at)
+    }
+    pub fn expires(&self) -> Option<DateTime<Utc>> {
+        self.expires_at.map(from_millis)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Upcoming {
+    pub step_id: String,
+    pub due_at: i64,
+}
+
+impl Upcoming {
+    pub fn due(&self) -> DateTime<Utc> {
+        from_millis(self.due_at)
+    }
+}
+
+pub async fn insert_reminders(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    rows: &[NewReminder],
+) -> Result<(), sqlx::Error> {
+    for r in rows {
+        sqlx::query(
+            "INSERT INTO reminders (patient_id, step_id, due_at, expires_at, status, note) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (patient_id, step_id) DO NOTHING",
+        )
+        .bind(patient_id)
+        .bind(&r.step_id)
+        .bind(millis(r.due_at))
+        .bind(r.expires_at.map(millis))
+        .bind(r.status)
+        .bind(r.note)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Cancels every reminder of a patient not yet sent; returns how many.
+pub async fn cancel_pending(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    note: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE reminders SET status = 'cancelled', note = ?, lease_until = NULL
+         WHERE patient_id = ? AND status IN ('pending', 'leased')",
+    )
+    .bind(note)
+    .bind(patient_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+impl Store {
+    /// Claims up to `limit` due rows, oldest first, leasing them until `lease_until`.
+    pub async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE reminders SET status = 'leased', lease_until = ?, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?
+                          ORDER BY due_at, id LIMIT ?)
+             RETURNING id",
+        )
+        .bind(millis(lease_until))
+        .bind(millis(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row: Claimed = sqlx::query_as(
+                "SELECT r.id, r.patient_id, r.step_id, r.due_at, r.expires_at, r.attempts,
+                        p.chat_id, p.name AS patient_name, p.status AS patient_status, p.lang, p.plan,
+                        p.session_at, c.name AS clinic_name, c.timezone, c.contact
+                 FROM reminders r JOIN patients p ON p.id = r.patient_id JOIN clinics c ON c.id = p.clinic_id
+                 WHERE r.id = ?",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            claimed.push(row);
+        }
+        tx.commit().await?;
+        claimed.sort_by_key(|c| (c.due_at, c.id));
+        Ok(claimed)
+    }
+
+    /// Returns rows whose lease ran out (a crash or kill mid-send) to the queue.
+    pub async fn release_expired_leases(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE reminders SET status = 'pending', lease_until = NULL WHERE status = 'leased' AND lease_until <= ?",
+        )
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Returns every leased row to the queue: at start-up no send can be in flight.
+    pub async fn release_all_leases(&self) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE reminders SET status = 'pending', lease_until = NULL WHERE status = 'leased'",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// When the scheduler next has work: the earliest pending row or lease deadline.
+    pub async fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(t) FROM (
+               SELECT MIN(due_at) AS t FROM reminders WHERE status = 'pending'
+               UNION ALL SELECT MIN(lease_until) FROM reminders WHERE status = 'leased')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next.map(from_millis))
+    }
+
+    pub async fn mark_sent(
+        &self,
+        id: i64,
+        message_id: i32,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE reminders SET status = 'sent', telegram_message_id = ?, sent_at = ?, lease_until = NULL, note = NULL
+             WHERE id = ?",
+        )
+        .bind(message_id)
+        .bind(millis(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Back to the queue at `due_at` (rate limit, network trouble).
+    pub async fn retry_at(
+        &self,
+        id: i64,
+        due_at: DateTime<Utc>,
+        note: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE reminders SET status = 'pending', due_at = ?, lease_until = NULL, note = ? WHERE id = ?")
+            .bind(millis(due_at))
+            .bind(note)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a row without sending: skipped, cancelled or failed, with the reason.
+    pub async fn finish_unsent(
+        &self,
+        id: i64,
+        status: ReminderStatus,
+        note: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE reminders SET status = ?, lease_until = NULL, note = ? WHERE id = ?")
+            .bind(status)
+            .bind(note)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Telegram will not deliver to this chat: stop the patient's course.
+    pub async fn mark_unreachable(&self, patient_id: i64, note: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        super::patients::set_status(&mut tx, patient_id, PatientStatus::Unreachable).await?;
+        cancel_pending(&mut tx, patient_id, note).await?;
+        tx.commit().await
+    }
+
+    /// Reminders still to come for a patient, in order.
+    pub async fn upcoming(&self, patient_id: i64) -> Result<Vec<Upcoming>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT step_id, due_at FROM reminders WHERE patient_id = ? AND status IN ('pending', 'leased')
+             ORDER BY due_at, id",
+        )
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Counts rows by status, for tests, benchmarks and the operator.
+    pub async fn count_reminders(&self, status: ReminderStatus) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM reminders WHERE status = ?")
+            .bind(status)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Every reminder of a patient as (step, status, note), for tests and the operator.
+    pub async fn reminder_states(
+        &self,
+        patient_id: i64,
+    ) -> Result<Vec<(String, ReminderStatus, Option<String>)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT step_id, status, note FROM reminders WHERE patient_id = ? ORDER BY due_at, id",
+        )
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+}
