@@ -3,7 +3,16 @@
 //! `domain` is pure; `store` owns the SQL; `service` holds the use cases; `bot` and
 //! `scheduler` are the two ways work enters; `app` wires them together.
 
+pub mod app;
+pub mod bot;
 pub mod catalog;
+pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod domain;
+pub mod qr;
+pub mod render;
+pub mod scheduler;
+pub mod service;
 pub mod store;
+pub mod telegram_error;

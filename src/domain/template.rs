@@ -103,6 +103,47 @@ impl Template {
         out
     }
 
+    /// Like `render`, but a line that uses a placeholder whose value is empty is left
+    /// out: "Call us: {clinic_contact}" disappears for a clinic without a phone number.
+    pub fn render_dropping_empty(&self, vars: &Vars<'_>) -> String {
+        let mut out = String::new();
+        let mut line = String::new();
+        let mut drop = false;
+        let mut flush = |line: &mut String, drop: &mut bool, out: &mut String, newline: bool| {
+            if !*drop {
+                out.push_str(line);
+                if newline {
+                    out.push('\n');
+                }
+            }
+            line.clear();
+            *drop = false;
+        };
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => {
+                    for (i, segment) in t.split('\n').enumerate() {
+                        if i > 0 {
+                            flush(&mut line, &mut drop, &mut out, true);
+                        }
+                        line.push_str(segment);
+                    }
+                }
+                Part::Var(name) => {
+                    let value = vars
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| *v)
+                        .unwrap_or("");
+                    drop |= value.is_empty();
+                    line.push_str(&html::escape(value));
+                }
+            }
+        }
+        flush(&mut line, &mut drop, &mut out, false);
+        out
+    }
+
     pub fn source(&self) -> &str {
         &self.source
     }
@@ -178,6 +219,19 @@ mod tests {
             Template::parse(&near, ALLOWED),
             Err(TemplateError::TooLong(_))
         ));
+    }
+
+    #[test]
+    fn lines_with_empty_values_are_left_out() {
+        let t = Template::parse("Hi {first_name}\nCall us: {clinic_name}\nBye", ALLOWED).unwrap();
+        assert_eq!(
+            t.render_dropping_empty(&[("first_name", "Jo"), ("clinic_name", "")]),
+            "Hi Jo\nBye"
+        );
+        assert_eq!(
+            t.render_dropping_empty(&[("first_name", "Jo"), ("clinic_name", "1")]),
+            "Hi Jo\nCall us: 1\nBye"
+        );
     }
 
     proptest! {

@@ -1,0 +1,147 @@
+//! Wiring: messages → database → Telegram → dispatcher and scheduler → shutdown.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::dispatching::Dispatcher;
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::update_listeners::Polling;
+use tokio::sync::{Notify, watch};
+
+use crate::bot::{self, Deps};
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::scheduler::Scheduler;
+use crate::scheduler::pacer::{Limits, Pacer};
+use crate::store::Store;
+use crate::telegram_error::describe_request;
+
+/// Everything `run` needs; built from the command line and environment by `cli`.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub messages_dir: PathBuf,
+    pub token: String,
+    pub api_url: Option<reqwest::Url>,
+    /// How long one getUpdates call may wait for news.
+    pub poll_timeout: Duration,
+    pub limits: Limits,
+}
+
+/// A start-up failure, shown as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Messages(String),
+    #[error(transparent)]
+    Database(#[from] crate::store::OpenError),
+    #[error("cannot reach Telegram ({0}); check TELOXIDE_TOKEN and TELOXIDE_API_URL")]
+    Telegram(String),
+}
+
+/// Loads and checks the messages folder; every problem on its own line.
+pub fn load_catalog(dir: &std::path::Path) -> Result<Catalog, StartError> {
+    Catalog::load(dir).map_err(|problems| {
+        StartError::Messages(
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })
+}
+
+pub fn make_bot(token: &str, api_url: Option<&reqwest::Url>) -> Bot {
+    let bot = Bot::new(token);
+    match api_url {
+        Some(url) => bot.set_api_url(url.clone()),
+        None => bot,
+    }
+}
+
+/// Asks Telegram who we are: the username goes into every deep link.
+pub async fn bot_username(bot: &Bot) -> Result<String, StartError> {
+    let me = bot
+        .get_me()
+        .await
+        .map_err(|e| StartError::Telegram(describe_request(&e)))?;
+    Ok(me.username().to_string())
+}
+
+/// Runs the bot until `shutdown` turns true.
+pub async fn run(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), StartError> {
+    let catalog = Arc::new(load_catalog(&settings.messages_dir)?);
+    let store = Store::open(&settings.database_url).await?;
+    let bot = make_bot(&settings.token, settings.api_url.as_ref());
+    let bot_username = bot_username(&bot).await?;
+    if let Err(e) = bot::set_menus(&bot, &store).await {
+        tracing::warn!(
+            error = crate::telegram_error::describe(&e),
+            "could not set command menus"
+        );
+    }
+    tracing::info!(bot = %bot_username, "aftercare is running");
+
+    let pacer = Arc::new(Pacer::new(settings.limits));
+    let wake = Arc::new(Notify::new());
+    let scheduler = Arc::new(Scheduler {
+        store: store.clone(),
+        catalog: catalog.clone(),
+        clock: clock.clone(),
+        bot: bot.clone(),
+        pacer: pacer.clone(),
+        wake: wake.clone(),
+    });
+    let scheduler_task = tokio::spawn(scheduler.run(shutdown.clone()));
+
+    let deps = Arc::new(Deps {
+        store: store.clone(),
+        catalog,
+        clock,
+        pacer,
+        wake,
+        bot_username,
+    });
+    let mut dispatcher = Dispatcher::builder(bot.clone(), bot::schema())
+        .dependencies(dptree::deps![deps])
+        .default_handler(|_| async {})
+        .error_handler(LoggingErrorHandler::with_custom_text(
+            "an update could not be handled",
+        ))
+        .build();
+    let token = dispatcher.shutdown_token();
+    let listener = Polling::builder(bot).timeout(settings.poll_timeout).build();
+    let mut stop = shutdown.clone();
+    let stopper = tokio::spawn(async move {
+        let _ = stop.wait_for(|s| *s).await;
+        // Stops polling and waits for handlers already running.
+        loop {
+            match token.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    break;
+                }
+                // Not started yet: try again in a moment.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    });
+    dispatcher
+        .dispatch_with_listener(
+            listener,
+            LoggingErrorHandler::with_custom_text("polling Telegram failed"),
+        )
+        .await;
+    let _ = stopper.await;
+    let _ = scheduler_task.await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Reading a command out of a message's text.
+
+use crate::domain::enroll_args::MAX_NAME_CHARS;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Start(String),
+    Help,
+    Enroll(String),
+    Patients,
+    Schedule,
+    Stop,
+    Unknown(String),
+    /// `/cmd@some_other_bot`: not for us.
+    OtherBot,
+}
+
+/// Longest argument text accepted; longer input is refused, not parsed.
+pub const MAX_ARGS_CHARS: usize = MAX_NAME_CHARS + 40;
+
+impl Command {
+    /// `None` when the text is not a command.
+    pub fn parse(text: &str, bot_username: &str) -> Option<Command> {
+        let rest = text.strip_prefix('/')?;
+        let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let (name, target) = word.split_once('@').unwrap_or((word, ""));
+        if !target.is_empty() && !target.eq_ignore_ascii_case(bot_username) {
+            return Some(Command::OtherBot);
+        }
+        let args = args.trim().to_string();
+        Some(match name.to_ascii_lowercase().as_str() {
+            "start" => Command::Start(args),
+            "help" => Command::Help,
+            "enroll" => Command::Enroll(args),
+            "patients" => Command::Patients,
+            "schedule" => Command::Schedule,
+            "stop" => Command::Stop,
+            other => Command::Unknown(other.chars().take(32).collect()),
+        })
+    }
+
+    /// For logs: the command word, never its arguments.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Start(_) => "start",
+            Command::Help => "help",
+            Command::Enroll(_) => "enroll",
+            Command::Patients => "patients",
+            Command::Schedule => "schedule",
+            Command::Stop => "stop",
+            Command::Unknown(_) => "unknown",
+            Command::OtherBot => "other-bot",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_and_arguments() {
+        assert_eq!(
+            Command::parse("/enroll Anna Berg 14:30", "b"),
+            Some(Command::Enroll("Anna Berg 14:30".into()))
+        );
+        assert_eq!(
+            Command::parse("/start abc", "b"),
+            Some(Command::Start("abc".into()))
+        );
+        assert_eq!(Command::parse("/HELP", "b"), Some(Command::Help));
+        assert_eq!(Command::parse("/help@b", "b"), Some(Command::Help));
+        assert_eq!(Command::parse("/help@other", "b"), Some(Command::OtherBot));
+        assert_eq!(Command::parse("hello", "b"), None);
+        assert_eq!(
+            Command::parse("/frobnicate", "b"),
+            Some(Command::Unknown("frobnicate".into()))
+        );
+        assert_eq!(Command::parse("/", "b"), Some(Command::Unknown("".into())));
+    }
+}

@@ -1,0 +1,47 @@
+//! Command menus: patients and staff see different ones (setMyCommands with scopes).
+
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, BotCommandScope, Recipient};
+
+use crate::store::Store;
+
+fn patient_commands() -> Vec<BotCommand> {
+    vec![
+        BotCommand::new("schedule", "What's coming up"),
+        BotCommand::new("stop", "Stop all reminders"),
+        BotCommand::new("help", "What this bot does"),
+    ]
+}
+
+fn staff_commands() -> Vec<BotCommand> {
+    vec![
+        BotCommand::new("enroll", "Enroll a patient: /enroll Anna Berg 14:30"),
+        BotCommand::new("patients", "Your clinic's patients"),
+        BotCommand::new("help", "Staff commands"),
+    ]
+}
+
+/// Patients' menu for every private chat, the staff menu for each staff member's chat.
+pub async fn set_menus(bot: &Bot, store: &Store) -> anyhow::Result<()> {
+    bot.set_my_commands(patient_commands())
+        .scope(BotCommandScope::AllPrivateChats)
+        .await?;
+    for user in store.all_staff_user_ids().await? {
+        set_staff_menu(bot, ChatId(user)).await;
+    }
+    Ok(())
+}
+
+/// A failure here costs a menu, not a function: logged and carried on.
+pub async fn set_staff_menu(bot: &Bot, chat: ChatId) {
+    let scope = BotCommandScope::Chat {
+        chat_id: Recipient::Id(chat),
+    };
+    if let Err(e) = bot.set_my_commands(staff_commands()).scope(scope).await {
+        tracing::warn!(
+            chat = chat.0,
+            error = crate::telegram_error::describe_request(&e),
+            "could not set the staff menu"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! Telegram handlers. Every update becomes a call into `service`; every answer is built
+//! from the catalog (patients) or plain functions (staff), with user strings escaped.
+
+mod commands;
+mod menus;
+mod patient;
+mod staff;
+
+use std::sync::Arc;
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::ParseMode;
+use tokio::sync::Notify;
+
+use crate::catalog::{BASE_LANG, Catalog, Reply};
+use crate::clock::Clock;
+use crate::scheduler::pacer::Pacer;
+use crate::store::Store;
+use commands::Command;
+
+pub use menus::set_menus;
+
+/// What the handlers need, injected through the dispatcher.
+pub struct Deps {
+    pub store: Store,
+    pub catalog: Arc<Catalog>,
+    pub clock: Arc<dyn Clock>,
+    pub pacer: Arc<Pacer>,
+    pub wake: Arc<Notify>,
+    pub bot_username: String,
+}
+
+pub fn schema() -> UpdateHandler<anyhow::Error> {
+    dptree::entry().branch(Update::filter_message().endpoint(on_message))
+}
+
+/// Shown when something broke on our side; the cause is logged, not shown.
+const APOLOGY: &str = "Sorry, something went wrong on our side. Please try again in a minute.";
+
+async fn on_message(bot: Bot, msg: Message, deps: Arc<Deps>) -> anyhow::Result<()> {
+    let chat = msg.chat.id;
+    if let Err(e) = route(&bot, &msg, &deps).await {
+        tracing::error!(
+            chat = chat.0,
+            error = crate::telegram_error::describe(&e),
+            "handler failed"
+        );
+        send(&bot, &deps, chat, APOLOGY.to_string()).await?;
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(chat = msg.chat.id.0, command))]
+async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
+    let Some(user) = msg.from.as_ref() else {
+        return Ok(());
+    };
+    let text = msg.text().or(msg.caption()).unwrap_or("");
+    let command = Command::parse(text, &deps.bot_username);
+    if let Some(c) = &command {
+        tracing::Span::current().record("command", c.name());
+    }
+    if !msg.chat.is_private() {
+        // Answer commands only, so the bot does not chatter in a group.
+        if command.is_some() {
+            let lang = deps
+                .catalog
+                .pick_language(user.language_code.as_deref(), BASE_LANG);
+            let text = deps.catalog.reply(&lang, Reply::PrivateOnly).render(&[]);
+            send(bot, deps, msg.chat.id, text).await?;
+        }
+        return Ok(());
+    }
+    let memberships = deps.store.memberships(user.id.0 as i64).await?;
+    let patient = deps.store.patient_by_chat(msg.chat.id.0).await?;
+    let ctx = Ctx {
+        bot,
+        deps,
+        msg,
+        user,
+        memberships,
+        patient,
+    };
+    match command {
+        Some(Command::Start(payload)) if !payload.trim().is_empty() => {
+            patient::open_link(&ctx, payload.trim()).await
+        }
+        Some(Command::Start(_)) | Some(Command::Help) => {
+            if ctx.is_staff() {
+                staff::help(&ctx).await
+            } else {
+                patient::help(&ctx).await
+            }
+        }
+        Some(Command::Enroll(args)) => staff::enroll(&ctx, &args).await,
+        Some(Command::Patients) => staff::patients(&ctx).await,
+        Some(Command::Schedule) => patient::schedule(&ctx).await,
+        Some(Command::Stop) => patient::stop(&ctx).await,
+        Some(Command::Unknown(_)) => {
+            if ctx.is_staff() {
+                ctx.reply("I don't know that command. /help lists what I can do.".into())
+                    .await
+            } else {
+                ctx.reply(ctx.patient_reply(Reply::UnknownCommand).await?)
+                    .await
+            }
+        }
+        Some(Command::OtherBot) => Ok(()),
+        None if ctx.is_staff() && ctx.patient.is_none() => {
+            ctx.reply("Send /help to see what I can do.".into()).await
+        }
+        None => patient::plain_text(&ctx).await,
+    }
+}
+
+/// One update's context.
+pub(crate) struct Ctx<'a> {
+    pub bot: &'a Bot,
+    pub deps: &'a Deps,
+    pub msg: &'a Message,
+    pub user: &'a teloxide::types::User,
+    pub memberships: Vec<(crate::store::Clinic, crate::store::StaffRole)>,
+    pub patient: Option<crate::store::Patient>,
+}
+
+impl Ctx<'_> {
+    pub fn is_staff(&self) -> bool {
+        !self.memberships.is_empty()
+    }
+
+    pub fn chat(&self) -> ChatId {
+        self.msg.chat.id
+    }
+
+    pub fn user_id(&self) -> i64 {
+        self.user.id.0 as i64
+    }
+
+    /// The language to answer this person in.
+    pub fn lang(&self) -> String {
+        match &self.patient {
+            Some(p) => p.lang.clone().unwrap_or_else(|| BASE_LANG.to_string()),
+            None => self
+                .deps
+                .catalog
+                .pick_language(self.user.language_code.as_deref(), BASE_LANG),
+        }
+    }
+
+    /// A patient-facing reply with the patient's clinic name filled in.
+    pub async fn patient_reply(&self, which: Reply) -> anyhow::Result<String> {
+        let clinic_name = match &self.patient {
+            Some(p) => self
+                .deps
+                .store
+                .clinic(p.clinic_id)
+                .await?
+                .map(|c| c.name)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        Ok(crate::render::reply(
+            &self.deps.catalog,
+            &self.lang(),
+            which,
+            &clinic_name,
+        ))
+    }
+
+    pub async fn reply(&self, html: String) -> anyhow::Result<()> {
+        send(self.bot, self.deps, self.chat(), html).await
+    }
+}
+
+/// Sends an HTML message as a direct answer (not paced for quiet hours, but counted
+/// against the chat's rate so a scheduled reminder keeps its distance).
+pub(crate) async fn send(bot: &Bot, deps: &Deps, chat: ChatId, html: String) -> anyhow::Result<()> {
+    deps.pacer.note_sent(chat.0, tokio::time::Instant::now());
+    bot.send_message(chat, html)
+        .parse_mode(ParseMode::Html)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Staff commands: /enroll, /patients, /help. Staff texts are English for now.
+
+use teloxide::prelude::*;
+use teloxide::types::{InputFile, ParseMode};
+use teloxide::utils::html::escape;
+
+use super::Ctx;
+use crate::domain::enroll_args::parse_enroll;
+use crate::domain::link;
+use crate::render::local_when;
+use crate::service::enroll::enroll as enroll_patient;
+use crate::store::{Clinic, from_millis};
+
+pub const HELP: &str = "<b>Staff commands</b>
+/enroll &lt;name&gt; [[YYYY-MM-DD] HH:MM]: enroll a patient after their session (default: now) and get their one-time link
+/patients: your clinic's patients, their status and next reminder
+/help: this list";
+
+/// The clinic a staff member acts for: their first membership.
+fn active_clinic<'a>(ctx: &'a Ctx<'_>) -> Option<&'a Clinic> {
+    ctx.memberships.first().map(|(c, _)| c)
+}
+
+pub async fn help(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let clinic = active_clinic(ctx)
+        .map(|c| escape(&c.name))
+        .unwrap_or_default();
+    ctx.reply(format!("You work for <b>{clinic}</b>.\n\n{HELP}"))
+        .await
+}
+
+pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
+    let Some(clinic) = active_clinic(ctx) else {
+        return ctx
+            .reply("Only clinic staff can enroll patients.".into())
+            .await;
+    };
+    if args.chars().count() > super::commands::MAX_ARGS_CHARS {
+        return ctx
+            .reply("That is too long for a name and a time. Try: /enroll Anna Berg 14:30".into())
+            .await;
+    }
+    let now = ctx.deps.clock.now();
+    let tz = clinic.tz();
+    let parsed = match parse_enroll(args, now, tz) {
+        Ok(p) => p,
+        Err(e) => return ctx.reply(escape(&e.to_string())).await,
+    };
+    let enrolled = enroll_patient(&ctx.deps.store, clinic, ctx.user_id(), &parsed, now).await?;
+    tracing::info!(
+        clinic = clinic.id,
+        patient = enrolled.patient_id,
+        "patient enrolled"
+    );
+    let url = link::url(&ctx.deps.bot_username, &enrolled.payload);
+    let caption = format!(
+        "<b>{name}</b> is enrolled (patient #{id}), session {session}.\n\n\
+         Show this QR code or send the link:\n{url}\n\n\
+         The link works once and until {expires}.",
+        name = escape(&parsed.name),
+        id = enrolled.patient_id,
+        session = local_when("en", &parsed.session_at.with_timezone(&tz)),
+        expires = local_when("en", &enrolled.expires_at.with_timezone(&tz)),
+    );
+    send_link_picture(ctx, &url, caption).await
+}
+
+pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let Some(clinic) = active_clinic(ctx) else {
+        return ctx
+            .reply("Only clinic staff can list patients.".into())
+            .await;
+    };
+    const SHOWN: i64 = 30;
+    let rows = ctx.deps.store.list_patients(clinic.id, SHOWN).await?;
+    if rows.is_empty() {
+        return ctx
+            .reply("No patients yet. Enroll one with /enroll Anna Berg".into())
+            .await;
+    }
+    let tz = clinic.tz();
+    let mut text = format!("<b>Patients of {}</b>\n", escape(&clinic.name));
+    for r in &rows {
+        let next = match r.next_due {
+            Some(t) => format!(
+                "next {}",
+                local_when("en", &from_millis(t).with_timezone(&tz))
+            ),
+            None => "nothing planned".into(),
+        };
+        text.push_str(&format!(
+            "\n#{} {} · {} · {}",
+            r.id,
+            escape(&r.name),
+            r.status.label(),
+            next
+        ));
+    }
+    let total = ctx.deps.store.count_patients(clinic.id).await?;
+    if total > SHOWN {
+        text.push_str(&format!("\n\n…and {} more.", total - SHOWN));
+    }
+    ctx.reply(text).await
+}
+
+/// Sends the QR picture with its caption; falls back to text if the picture fails.
+pub(crate) async fn send_link_picture(
+    ctx: &Ctx<'_>,
+    url: &str,
+    caption: String,
+) -> anyhow::Result<()> {
+    if let Some(png) = crate::qr::png(url) {
+        ctx.deps
+            .pacer
+            .note_sent(ctx.chat().0, tokio::time::Instant::now());
+        let sent = ctx
+            .bot
+            .send_photo(ctx.chat(), InputFile::memory(png).file_name("link.png"))
+            .caption(caption.clone())
+            .parse_mode(ParseMode::Html)
+            .await;
+        match sent {
+            Ok(_) => return Ok(()),
+            Err(e) => tracing::warn!(
+                error = crate::telegram_error::describe_request(&e),
+                "could not send the QR picture, sending the link as text"
+            ),
+        }
+    }
+    ctx.reply(caption).await
+}

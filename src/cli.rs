@@ -1,0 +1,118 @@
+//! The command line: `run` (default), `clinic add`, `preview`, `messages check`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A Telegram bot that walks skin-clinic patients through their aftercare.
+#[derive(Debug, Parser)]
+#[command(name = "aftercare", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// SQLite database; created and migrated if missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://aftercare.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// Folder with plans/ and one folder of wording per language.
+    #[arg(
+        long,
+        env = "AFTERCARE_MESSAGES",
+        default_value = "./messages",
+        global = true
+    )]
+    pub messages: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot by long polling (the default).
+    Run(RunArgs),
+    /// Manage clinics.
+    #[command(subcommand)]
+    Clinic(ClinicCommand),
+    /// Print the course as a patient would receive it, with local send times. Needs no
+    /// token and no network.
+    Preview(PreviewArgs),
+    /// Check the messages folder.
+    #[command(subcommand)]
+    Messages(MessagesCommand),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub telegram: Telegram,
+    /// How long one long-polling request waits for updates.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct Telegram {
+    /// The bot token from @BotFather. Never printed or logged.
+    #[arg(
+        long = "token",
+        env = "TELOXIDE_TOKEN",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub token: Option<String>,
+    /// A self-hosted Bot API server (default: https://api.telegram.org).
+    #[arg(long = "api-url", env = "TELOXIDE_API_URL")]
+    pub api_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClinicCommand {
+    /// Create a clinic and print a one-time link that makes its opener the owner.
+    Add {
+        /// The clinic's name as patients see it.
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, e.g. Europe/Berlin.
+        #[arg(long)]
+        timezone: String,
+        #[command(flatten)]
+        telegram: Telegram,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// Plan name: messages/plans/<plan>.toml.
+    #[arg(long, default_value = "microneedling")]
+    pub plan: String,
+    /// IANA time zone of the clinic.
+    #[arg(long, default_value = "Europe/Berlin")]
+    pub timezone: String,
+    /// Session time, "YYYY-MM-DD HH:MM" local (default: now).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Language folder under messages/.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// Sample patient name.
+    #[arg(long, default_value = "Anna Berg")]
+    pub name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MessagesCommand {
+    /// Validate every plan and wording file; prints `file:line: problem` for each fault.
+    Check {
+        /// Folder to check (default: the messages folder).
+        dir: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,190 @@
+//! What each subcommand does. Errors come back as one-line `Failure`s with an exit code.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDateTime, Utc};
+use tokio::sync::watch;
+
+use crate::app::{self, Settings, StartError};
+use crate::cli::{Cli, ClinicCommand, Command, MessagesCommand, PreviewArgs, RunArgs, Telegram};
+use crate::clock::SystemClock;
+use crate::domain::html::to_plain;
+use crate::domain::time::{QuietHours, parse_zone, resolve_local};
+use crate::render::{StepVars, local_when, step_text};
+use crate::scheduler::pacer::Limits;
+use crate::service::clinic::{check_clinic_name, create_clinic};
+use crate::store::Store;
+
+/// A failure worth one line on stderr and an exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    /// 2: the operator's input or configuration; 1: something at run time.
+    pub code: u8,
+}
+
+impl Failure {
+    fn config(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 2,
+        }
+    }
+    fn runtime(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 1,
+        }
+    }
+}
+
+impl From<StartError> for Failure {
+    fn from(e: StartError) -> Self {
+        match e {
+            StartError::Messages(m) => Failure::config(m),
+            other => Failure::runtime(other.to_string()),
+        }
+    }
+}
+
+pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), Failure> {
+    let common = cli.common;
+    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::Run(args) => {
+            let (token, api_url) = telegram(&args.telegram)?;
+            let settings = Settings {
+                database_url: common.database_url,
+                messages_dir: common.messages,
+                token,
+                api_url,
+                poll_timeout: args
+                    .poll_timeout
+                    .unwrap_or(std::time::Duration::from_secs(5)),
+                limits: Limits::default(),
+            };
+            app::run(settings, Arc::new(SystemClock), shutdown).await?;
+            Ok(())
+        }
+        Command::Clinic(ClinicCommand::Add {
+            name,
+            timezone,
+            telegram: tg,
+        }) => {
+            let name = check_clinic_name(&name).map_err(Failure::config)?;
+            let tz = parse_zone(&timezone).map_err(Failure::config)?;
+            let (token, api_url) = telegram(&tg)?;
+            let bot = app::make_bot(&token, api_url.as_ref());
+            let username = app::bot_username(&bot).await?;
+            let store = Store::open(&common.database_url)
+                .await
+                .map_err(|e| Failure::runtime(e.to_string()))?;
+            let new = create_clinic(&store, &name, tz, Utc::now())
+                .await
+                .map_err(|e| Failure::runtime(format!("could not create the clinic: {e}")))?;
+            store.close().await;
+            println!(
+                "Clinic #{} \"{}\" created ({}).",
+                new.clinic_id,
+                name,
+                tz.name()
+            );
+            println!(
+                "Open this link in Telegram to become its owner (works once, until {}):",
+                new.expires_at.format("%Y-%m-%d %H:%M UTC")
+            );
+            println!(
+                "{}",
+                crate::domain::link::url(&username, &new.owner_payload)
+            );
+            Ok(())
+        }
+        Command::Preview(args) => preview(&common.messages, &args),
+        Command::Messages(MessagesCommand::Check { dir }) => {
+            let dir = dir.unwrap_or(common.messages);
+            app::load_catalog(&dir).map_err(|e| Failure::runtime(e.to_string()))?;
+            println!("{}: all plans and wording are valid", dir.display());
+            Ok(())
+        }
+    }
+}
+
+/// The token is required to talk to Telegram; its absence is a configuration error.
+fn telegram(tg: &Telegram) -> Result<(String, Option<reqwest::Url>), Failure> {
+    let token = tg
+        .token
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| Failure::config("TELOXIDE_TOKEN is not set: get a bot token from @BotFather and set it (or try `aftercare preview`, which needs none)"))?;
+    let api_url =
+        match &tg.api_url {
+            None => None,
+            Some(u) if u.trim().is_empty() => None,
+            Some(u) => Some(reqwest::Url::parse(u).map_err(|e| {
+                Failure::config(format!("TELOXIDE_API_URL `{u}` is not a URL: {e}"))
+            })?),
+        };
+    Ok((token, api_url))
+}
+
+fn preview(messages: &std::path::Path, args: &PreviewArgs) -> Result<(), Failure> {
+    let catalog = app::load_catalog(messages)?;
+    let tz = parse_zone(&args.timezone).map_err(Failure::config)?;
+    let plan = catalog.plan(&args.plan).ok_or_else(|| {
+        let known: Vec<&str> = catalog.plan_ids().collect();
+        Failure::config(format!(
+            "no plan `{}` (known: {})",
+            args.plan,
+            known.join(", ")
+        ))
+    })?;
+    if !catalog.languages().any(|l| l.code == args.lang) {
+        let known: Vec<&str> = catalog.languages().map(|l| l.code.as_str()).collect();
+        return Err(Failure::config(format!(
+            "no language `{}` (known: {})",
+            args.lang,
+            known.join(", ")
+        )));
+    }
+    let session = match &args.session {
+        Some(s) => {
+            let naive =
+                NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M").map_err(|_| {
+                    Failure::config(format!("--session `{s}` is not like \"2026-11-23 14:30\""))
+                })?;
+            resolve_local(tz, naive)
+        }
+        None => Utc::now(),
+    };
+    let quiet = QuietHours::default();
+    let local_session = session.with_timezone(&tz);
+    println!(
+        "{} for {} · session {} ({}) · quiet hours {}–{}\n",
+        plan.name,
+        args.name,
+        local_when(&args.lang, &local_session),
+        tz.name(),
+        quiet.start.format("%H:%M"),
+        quiet.end.format("%H:%M"),
+    );
+    let vars = StepVars {
+        patient_name: &args.name,
+        clinic_name: "Glow Clinic",
+        clinic_contact: "+49 30 1234567",
+        session: local_session,
+        lang: &args.lang,
+    };
+    for p in plan.schedule(session, tz, quiet) {
+        let title = catalog
+            .step(&args.lang, &plan.id, &p.step_id)
+            .map(|w| w.title.clone())
+            .unwrap_or_default();
+        let text = step_text(&catalog, &plan.id, &p.step_id, &vars).unwrap_or_default();
+        println!(
+            "── {} · {} ──",
+            local_when(&args.lang, &p.due_at.with_timezone(&tz)),
+            title
+        );
+        println!("{}\n", to_plain(&text));
+    }
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! The one delivery loop. It sleeps until the earliest due reminder (or until woken by a
+//! new enrollment), claims due rows with a lease, sends each at its paced turn, and
+//! records the outcome. All state is in SQLite, so a restart picks up where it stopped.
+
+pub mod outcome;
+pub mod pacer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use teloxide::prelude::*;
+use teloxide::types::ParseMode;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::render::{StepVars, step_text};
+use crate::store::{Claimed, PatientStatus, ReminderStatus, Store};
+use outcome::{MAX_ATTEMPTS, Outcome, backoff, classify};
+use pacer::Pacer;
+
+/// How long a claimed row stays ours before another run may take it back.
+const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+/// Rows claimed per round trip to the database.
+const BATCH: i64 = 50;
+/// Sends waiting for their turn or on the wire at once.
+const MAX_IN_FLIGHT: usize = 200;
+/// How long shutdown waits for sends already on the wire.
+const DRAIN: Duration = Duration::from_secs(8);
+
+pub struct Scheduler {
+    pub store: Store,
+    pub catalog: Arc<Catalog>,
+    pub clock: Arc<dyn Clock>,
+    pub bot: Bot,
+    pub pacer: Arc<Pacer>,
+    /// Poked after an enrollment links, so new rows need no polling to be seen.
+    pub wake: Arc<Notify>,
+}
+
+impl Scheduler {
+    /// Runs until `shutdown` turns true, then lets sends on the wire finish.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        match self.store.release_all_leases().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                rows = n,
+                "returned reminders leased before a restart to the queue"
+            ),
+            Err(e) => tracing::error!(error = %e, "could not release old leases"),
+        }
+        let mut in_flight = JoinSet::new();
+        while !*shutdown.borrow() {
+            let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
+            let claimed = if room > 0 {
+                self.claim(room).await
+            } else {
+                Vec::new()
+            };
+            let full_batch = claimed.len() as i64 == BATCH.min(room as i64) && room > 0;
+            for row in claimed {
+                let me = self.clone();
+                in_flight.spawn(async move { me.deliver(row).await });
+            }
+            if full_batch {
+                // More may be due right now.
+                while in_flight.try_join_next().is_some() {}
+                continue;
+            }
+            let next = if room > 0 {
+                self.next_wakeup().await
+            } else {
+                None
+            };
+            let far = self.clock.now() + chrono::Duration::days(1);
+            tokio::select! {
+                _ = self.clock.sleep_until(next.unwrap_or(far)), if room > 0 => {}
+                _ = self.wake.notified() => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        let waiting = in_flight.len();
+        if waiting > 0 {
+            tracing::info!(in_flight = waiting, "shutting down: letting sends finish");
+        }
+        let drained = tokio::time::timeout(DRAIN, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            // Their leases run out and the next start sends them: at least once, never lost.
+            tracing::warn!(
+                left = in_flight.len(),
+                "sends still waiting at shutdown go out after restart"
+            );
+            in_flight.abort_all();
+        }
+    }
+
+    async fn claim(&self, room: usize) -> Vec<Claimed> {
+        let now = self.clock.now();
+        if let Err(e) = self.store.release_expired_leases(now).await {
+            tracing::error!(error = %e, "could not release expired leases");
+        }
+        match self
+            .store
+            .claim_due(now, now + LEASE, BATCH.min(room as i64))
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                // Busy or locked beyond the busy timeout: try again on the next round.
+                tracing::error!(error = %e, "could not claim due reminders");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn next_wakeup(&self) -> Option<DateTime<Utc>> {
+        match self.store.next_wakeup().await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the next due time");
+                Some(self.clock.now() + chrono::Duration::seconds(5))
+            }
+        }
+    }
+
+    /// Delivers one claimed row and records what happened.
+    #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
+    pub async fn deliver(&self, row: Claimed) {
+        let now = self.clock.now();
+        let result = match self.prepare(&row, now) {
+            Err((status, note)) => self.store.finish_unsent(row.id, status, note).await,
+            Ok((chat, text)) => {
+                self.pacer.wait_turn(chat).await;
+                let sent = self
+                    .bot
+                    .send_message(ChatId(chat), text)
+                    .parse_mode(ParseMode::Html)
+                    .await;
+                self.record(&row, classify(sent, |m| m.id.0)).await
+            }
+        };
+        if let Err(e) = result {
+            // The row stays leased; when the lease runs out it is sent again.
+            tracing::error!(error = %e, "could not record a delivery outcome");
+        }
+    }
+
+    /// Decides whether a row can be sent, and renders it.
+    fn prepare(
+        &self,
+        row: &Claimed,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, String), (ReminderStatus, &'static str)> {
+        let chat = match (row.patient_status, row.chat_id) {
+            (PatientStatus::Active, Some(chat)) => chat,
+            _ => return Err((ReminderStatus::Cancelled, "patient not active")),
+        };
+        if row.expires().is_some_and(|e| now > e) {
+            tracing::info!(late_by = %(now - row.due()), "skipped: past its expiry");
+            return Err((ReminderStatus::Skipped, "past its expiry"));
+        }
+        let tz: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let lang = row.lang.as_deref().unwrap_or(crate::catalog::BASE_LANG);
+        let vars = StepVars {
+            patient_name: &row.patient_name,
+            clinic_name: &row.clinic_name,
+            clinic_contact: &row.contact,
+            session: crate::store::from_millis(row.session_at).with_timezone(&tz),
+            lang,
+        };
+        match step_text(&self.catalog, &row.plan, &row.step_id, &vars) {
+            Some(text) => Ok((chat, text)),
+            None => {
+                tracing::error!(plan = %row.plan, "no wording for this step in the messages folder");
+                Err((ReminderStatus::Failed, "no wording for this step"))
+            }
+        }
+    }
+
+    async fn record(&self, row: &Claimed, outcome: Outcome) -> Result<(), sqlx::Error> {
+        let now = self.clock.now();
+        match outcome {
+            Outcome::Sent { message_id } => {
+                tracing::info!(late_ms = (now - row.due()).num_milliseconds(), "sent");
+                self.store.mark_sent(row.id, message_id, now).await
+            }
+            Outcome::RetryAfter(wait) => {
+                tracing::warn!(retry_after_s = wait.as_secs(), "Telegram asked us to wait");
+                self.pacer.pause_until(tokio::time::Instant::now() + wait);
+                let again = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                self.store
+                    .retry_at(row.id, again, "429 from Telegram")
+                    .await
+            }
+            Outcome::Transient(why) if row.attempts < MAX_ATTEMPTS => {
+                let wait = backoff(row.attempts);
+                tracing::warn!(reason = %why, attempt = row.attempts, retry_in_s = wait.as_secs(), "send failed, will retry");
+                let again = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                self.store
+                    .retry_at(row.id, again, "retrying after a network or server error")
+                    .await
+            }
+            Outcome::Transient(why) => {
+                tracing::error!(reason = %why, "send failed too often, giving up");
+                self.store
+                    .finish_unsent(
+                        row.id,
+                        ReminderStatus::Failed,
+                        "gave up after repeated errors",
+                    )
+                    .await
+            }
+            Outcome::Unreachable(why) => {
+                tracing::info!(
+                    reason = why,
+                    "patient unreachable, stopping their reminders"
+                );
+                self.store.mark_unreachable(row.patient_id, why).await
+            }
+            Outcome::Rejected(why) => {
+                tracing::error!(reason = %why, "Telegram refused the message");
+                self.store
+                    .finish_unsent(row.id, ReminderStatus::Failed, "refused by Telegram")
+                    .await
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Pacing sends to stay inside Telegram's limits: about 30 messages a second overall and
+//! one a second per chat. Staying under them means Telegram never has to answer 429 in
+//! normal operation; when it does anyway, everyone waits out its `retry_after`.
+//!
+//! Runs on tokio's monotonic clock (real time), not on the injected domain clock:
+//! pacing is about how fast we talk to Telegram, not about when reminders are due.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Minimum gap between any two sends.
+    pub global_gap: Duration,
+    /// Minimum gap between two sends to the same chat.
+    pub chat_gap: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            // 1/29.5 s: a hair under 30/s so jitter on the wire never makes 31.
+            global_gap: Duration::from_micros(33_900),
+            chat_gap: Duration::from_millis(1_000),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Pacer {
+    limits: Limits,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_global: Option<Instant>,
+    next_by_chat: HashMap<i64, Instant>,
+    paused_until: Option<Instant>,
+}
+
+impl Pacer {
+    pub fn new(limits: Limits) -> Self {
+        Pacer {
+            limits,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Books the chat's next turn: the earliest instant this chat may be written to.
+    /// Bookings for one chat are handed out in call order, so order is kept.
+    pub fn book_chat(&self, chat: i64, now: Instant) -> Instant {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let at = s.next_by_chat.get(&chat).copied().unwrap_or(now).max(now);
+        s.next_by_chat.insert(chat, at + self.limits.chat_gap);
+        if s.next_by_chat.len() > 10_000 {
+            s.next_by_chat.retain(|_, t| *t > now);
+        }
+        at
+    }
+
+    /// Books a slot in the overall stream, no earlier than `earliest`.
+    pub fn book_global(&self, earliest: Instant) -> Instant {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut at = earliest;
+        if let Some(t) = s.next_global {
+            at = at.max(t);
+        }
+        if let Some(p) = s.paused_until {
+            at = at.max(p);
+        }
+        s.next_global = Some(at + self.limits.global_gap);
+        at
+    }
+
+    /// Records a message sent outside the scheduler (a direct answer) so that the next
+    /// scheduled message to the chat keeps its distance.
+    pub fn note_sent(&self, chat: i64, now: Instant) {
+        self.book_chat(chat, now);
+        self.book_global(now);
+    }
+
+    /// Telegram said 429: nothing goes out before `until`.
+    pub fn pause_until(&self, until: Instant) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
+    }
+
+    /// Waits for this chat's turn and then a global slot.
+    pub async fn wait_turn(&self, chat: i64) {
+        let chat_at = self.book_chat(chat, Instant::now());
+        tokio::time::sleep_until(chat_at).await;
+        // A 429 may arrive while we wait for the global slot; re-book after a pause.
+        loop {
+            let at = self.book_global(Instant::now());
+            tokio::time::sleep_until(at).await;
+            let paused = {
+                let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                s.paused_until.filter(|p| *p > Instant::now())
+            };
+            match paused {
+                Some(p) => tokio::time::sleep_until(p).await,
+                None => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pacer() -> Pacer {
+        Pacer::new(Limits {
+            global_gap: Duration::from_millis(100),
+            chat_gap: Duration::from_secs(1),
+        })
+    }
+
+    #[test]
+    fn one_chat_gets_one_message_a_second() {
+        let p = pacer();
+        let t0 = Instant::now();
+        assert_eq!(p.book_chat(1, t0), t0);
+        assert_eq!(p.book_chat(1, t0), t0 + Duration::from_secs(1));
+        assert_eq!(p.book_chat(2, t0), t0, "other chats are not held up");
+        // Later than the booking: the chat is free again.
+        let later = t0 + Duration::from_secs(5);
+        assert_eq!(p.book_chat(1, later), later);
+    }
+
+    #[test]
+    fn global_slots_are_spaced_and_honour_pauses() {
+        let p = pacer();
+        let t0 = Instant::now();
+        assert_eq!(p.book_global(t0), t0);
+        assert_eq!(p.book_global(t0), t0 + Duration::from_millis(100));
+        p.pause_until(t0 + Duration::from_secs(30));
+        assert_eq!(p.book_global(t0), t0 + Duration::from_secs(30));
+        assert_eq!(p.book_global(t0), t0 + Duration::from_millis(30_100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_turn_keeps_thirty_per_second() {
+        let p = Pacer::new(Limits::default());
+        let start = Instant::now();
+        for chat in 0..60 {
+            p.wait_turn(chat).await;
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(59 * 33), "{took:?}");
+        assert!(took < Duration::from_millis(2_100), "{took:?}");
+    }
+}

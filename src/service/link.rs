@@ -1,0 +1,135 @@
+//! Opening a one-time link (`/start <payload>`).
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::Catalog;
+use crate::domain::link;
+use crate::store::{
+    Clinic, LinkKind, NewReminder, Patient, ReminderStatus, StaffRole, Store, clinics, links,
+    patients, reminders,
+};
+
+pub enum LinkOutcome {
+    /// The person now owns the clinic.
+    Owner {
+        clinic: Clinic,
+    },
+    /// The patient is linked; their course is planned.
+    Patient {
+        patient: Patient,
+        clinic: Clinic,
+        lang: String,
+    },
+    Invalid,
+    Expired,
+    /// Used before; `by_this_person` when they are the one who used it.
+    Used {
+        by_this_person: bool,
+    },
+    /// A staff member of the clinic opened a patient's link.
+    StaffOpenedPatientLink,
+}
+
+pub struct Opener<'a> {
+    pub user_id: i64,
+    pub chat_id: i64,
+    pub language_code: Option<&'a str>,
+}
+
+pub async fn open_link(
+    store: &Store,
+    catalog: &Catalog,
+    payload: &str,
+    who: Opener<'_>,
+    now: DateTime<Utc>,
+) -> Result<LinkOutcome, sqlx::Error> {
+    if !link::is_well_formed(payload) {
+        return Ok(LinkOutcome::Invalid);
+    }
+    let hash = link::hash(payload);
+    let mut tx = store.begin().await?;
+    let Some(found) = links::find_link(&mut tx, &hash).await? else {
+        return Ok(LinkOutcome::Invalid);
+    };
+    if found.used_at.is_some() {
+        return Ok(LinkOutcome::Used {
+            by_this_person: found.used_by == Some(who.user_id),
+        });
+    }
+    if now >= found.expires_at {
+        return Ok(LinkOutcome::Expired);
+    }
+    let Some(clinic) = store.clinic(found.clinic_id).await? else {
+        return Ok(LinkOutcome::Invalid);
+    };
+    match (found.kind, found.patient_id) {
+        (LinkKind::Owner, _) => {
+            clinics::add_staff(&mut tx, clinic.id, who.user_id, StaffRole::Owner, now).await?;
+            links::use_link(&mut tx, &hash, who.user_id, now).await?;
+            tx.commit().await?;
+            Ok(LinkOutcome::Owner { clinic })
+        }
+        (LinkKind::Patient, Some(patient_id)) => {
+            let is_staff = store
+                .memberships(who.user_id)
+                .await?
+                .iter()
+                .any(|(c, _)| c.id == clinic.id);
+            if is_staff {
+                return Ok(LinkOutcome::StaffOpenedPatientLink);
+            }
+            let Some(patient) = patients::patient_in(&mut tx, patient_id).await? else {
+                return Ok(LinkOutcome::Invalid);
+            };
+            let lang = catalog.pick_language(who.language_code, &clinic.default_lang);
+            let rows = plan_rows(catalog, &clinic, &patient, now);
+            patients::stop_other_courses(&mut tx, who.chat_id, patient.id).await?;
+            patients::activate_patient(&mut tx, patient.id, who.chat_id, &lang, now).await?;
+            reminders::insert_reminders(&mut tx, patient.id, &rows).await?;
+            links::use_link(&mut tx, &hash, who.user_id, now).await?;
+            tx.commit().await?;
+            let patient = store.patient(patient.id).await?.unwrap_or(patient);
+            Ok(LinkOutcome::Patient {
+                patient,
+                clinic,
+                lang,
+            })
+        }
+        (LinkKind::Patient, None) => Ok(LinkOutcome::Invalid),
+    }
+}
+
+/// The patient's reminders as of linking: steps already due go out now, unless they are
+/// past their `expires`, in which case they are recorded as skipped.
+fn plan_rows(
+    catalog: &Catalog,
+    clinic: &Clinic,
+    patient: &Patient,
+    now: DateTime<Utc>,
+) -> Vec<NewReminder> {
+    let Some(plan) = catalog
+        .plan(&patient.plan)
+        .or_else(|| catalog.plan(&clinic.default_plan))
+    else {
+        tracing::error!(plan = %patient.plan, "the patient's plan is not in the messages folder");
+        return Vec::new();
+    };
+    plan.schedule(patient.session(), clinic.tz(), clinic.quiet_hours())
+        .into_iter()
+        .map(|p| {
+            let expired = p.expires_at.is_some_and(|e| e <= now);
+            NewReminder {
+                step_id: p.step_id,
+                // A past due time makes the scheduler send it at once.
+                due_at: p.due_at,
+                expires_at: p.expires_at,
+                status: if expired {
+                    ReminderStatus::Skipped
+                } else {
+                    ReminderStatus::Pending
+                },
+                note: expired.then_some("expired before the patient linked"),
+            }
+        })
+        .collect()
+}

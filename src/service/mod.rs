@@ -1,0 +1,8 @@
+//! Use cases: what staff, patients and operators can do, as plain async functions over
+//! the store. Refusals a person should read are values (`…Outcome`), not errors;
+//! `sqlx::Error` means the database failed and is logged, not shown.
+
+pub mod clinic;
+pub mod enroll;
+pub mod link;
+pub mod patient;
