@@ -173,10 +173,10 @@ impl Ctx<'_> {
     }
 }
 
-/// Sends an HTML message as a direct answer (not paced for quiet hours, but counted
-/// against the chat's rate so a scheduled reminder keeps its distance).
+/// Sends an HTML message as a direct answer: never held for quiet hours, but it takes
+/// its turn with the chat's other messages so Telegram's rate limits hold.
 pub(crate) async fn send(bot: &Bot, deps: &Deps, chat: ChatId, html: String) -> anyhow::Result<()> {
-    deps.pacer.note_sent(chat.0, tokio::time::Instant::now());
+    deps.pacer.wait_turn(chat.0).await;
     bot.send_message(chat, html)
         .parse_mode(ParseMode::Html)
         .await?;

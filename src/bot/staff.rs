@@ -110,9 +110,7 @@ pub(crate) async fn send_link_picture(
     caption: String,
 ) -> anyhow::Result<()> {
     if let Some(png) = crate::qr::png(url) {
-        ctx.deps
-            .pacer
-            .note_sent(ctx.chat().0, tokio::time::Instant::now());
+        ctx.deps.pacer.wait_turn(ctx.chat().0).await;
         let sent = ctx
             .bot
             .send_photo(ctx.chat(), InputFile::memory(png).file_name("link.png"))

@@ -109,7 +109,7 @@ impl Template {
         let mut out = String::new();
         let mut line = String::new();
         let mut drop = false;
-        let mut flush = |line: &mut String, drop: &mut bool, out: &mut String, newline: bool| {
+        let flush = |line: &mut String, drop: &mut bool, out: &mut String, newline: bool| {
             if !*drop {
                 out.push_str(line);
                 if newline {

@@ -5,6 +5,7 @@
 pub mod outcome;
 pub mod pacer;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,22 +52,33 @@ impl Scheduler {
             ),
             Err(e) => tracing::error!(error = %e, "could not release old leases"),
         }
-        let mut in_flight = JoinSet::new();
+        let mut in_flight: JoinSet<i64> = JoinSet::new();
+        // Ids of rows this process is sending, kept out of lease expiry.
+        let mut sending: HashSet<i64> = HashSet::new();
         while !*shutdown.borrow() {
+            while let Some(done) = in_flight.try_join_next() {
+                if let Ok(id) = done {
+                    sending.remove(&id);
+                }
+            }
             let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
             let claimed = if room > 0 {
-                self.claim(room).await
+                self.claim(room, &sending).await
             } else {
                 Vec::new()
             };
-            let full_batch = claimed.len() as i64 == BATCH.min(room as i64) && room > 0;
+            let full_batch = room > 0 && claimed.len() as i64 == BATCH.min(room as i64);
             for row in claimed {
                 let me = self.clone();
-                in_flight.spawn(async move { me.deliver(row).await });
+                sending.insert(row.id);
+                in_flight.spawn(async move {
+                    let id = row.id;
+                    me.deliver(row).await;
+                    id
+                });
             }
             if full_batch {
                 // More may be due right now.
-                while in_flight.try_join_next().is_some() {}
                 continue;
             }
             let next = if room > 0 {
@@ -78,7 +90,11 @@ impl Scheduler {
             tokio::select! {
                 _ = self.clock.sleep_until(next.unwrap_or(far)), if room > 0 => {}
                 _ = self.wake.notified() => {}
-                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    if let Ok(id) = done {
+                        sending.remove(&id);
+                    }
+                }
                 _ = shutdown.changed() => {}
             }
         }
@@ -100,9 +116,10 @@ impl Scheduler {
         }
     }
 
-    async fn claim(&self, room: usize) -> Vec<Claimed> {
+    async fn claim(&self, room: usize, sending: &HashSet<i64>) -> Vec<Claimed> {
         let now = self.clock.now();
-        if let Err(e) = self.store.release_expired_leases(now).await {
+        let sending: Vec<i64> = sending.iter().copied().collect();
+        if let Err(e) = self.store.release_expired_leases(now, &sending).await {
             tracing::error!(error = %e, "could not release expired leases");
         }
         match self

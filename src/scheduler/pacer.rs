@@ -24,7 +24,8 @@ impl Default for Limits {
         Limits {
             // 1/29.5 s: a hair under 30/s so jitter on the wire never makes 31.
             global_gap: Duration::from_micros(33_900),
-            chat_gap: Duration::from_millis(1_000),
+            // A little over a second: request latency varies, arrival spacing must not.
+            chat_gap: Duration::from_millis(1_050),
         }
     }
 }
@@ -74,13 +75,6 @@ impl Pacer {
         }
         s.next_global = Some(at + self.limits.global_gap);
         at
-    }
-
-    /// Records a message sent outside the scheduler (a direct answer) so that the next
-    /// scheduled message to the chat keeps its distance.
-    pub fn note_sent(&self, chat: i64, now: Instant) {
-        self.book_chat(chat, now);
-        self.book_global(now);
     }
 
     /// Telegram said 429: nothing goes out before `until`.

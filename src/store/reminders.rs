@@ -149,12 +149,27 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Returns rows whose lease ran out (a crash or kill mid-send) to the queue.
-    pub async fn release_expired_leases(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    /// Returns rows whose lease ran out to the queue, except those this process is still
+    /// sending: a wall-clock jump must not make a send in flight look abandoned.
+    pub async fn release_expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        in_flight: &[i64],
+    ) -> Result<u64, sqlx::Error> {
+        let keep = format!(
+            "[{}]",
+            in_flight
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         let done = sqlx::query(
-            "UPDATE reminders SET status = 'pending', lease_until = NULL WHERE status = 'leased' AND lease_until <= ?",
+            "UPDATE reminders SET status = 'pending', lease_until = NULL
+             WHERE status = 'leased' AND lease_until <= ? AND id NOT IN (SELECT value FROM json_each(?))",
         )
         .bind(millis(now))
+        .bind(keep)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())

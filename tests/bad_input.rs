@@ -1,0 +1,247 @@
+//! Bad input gets a clear answer and changes nothing.
+
+mod support;
+
+use chrono::Duration;
+use support::app::{QUIET, TestApp, WAIT};
+use support::fake_telegram::TestUser;
+
+fn owner() -> TestUser {
+    TestUser::new(1001, "Olga")
+}
+
+#[tokio::test]
+async fn strangers_cannot_enroll_and_get_told_why() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let stranger = TestUser::new(3001, "Mallory");
+    app.tg.send_text(&stranger, "/enroll Eve");
+    app.tg
+        .wait_for(
+            stranger.id,
+            |m| m.plain_text().contains("Only clinic staff"),
+            WAIT,
+        )
+        .await;
+    app.tg.send_text(&stranger, "/patients");
+    app.tg
+        .wait_for(
+            stranger.id,
+            |m| m.plain_text().contains("Only clinic staff"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, 0);
+    app.tg.send_text(&stranger, "hello?");
+    app.tg
+        .wait_for(
+            stranger.id,
+            |m| m.plain_text().contains("open the link"),
+            WAIT,
+        )
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_enroll_commands_are_explained() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    for (args, answer) in [
+        ("", "add the patient's name"),
+        ("14:30", "add the patient's name"),
+        ("Anna 2026-02-30 10:00", "is not a date"),
+        ("Anna 2026-12-24 10:00", "in the future"),
+        ("Anna 2020-01-01 10:00", "30 days ago"),
+    ] {
+        app.tg.send_text(&owner(), &format!("/enroll {args}"));
+        app.tg
+            .wait_for(owner().id, |m| m.plain_text().contains(answer), WAIT)
+            .await;
+    }
+    let long = "A".repeat(500);
+    app.tg.send_text(&owner(), &format!("/enroll {long}"));
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().contains("too long"), WAIT)
+        .await;
+    app.tg.send_text(&owner(), "/frobnicate");
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().contains("/help"), WAIT)
+        .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, 0);
+    assert!(
+        app.tg.rejected().is_empty(),
+        "Telegram refused something: {:?}",
+        app.tg.rejected()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_names_are_shown_exactly_as_typed() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow & <Co>", "Europe/Berlin")
+        .await;
+    let name = "<b>Zoë</b> & \"Jo\" 🌸";
+    let zoe = TestUser::new(2002, "Zoe");
+    app.tg.send_text(&owner(), &format!("/enroll {name}"));
+    let m = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("?start="), WAIT)
+        .await;
+    assert!(m.plain_text().contains(name), "{}", m.plain_text());
+    let payload = support::app::payload_of(&m);
+    app.tg.send_text(&zoe, &format!("/start {payload}"));
+    let hello = app
+        .tg
+        .wait_for(zoe.id, |m| m.plain_text().contains("welcome"), WAIT)
+        .await;
+    // The first word of the name, exactly, and the clinic's name, exactly.
+    assert!(
+        hello.plain_text().contains("Hi <b>Zoë</b>,"),
+        "{}",
+        hello.plain_text()
+    );
+    assert!(
+        hello.plain_text().contains("Glow & <Co>"),
+        "{}",
+        hello.plain_text()
+    );
+    app.tg.send_text(&owner(), "/patients");
+    let list = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("Patients of"), WAIT)
+        .await;
+    assert!(list.plain_text().contains(name));
+    assert!(
+        app.tg.rejected().is_empty(),
+        "Telegram refused something: {:?}",
+        app.tg.rejected()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn used_unknown_malformed_and_expired_links_link_nobody() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let anna = TestUser::new(2001, "Anna");
+    let eve = TestUser::new(3001, "Eve");
+    let payload = app.enroll(&owner(), "Anna Berg").await;
+    app.tg.send_text(&anna, &format!("/start {payload}"));
+    app.tg
+        .wait_for(anna.id, |m| m.plain_text().contains("welcome"), WAIT)
+        .await;
+
+    // Reused by someone else.
+    app.tg.send_text(&eve, &format!("/start {payload}"));
+    app.tg
+        .wait_for(
+            eve.id,
+            |m| m.plain_text().contains("already been used"),
+            WAIT,
+        )
+        .await;
+    // Reused by Anna herself.
+    app.tg.send_text(&anna, &format!("/start {payload}"));
+    app.tg
+        .wait_for(anna.id, |m| m.plain_text().contains("all set"), WAIT)
+        .await;
+    // Unknown and malformed.
+    app.tg.send_text(&eve, "/start AAAAAAAAAAAAAAAAAAAAAA");
+    app.tg
+        .wait_for(eve.id, |m| m.plain_text().contains("doesn't work"), WAIT)
+        .await;
+    app.tg.send_text(&eve, "/start <script>alert(1)</script>");
+    app.tg
+        .wait_for(eve.id, |m| m.plain_text().contains("doesn't work"), WAIT)
+        .await;
+    app.tg
+        .send_text(&eve, &format!("/start {}", "x".repeat(300)));
+    app.tg
+        .wait_for(eve.id, |m| m.plain_text().contains("doesn't work"), WAIT)
+        .await;
+
+    // Expired: patient links live 14 days.
+    let late = app.enroll(&owner(), "Ben Ode").await;
+    app.clock.advance(Duration::days(15));
+    app.tg.send_text(&eve, &format!("/start {late}"));
+    app.tg
+        .wait_for(eve.id, |m| m.plain_text().contains("expired"), WAIT)
+        .await;
+
+    let linked: i64 = app
+        .count("SELECT COUNT(*) FROM patients WHERE chat_id IS NOT NULL")
+        .await;
+    assert_eq!(linked, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE chat_id = 3001")
+            .await,
+        0
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_opening_a_patient_link_are_not_linked() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let payload = app.enroll(&owner(), "Anna Berg").await;
+    app.tg.send_text(&owner(), &format!("/start {payload}"));
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("patient's link"),
+            WAIT,
+        )
+        .await;
+    // The link is still good for the patient.
+    let anna = TestUser::new(2001, "Anna");
+    app.tg.send_text(&anna, &format!("/start {payload}"));
+    app.tg
+        .wait_for(anna.id, |m| m.plain_text().contains("welcome"), WAIT)
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_bot_answers_in_groups_only_to_say_it_works_in_private() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    app.tg.send_text_in_group(&owner(), -5001, "/enroll Anna");
+    app.tg
+        .wait_for(-5001, |m| m.plain_text().contains("private chats"), WAIT)
+        .await;
+    app.tg.send_text_in_group(&owner(), -5001, "just chatting");
+    app.tg.assert_nothing_sent_to(-5001, QUIET).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn patients_get_answers_in_their_language() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let payload = app.enroll(&owner(), "Lena Koch").await;
+    let lena = TestUser::new(2003, "Lena").lang("de");
+    app.tg.send_text(&lena, &format!("/start {payload}"));
+    let hello = app
+        .tg
+        .wait_for(lena.id, |m| m.plain_text().contains("Lena"), WAIT)
+        .await;
+    assert!(
+        hello.plain_text().contains("Willkommen") || hello.plain_text().contains("willkommen"),
+        "{}",
+        hello.plain_text()
+    );
+    app.tg
+        .wait_for(lena.id, |m| m.plain_text().contains("Microneedling"), WAIT)
+        .await;
+    app.stop().await;
+}

@@ -1,0 +1,223 @@
+//! The binary as an operator runs it: exit codes, one-line errors, signals.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::fake_telegram::{FakeTelegram, TOKEN};
+
+fn aftercare() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    c.env_remove("TELOXIDE_TOKEN")
+        .env_remove("TELOXIDE_API_URL")
+        .env_remove("DATABASE_URL")
+        .env("AFTERCARE_MESSAGES", support::app::messages_dir())
+        .env("RUST_LOG", "info");
+    c
+}
+
+fn run(c: &mut Command) -> (i32, String, String) {
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn preview_shows_the_course_with_local_times_and_no_token() {
+    let (code, out, err) = run(aftercare().args([
+        "preview",
+        "--timezone",
+        "Europe/Berlin",
+        "--session",
+        "2026-11-23 14:30",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("── Mon 23 Nov, 14:30 · What's normal right now ──"),
+        "{out}"
+    );
+    assert!(out.contains("── Tue 24 Nov, 09:00 ·"), "{out}");
+    assert!(out.contains("SPF 30"), "{out}");
+    assert!(!out.contains('<'), "the preview shows plain text: {out}");
+}
+
+#[test]
+fn preview_across_the_spring_transition_keeps_local_clock_times() {
+    let (code, out, err) = run(aftercare().args([
+        "preview",
+        "--timezone",
+        "America/New_York",
+        "--session",
+        "2026-03-06 10:00",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    // 3 days later is Monday 9 March at 10:00 local, after clocks went forward on the 8th.
+    assert!(out.contains("── Mon 9 Mar, 10:00 ·"), "{out}");
+}
+
+#[test]
+fn bad_preview_arguments_are_explained() {
+    let (code, _, err) = run(aftercare().args(["preview", "--timezone", "Mars/Olympus"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("`Mars/Olympus` is not a time zone"), "{err}");
+    let (code, _, err) = run(aftercare().args(["preview", "--session", "yesterday"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--session"), "{err}");
+    let (code, _, err) = run(aftercare().args(["preview", "--plan", "botox"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("no plan `botox`"), "{err}");
+}
+
+#[test]
+fn running_without_a_token_says_so() {
+    let (code, _, err) = run(aftercare().arg("run"));
+    assert_eq!(code, 2);
+    assert!(err.contains("TELOXIDE_TOKEN is not set"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, err) = run(&mut aftercare());
+    assert_eq!(code, 2, "no subcommand means run: {err}");
+}
+
+#[test]
+fn a_broken_messages_folder_stops_start_up_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&support::app::messages_dir(), dir.path());
+    let plan = dir.path().join("plans/microneedling.toml");
+    let text =
+        std::fs::read_to_string(&plan)
+            .unwrap()
+            .replacen("after = \"0s\"", "after = \"soon\"", 1);
+    std::fs::write(&plan, text).unwrap();
+    let wording = dir.path().join("de/microneedling.toml");
+    let text =
+        std::fs::read_to_string(&wording)
+            .unwrap()
+            .replacen("{first_name}", "{frist_name}", 1);
+    std::fs::write(&wording, text).unwrap();
+
+    let (code, out, err) = run(aftercare().args(["messages", "check"]).arg(dir.path()));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("plans/microneedling.toml:")
+            && err.contains("after: `soon` is not a duration"),
+        "{err}"
+    );
+    let (code, _, err) = run(aftercare()
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("AFTERCARE_MESSAGES", dir.path())
+        .arg("run"));
+    assert_eq!(code, 2);
+    assert!(err.contains("after: `soon`"), "{err}");
+
+    let (code, out, _) = run(aftercare().args(["messages", "check"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("valid"));
+    let (code, _, err) = run(aftercare().args(["messages", "check", "/nonexistent/messages"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("/nonexistent/messages"), "{err}");
+}
+
+#[test]
+fn an_unopenable_database_stops_start_up_with_its_path() {
+    let (code, _, err) = run(aftercare()
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("DATABASE_URL", "sqlite:///nonexistent-dir/x/aftercare.db")
+        .arg("run"));
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent-dir/x/aftercare.db"), "{err}");
+    assert!(!err.contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clinic_add_prints_an_owner_link_from_the_bot_username() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = support::app::db_url(&dir);
+    let url = tg.api_url();
+    let out = tokio::task::spawn_blocking(move || {
+        run(aftercare()
+            .env("TELOXIDE_TOKEN", TOKEN)
+            .env("TELOXIDE_API_URL", url)
+            .env("DATABASE_URL", db)
+            .args([
+                "clinic",
+                "add",
+                "--name",
+                "Glow Clinic",
+                "--timezone",
+                "Europe/Berlin",
+            ]))
+    })
+    .await
+    .unwrap();
+    let (code, out, err) = out;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "https://t.me/{}?start=",
+            support::fake_telegram::BOT_USERNAME
+        )),
+        "{out}"
+    );
+
+    let (code, _, err) = run(aftercare().env("TELOXIDE_TOKEN", TOKEN).args([
+        "clinic",
+        "add",
+        "--name",
+        "X",
+        "--timezone",
+        "Berlin",
+    ]));
+    assert_eq!(code, 2);
+    assert!(err.contains("`Berlin` is not a time zone"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_bot_within_ten_seconds_with_exit_zero() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = aftercare()
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", tg.api_url())
+        .env("DATABASE_URL", support::app::db_url(&dir))
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Running once it polls for updates.
+    support::app::eventually("the bot polls", || async { tg.requests("getUpdates") > 0 }).await;
+    let asked = Instant::now();
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert_eq!(status.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&status.stderr);
+    assert!(!log.contains(TOKEN), "the token leaked into the log");
+    assert!(log.contains("stopped"), "{log}");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

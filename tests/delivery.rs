@@ -1,0 +1,135 @@
+//! Telegram as a strict peer: 429, 403, 5xx and its rate limits.
+
+mod support;
+
+use aftercare::scheduler::pacer::Limits;
+use chrono::{Duration, NaiveDateTime};
+use chrono_tz::Tz;
+use support::app::{QUIET, TestApp, WAIT, eventually};
+use support::fake_telegram::{Fault, TestUser};
+
+fn owner() -> TestUser {
+    TestUser::new(1001, "Olga")
+}
+fn anna() -> TestUser {
+    TestUser::new(2001, "Anna")
+}
+
+fn berlin(s: &str) -> chrono::DateTime<chrono::Utc> {
+    let tz: Tz = "Europe/Berlin".parse().unwrap();
+    aftercare::domain::time::resolve_local(
+        tz,
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
+    )
+}
+
+async fn app_with_linked_patient() -> TestApp {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    app.linked_patient(&owner(), &anna(), "Anna Berg 14:00")
+        .await;
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    app
+}
+
+#[tokio::test]
+async fn a_patient_who_blocked_the_bot_is_marked_unreachable_and_left_alone() {
+    let app = app_with_linked_patient().await;
+    app.tg.block_bot(anna().id);
+    app.clock.set(berlin("2026-11-23 19:00"));
+    // The send is refused with 403 once; then nothing more is tried.
+    eventually("the patient is marked unreachable", || async {
+        app.count("SELECT COUNT(*) FROM patients WHERE status = 'unreachable'")
+            .await
+            == 1
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM reminders WHERE status = 'pending'")
+            .await,
+        0
+    );
+    let refusals = app.tg.rejected().iter().filter(|r| r.2 == 403).count();
+    assert_eq!(refusals, 1);
+    app.clock.advance(Duration::days(30));
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    assert_eq!(app.tg.rejected().iter().filter(|r| r.2 == 403).count(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_is_obeyed_and_the_reminder_goes_out_after_retry_after() {
+    let app = app_with_linked_patient().await;
+    app.tg.push_fault(Fault::RetryAfter(2));
+    app.clock.set(berlin("2026-11-23 19:00"));
+    // Refused once; nothing goes out until the clock passes retry_after.
+    eventually("the reminder is tried", || async {
+        app.tg.count_429() == 1
+    })
+    .await;
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.clock.advance(Duration::seconds(2));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("aloe vera"), WAIT)
+        .await;
+    assert_eq!(app.tg.count_429(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_error_is_retried_with_backoff() {
+    let app = app_with_linked_patient().await;
+    app.tg.push_fault(Fault::ServerError);
+    app.clock.set(berlin("2026-11-23 19:00"));
+    // teloxide waits 10 s after a 5xx before reporting it.
+    eventually("the failure is recorded for a retry", || async {
+        app.count("SELECT COUNT(*) FROM reminders WHERE note LIKE 'retrying%'")
+            .await
+            == 1
+    })
+    .await;
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    // First backoff: 5 s of (injected) time.
+    app.clock.advance(Duration::seconds(5));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("aloe vera"), WAIT)
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn many_due_reminders_stay_within_telegrams_rate_limits() {
+    let app = TestApp::start_with_limits(Limits::default()).await;
+    app.tg
+        .enforce_rate_limits(30, std::time::Duration::from_secs(1));
+    // Five clinics, ten patients linked late: each has three steps due at once.
+    let mut owners = Vec::new();
+    for i in 0..5 {
+        let o = TestUser::new(1100 + i, "Owner");
+        app.clinic_with_owner(&o, &format!("Clinic {i}"), "Europe/Berlin")
+            .await;
+        owners.push(o);
+    }
+    let mut patients = Vec::new();
+    for i in 0..10 {
+        let p = TestUser::new(5000 + i, "Pat");
+        app.linked_patient(&owners[i as usize % 5], &p, "Pat Doe 2026-11-22 10:00")
+            .await;
+        patients.push(p);
+    }
+    for p in &patients {
+        app.tg
+            .wait_for(p.id, |m| m.plain_text().contains("sauna"), WAIT)
+            .await;
+    }
+    assert_eq!(
+        app.tg.count_429(),
+        0,
+        "the bot went over a limit: {:?}",
+        app.tg.rejected()
+    );
+    app.stop().await;
+}
