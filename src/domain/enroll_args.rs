@@ -38,14 +38,14 @@ pub fn parse_enroll(args: &str, now: DateTime<Utc>, tz: Tz) -> Result<EnrollArgs
     if let Some(t) = words.last().and_then(|w| parse_clock(w)) {
         time = Some(t);
         words.pop();
-        if let Some(last) = words.last() {
-            if looks_like_date(last) {
-                date = Some(
-                    NaiveDate::parse_from_str(last, "%Y-%m-%d")
-                        .map_err(|_| EnrollArgsError::BadDate(last.to_string()))?,
-                );
-                words.pop();
-            }
+        if let Some(last) = words.last()
+            && looks_like_date(last)
+        {
+            date = Some(
+                NaiveDate::parse_from_str(last, "%Y-%m-%d")
+                    .map_err(|_| EnrollArgsError::BadDate(last.to_string()))?,
+            );
+            words.pop();
         }
     }
     let name = words.join(" ");

@@ -106,32 +106,32 @@ pub fn to_plain(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(c) = rest.chars().next() {
-        if c == '<' {
-            if let Some(end) = rest.find('>') {
+        if c == '<'
+            && let Some(end) = rest.find('>')
+        {
+            rest = &rest[end + 1..];
+            continue;
+        }
+        if c == '&'
+            && let Some(end) = rest.find(';').filter(|&e| e <= 10)
+        {
+            let decoded = match &rest[1..end] {
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                e => e.strip_prefix('#').and_then(|n| {
+                    match n.strip_prefix('x') {
+                        Some(h) => u32::from_str_radix(h, 16).ok(),
+                        None => n.parse().ok(),
+                    }
+                    .and_then(char::from_u32)
+                }),
+            };
+            if let Some(d) = decoded {
+                out.push(d);
                 rest = &rest[end + 1..];
                 continue;
-            }
-        }
-        if c == '&' {
-            if let Some(end) = rest.find(';').filter(|&e| e <= 10) {
-                let decoded = match &rest[1..end] {
-                    "lt" => Some('<'),
-                    "gt" => Some('>'),
-                    "amp" => Some('&'),
-                    "quot" => Some('"'),
-                    e => e.strip_prefix('#').and_then(|n| {
-                        match n.strip_prefix('x') {
-                            Some(h) => u32::from_str_radix(h, 16).ok(),
-                            None => n.parse().ok(),
-                        }
-                        .and_then(char::from_u32)
-                    }),
-                };
-                if let Some(d) = decoded {
-                    out.push(d);
-                    rest = &rest[end + 1..];
-                    continue;
-                }
             }
         }
         out.push(c);

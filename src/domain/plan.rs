@@ -130,14 +130,14 @@ impl Plan {
                     }
                 },
             };
-            if let (Some(o), Some(x)) = (after, &s.at) {
-                if !o.is_whole_days() {
-                    problems.push(Problem::new(
-                        file,
-                        at_line(x.span()),
-                        "at: only allowed when `after` is whole days (0d, 1d, 2w)",
-                    ));
-                }
+            if let (Some(o), Some(x)) = (after, &s.at)
+                && !o.is_whole_days()
+            {
+                problems.push(Problem::new(
+                    file,
+                    at_line(x.span()),
+                    "at: only allowed when `after` is whole days (0d, 1d, 2w)",
+                ));
             }
             if let Some(after) = after {
                 steps.push(Step {

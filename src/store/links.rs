@@ -47,26 +47,34 @@ pub async fn insert_link(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    kind: LinkKind,
+    clinic_id: i64,
+    patient_id: Option<i64>,
+    expires_at: i64,
+    used_at: Option<i64>,
+    used_by: Option<i64>,
+}
+
 pub async fn find_link(
     conn: &mut SqliteConnection,
     hash: &str,
 ) -> Result<Option<Link>, sqlx::Error> {
-    let row: Option<(LinkKind, i64, Option<i64>, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let row: Option<LinkRow> = sqlx::query_as(
         "SELECT kind, clinic_id, patient_id, expires_at, used_at, used_by FROM links WHERE hash = ?",
     )
     .bind(hash)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(
-        |(kind, clinic_id, patient_id, expires_at, used_at, used_by)| Link {
-            kind,
-            clinic_id,
-            patient_id,
-            expires_at: from_millis(expires_at),
-            used_at: used_at.map(from_millis),
-            used_by,
-        },
-    ))
+    Ok(row.map(|r| Link {
+        kind: r.kind,
+        clinic_id: r.clinic_id,
+        patient_id: r.patient_id,
+        expires_at: from_millis(r.expires_at),
+        used_at: r.used_at.map(from_millis),
+        used_by: r.used_by,
+    }))
 }
 
 /// Marks a link used; false if someone else used it first.

@@ -78,15 +78,15 @@ impl TestApp {
         let (stop, shutdown) = watch::channel(false);
         let c: Arc<dyn Clock> = Arc::new(clock.clone());
         let handle = tokio::spawn(aftercare::app::run(settings, c, shutdown));
-        let app = TestApp {
+
+        TestApp {
             tg,
             clock,
             dir,
             store,
             stop,
             handle,
-        };
-        app
+        }
     }
 
     /// Stops the bot as SIGTERM would and returns what it ran on.
