@@ -125,10 +125,24 @@ async fn many_due_reminders_stay_within_telegrams_rate_limits() {
             .wait_for(p.id, |m| m.plain_text().contains("sauna"), WAIT)
             .await;
     }
+    let first = app.tg.sent().first().map(|m| m.at).unwrap();
+    let timeline: Vec<String> = app
+        .tg
+        .sent()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {:?} {}",
+                m.chat_id,
+                m.at - first,
+                m.text.chars().take(20).collect::<String>()
+            )
+        })
+        .collect();
     assert_eq!(
         app.tg.count_429(),
         0,
-        "the bot went over a limit: {:?}",
+        "the bot went over a limit: {:?}\n{timeline:#?}",
         app.tg.rejected()
     );
     app.stop().await;

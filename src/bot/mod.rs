@@ -176,7 +176,19 @@ impl Ctx<'_> {
 /// Sends an HTML message as a direct answer: never held for quiet hours, but it takes
 /// its turn with the chat's other messages so Telegram's rate limits hold.
 pub(crate) async fn send(bot: &Bot, deps: &Deps, chat: ChatId, html: String) -> anyhow::Result<()> {
-    deps.pacer.wait_turn(chat.0).await;
+    let turn = deps.pacer.book_chat(chat.0, tokio::time::Instant::now());
+    send_at(bot, deps, chat, turn, html).await
+}
+
+/// Sends at a chat turn booked earlier.
+pub(crate) async fn send_at(
+    bot: &Bot,
+    deps: &Deps,
+    chat: ChatId,
+    turn: tokio::time::Instant,
+    html: String,
+) -> anyhow::Result<()> {
+    deps.pacer.wait_booked(chat.0, turn).await;
     bot.send_message(chat, html)
         .parse_mode(ParseMode::Html)
         .await?;

@@ -9,6 +9,12 @@ use crate::store::PatientStatus;
 
 pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
     let deps = ctx.deps;
+    // The answer's turn is booked before the course is written, so that steps already
+    // due, which the scheduler may pick up at once, queue behind the greeting.
+    let turn = deps
+        .pacer
+        .book_chat(ctx.chat().0, tokio::time::Instant::now());
+    let answer = |text: String| super::send_at(ctx.bot, deps, ctx.chat(), turn, text);
     let who = Opener {
         user_id: ctx.user_id(),
         chat_id: ctx.chat().0,
@@ -26,7 +32,7 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
                 teloxide::utils::html::escape(&clinic.name),
                 super::staff::HELP
             );
-            ctx.reply(text).await
+            answer(text).await
         }
         LinkOutcome::Patient {
             patient,
@@ -43,24 +49,24 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
             ]);
             // The greeting answers what the patient just did: it goes out now, quiet
             // hours or not, and before any step that is already due.
-            let sent = ctx.reply(text).await;
+            let sent = answer(text).await;
             deps.wake.notify_one();
             sent
         }
         LinkOutcome::Invalid => {
             tracing::info!(user = ctx.user_id(), "unknown or malformed link");
-            ctx.reply(simple(Reply::LinkInvalid)).await
+            answer(simple(Reply::LinkInvalid)).await
         }
-        LinkOutcome::Expired => ctx.reply(simple(Reply::LinkExpired)).await,
+        LinkOutcome::Expired => answer(simple(Reply::LinkExpired)).await,
         LinkOutcome::Used {
             by_this_person: true,
         } if ctx.patient.is_some() => {
             ctx.reply(ctx.patient_reply(Reply::AlreadyLinked).await?)
                 .await
         }
-        LinkOutcome::Used { .. } => ctx.reply(simple(Reply::LinkUsed)).await,
+        LinkOutcome::Used { .. } => answer(simple(Reply::LinkUsed)).await,
         LinkOutcome::StaffOpenedPatientLink => {
-            ctx.reply(
+            answer(
                 "This is a patient's link, and you work for this clinic, so I did not link you. \
                  Show the QR code or send the link to the patient."
                     .into(),

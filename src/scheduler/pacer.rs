@@ -40,6 +40,8 @@ pub struct Pacer {
 struct State {
     next_global: Option<Instant>,
     next_by_chat: HashMap<i64, Instant>,
+    /// When each chat was last actually written to.
+    last_sent: HashMap<i64, Instant>,
     paused_until: Option<Instant>,
 }
 
@@ -85,18 +87,43 @@ impl Pacer {
 
     /// Waits for this chat's turn and then a global slot.
     pub async fn wait_turn(&self, chat: i64) {
-        let chat_at = self.book_chat(chat, Instant::now());
-        tokio::time::sleep_until(chat_at).await;
-        // A 429 may arrive while we wait for the global slot; re-book after a pause.
+        let turn = self.book_chat(chat, Instant::now());
+        self.wait_booked(chat, turn).await;
+    }
+
+    /// Waits for a chat turn booked earlier with `book_chat`, then a global slot.
+    ///
+    /// Bookings are a plan; what Telegram counts is when messages arrive. A pause after
+    /// a 429 can push one message past its slot and onto the next one's heels, so the
+    /// last real send to each chat is checked again just before going.
+    pub async fn wait_booked(&self, chat: i64, chat_turn: Instant) {
+        tokio::time::sleep_until(chat_turn).await;
         loop {
             let at = self.book_global(Instant::now());
             tokio::time::sleep_until(at).await;
-            let paused = {
-                let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                s.paused_until.filter(|p| *p > Instant::now())
+            let now = Instant::now();
+            let hold = {
+                let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let paused = s.paused_until.filter(|p| *p > now);
+                let chat_free = s
+                    .last_sent
+                    .get(&chat)
+                    .map(|t| *t + self.limits.chat_gap)
+                    .filter(|t| *t > now);
+                match paused.max(chat_free) {
+                    Some(until) => Some(until),
+                    None => {
+                        s.last_sent.insert(chat, now);
+                        if s.last_sent.len() > 10_000 {
+                            let gap = self.limits.chat_gap;
+                            s.last_sent.retain(|_, t| *t + gap > now);
+                        }
+                        None
+                    }
+                }
             };
-            match paused {
-                Some(p) => tokio::time::sleep_until(p).await,
+            match hold {
+                Some(until) => tokio::time::sleep_until(until).await,
                 None => return,
             }
         }
@@ -135,6 +162,18 @@ mod tests {
         p.pause_until(t0 + Duration::from_secs(30));
         assert_eq!(p.book_global(t0), t0 + Duration::from_secs(30));
         assert_eq!(p.book_global(t0), t0 + Duration::from_millis(30_100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_never_squeezes_two_messages_to_one_chat() {
+        let p = pacer();
+        let first = p.book_chat(1, Instant::now());
+        let second = p.book_chat(1, Instant::now());
+        p.pause_until(Instant::now() + Duration::from_millis(900));
+        p.wait_booked(1, first).await;
+        let t1 = Instant::now();
+        p.wait_booked(1, second).await;
+        assert!(Instant::now() - t1 >= Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]
