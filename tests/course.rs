@@ -330,3 +330,76 @@ async fn a_restart_loses_nothing_pending_or_leased() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn courses_keep_local_clock_times_across_both_dst_transitions() {
+    let app = TestApp::start().await;
+    let berlin_owner = owner();
+    let ny_owner = TestUser::new(1002, "Nia");
+    app.clinic_with_owner(&berlin_owner, "Glow Berlin", "Europe/Berlin")
+        .await;
+    app.clinic_with_owner(&ny_owner, "Glow New York", "America/New_York")
+        .await;
+
+    // Berlin springs forward on Sunday 29 March 2026.
+    app.clock.set(local("Europe/Berlin", "2026-03-27 10:30"));
+    app.linked_patient(&berlin_owner, &anna(), "Anna Berg 10:00")
+        .await;
+    app.tg.send_text(&anna(), "/schedule");
+    let s = app
+        .tg
+        .wait_for(anna().id, |m| m.plain_text().contains("Coming up"), WAIT)
+        .await;
+    assert!(
+        s.plain_text().contains("Mon 30 Mar, 10:00 — Day 3"),
+        "{}",
+        s.plain_text()
+    );
+    assert!(
+        s.plain_text().contains("Sat 28 Mar, 10:00 — Makeup again"),
+        "{}",
+        s.plain_text()
+    );
+    // The day-3 check-in goes out at 10:00 local, which is 08:00 UTC after the change.
+    app.clock.set("2026-03-30T07:59:00Z".parse().unwrap());
+    app.tg.skip_sent(anna().id);
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.clock.set("2026-03-30T08:00:00Z".parse().unwrap());
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("signs of infection"),
+            WAIT,
+        )
+        .await;
+
+    // New York falls back on Sunday 1 November 2026.
+    let ben = TestUser::new(2002, "Ben");
+    app.clock.set(local("America/New_York", "2026-10-30 10:30"));
+    app.linked_patient(&ny_owner, &ben, "Ben Ode 10:00").await;
+    app.tg
+        .wait_for(ben.id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    app.tg.send_text(&ben, "/schedule");
+    let s = app
+        .tg
+        .wait_for(ben.id, |m| m.plain_text().contains("Coming up"), WAIT)
+        .await;
+    assert!(
+        s.plain_text().contains("Mon 2 Nov, 10:00 — Day 3"),
+        "{}",
+        s.plain_text()
+    );
+    app.clock.set("2026-11-02T14:59:00Z".parse().unwrap());
+    app.tg.skip_sent(ben.id);
+    app.tg.assert_nothing_sent_to(ben.id, QUIET).await;
+    app.clock.set("2026-11-02T15:00:00Z".parse().unwrap());
+    app.tg
+        .wait_for(
+            ben.id,
+            |m| m.plain_text().contains("signs of infection"),
+            WAIT,
+        )
+        .await;
+    app.stop().await;
+}
