@@ -245,3 +245,22 @@ async fn patients_get_answers_in_their_language() {
         .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_stale_button_press_is_answered_and_changes_nothing() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let m = app.tg.sent_to(owner().id).last().unwrap().message_id;
+    app.tg.press_button(&owner(), m, "nonsense:42");
+    support::app::eventually("the press is answered", || async {
+        !app.tg.answered_callbacks().is_empty()
+    })
+    .await;
+    let answers = app.tg.answered_callbacks();
+    assert_eq!(
+        answers[0].1.as_deref(),
+        Some("This button is no longer active.")
+    );
+    app.stop().await;
+}

@@ -1,6 +1,7 @@
 //! Telegram handlers. Every update becomes a call into `service`; every answer is built
 //! from the catalog (patients) or plain functions (staff), with user strings escaped.
 
+mod callbacks;
 mod commands;
 mod menus;
 mod patient;
@@ -32,7 +33,9 @@ pub struct Deps {
 }
 
 pub fn schema() -> UpdateHandler<anyhow::Error> {
-    dptree::entry().branch(Update::filter_message().endpoint(on_message))
+    dptree::entry()
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_callback_query().endpoint(callbacks::on_callback))
 }
 
 /// Shown when something broke on our side; the cause is logged, not shown.
