@@ -49,10 +49,18 @@ pub enum Reply {
     UnknownCommand,
     PlainText,
     PrivateOnly,
+    CheckinGood,
+    CheckinRedness,
+    CheckinInfection,
+    CheckinOther,
+    CheckinThanks,
+    CheckinAdvice,
+    CheckinUrgent,
+    CheckinAlready,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 15] = [
+    pub const ALL: [Reply; 23] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -68,6 +76,14 @@ impl Reply {
         Reply::UnknownCommand,
         Reply::PlainText,
         Reply::PrivateOnly,
+        Reply::CheckinGood,
+        Reply::CheckinRedness,
+        Reply::CheckinInfection,
+        Reply::CheckinOther,
+        Reply::CheckinThanks,
+        Reply::CheckinAdvice,
+        Reply::CheckinUrgent,
+        Reply::CheckinAlready,
     ];
 
     pub fn key(self) -> &'static str {
@@ -87,6 +103,14 @@ impl Reply {
             Reply::UnknownCommand => "unknown_command",
             Reply::PlainText => "plain_text",
             Reply::PrivateOnly => "private_only",
+            Reply::CheckinGood => "checkin_good",
+            Reply::CheckinRedness => "checkin_redness",
+            Reply::CheckinInfection => "checkin_infection",
+            Reply::CheckinOther => "checkin_other",
+            Reply::CheckinThanks => "checkin_thanks",
+            Reply::CheckinAdvice => "checkin_advice",
+            Reply::CheckinUrgent => "checkin_urgent",
+            Reply::CheckinAlready => "checkin_already",
         }
     }
 
@@ -106,7 +130,15 @@ impl Reply {
             | Reply::LinkUsed
             | Reply::LinkExpired
             | Reply::UnknownCommand
-            | Reply::PrivateOnly => &[],
+            | Reply::PrivateOnly
+            | Reply::CheckinGood
+            | Reply::CheckinRedness
+            | Reply::CheckinInfection
+            | Reply::CheckinOther => &[],
+            Reply::CheckinThanks
+            | Reply::CheckinAdvice
+            | Reply::CheckinUrgent
+            | Reply::CheckinAlready => &["clinic_name", "clinic_contact"],
         }
     }
 }

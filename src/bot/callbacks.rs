@@ -14,12 +14,33 @@ const STALE: &str = "This button is no longer active.";
 
 pub async fn on_callback(bot: Bot, q: CallbackQuery, deps: Arc<Deps>) -> anyhow::Result<()> {
     let data = q.data.clone().unwrap_or_default();
-    let (area, _rest) = data.split_once(':').unwrap_or((data.as_str(), ""));
+    let (area, rest) = data.split_once(':').unwrap_or((data.as_str(), ""));
     tracing::info!(user = q.from.id.0, area, "button pressed");
-    let _ = &deps;
     // Each area (check-ins, template edits, bookings…) dispatches here on `area`.
-    let answer = STALE.to_string();
-    if let Err(e) = bot.answer_callback_query(q.id.clone()).text(answer).await {
+    // `Ok(None)` means the press matched nothing live: the button is stale.
+    let handled = match area {
+        "ci" => super::checkin::on_checkin_button(&bot, &deps, &q, rest).await,
+        "al" => super::checkin::on_handled_button(&deps, &q, rest).await,
+        _ => Ok(None),
+    };
+    let answer = match handled {
+        Ok(Some(text)) => text,
+        Ok(None) => STALE.to_string(),
+        Err(e) => {
+            tracing::error!(
+                user = q.from.id.0,
+                area,
+                error = crate::telegram_error::describe(&e),
+                "a button press could not be handled"
+            );
+            super::APOLOGY.to_string()
+        }
+    };
+    let mut request = bot.answer_callback_query(q.id.clone());
+    if !answer.is_empty() {
+        request = request.text(answer);
+    }
+    if let Err(e) = request.await {
         tracing::warn!(
             error = crate::telegram_error::describe_request(&e),
             "could not answer a button press"

@@ -17,6 +17,7 @@ fn staff_commands() -> Vec<BotCommand> {
     vec![
         BotCommand::new("enroll", "Enroll a patient: /enroll Anna Berg 14:30"),
         BotCommand::new("patients", "Your clinic's patients"),
+        BotCommand::new("alerts", "Open alerts from patients"),
         BotCommand::new("help", "Staff commands"),
     ]
 }

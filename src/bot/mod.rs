@@ -2,6 +2,7 @@
 //! from the catalog (patients) or plain functions (staff), with user strings escaped.
 
 mod callbacks;
+mod checkin;
 mod commands;
 mod menus;
 mod patient;
@@ -98,6 +99,7 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         }
         Some(Command::Enroll(args)) => staff::enroll(&ctx, &args).await,
         Some(Command::Patients) => staff::patients(&ctx).await,
+        Some(Command::Alerts) => checkin::alerts(&ctx).await,
         Some(Command::Schedule) => patient::schedule(&ctx).await,
         Some(Command::Stop) => patient::stop(&ctx).await,
         Some(Command::Unknown(_)) => {

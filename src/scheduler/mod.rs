@@ -2,8 +2,10 @@
 //! new enrollment), claims due rows with a lease, sends each at its paced turn, and
 //! records the outcome. All state is in SQLite, so a restart picks up where it stopped.
 
+pub mod buttons;
 pub mod outcome;
 pub mod pacer;
+mod realert;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use teloxide::prelude::*;
-use teloxide::types::ParseMode;
+use teloxide::types::{InlineKeyboardMarkup, ParseMode};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -52,12 +54,13 @@ impl Scheduler {
             ),
             Err(e) => tracing::error!(error = %e, "could not release old leases"),
         }
-        let mut in_flight: JoinSet<i64> = JoinSet::new();
+        // Each task yields the reminder id it sent, or None for a re-alert.
+        let mut in_flight: JoinSet<Option<i64>> = JoinSet::new();
         // Ids of rows this process is sending, kept out of lease expiry.
         let mut sending: HashSet<i64> = HashSet::new();
         while !*shutdown.borrow() {
             while let Some(done) = in_flight.try_join_next() {
-                if let Ok(id) = done {
+                if let Ok(Some(id)) = done {
                     sending.remove(&id);
                 }
             }
@@ -74,8 +77,17 @@ impl Scheduler {
                 in_flight.spawn(async move {
                     let id = row.id;
                     me.deliver(row).await;
-                    id
+                    Some(id)
                 });
+            }
+            if room > 0 {
+                for alert in self.claim_realerts().await {
+                    let me = self.clone();
+                    in_flight.spawn(async move {
+                        me.realert(alert).await;
+                        None
+                    });
+                }
             }
             if full_batch {
                 // More may be due right now.
@@ -91,7 +103,7 @@ impl Scheduler {
                 _ = self.clock.sleep_until(next.unwrap_or(far)), if room > 0 => {}
                 _ = self.wake.notified() => {}
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Ok(id) = done {
+                    if let Ok(Some(id)) = done {
                         sending.remove(&id);
                     }
                 }
@@ -137,7 +149,12 @@ impl Scheduler {
     }
 
     async fn next_wakeup(&self) -> Option<DateTime<Utc>> {
-        match self.store.next_wakeup().await {
+        let both = async {
+            let reminder = self.store.next_wakeup().await?;
+            let realert = self.next_realert().await?;
+            Ok::<_, sqlx::Error>(reminder.into_iter().chain(realert).min())
+        };
+        match both.await {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the next due time");
@@ -152,13 +169,16 @@ impl Scheduler {
         let now = self.clock.now();
         let result = match self.prepare(&row, now) {
             Err((status, note)) => self.store.finish_unsent(row.id, status, note).await,
-            Ok((chat, text)) => {
+            Ok((chat, text, buttons)) => {
                 self.pacer.wait_turn(chat).await;
-                let sent = self
+                let mut request = self
                     .bot
                     .send_message(ChatId(chat), text)
-                    .parse_mode(ParseMode::Html)
-                    .await;
+                    .parse_mode(ParseMode::Html);
+                if let Some(b) = buttons {
+                    request = request.reply_markup(b);
+                }
+                let sent = request.await;
                 self.record(&row, classify(sent, |m| m.id.0)).await
             }
         };
@@ -173,7 +193,7 @@ impl Scheduler {
         &self,
         row: &Claimed,
         now: DateTime<Utc>,
-    ) -> Result<(i64, String), (ReminderStatus, &'static str)> {
+    ) -> Result<(i64, String, Option<InlineKeyboardMarkup>), (ReminderStatus, &'static str)> {
         let chat = match (row.patient_status, row.chat_id) {
             (PatientStatus::Active, Some(chat)) => chat,
             _ => return Err((ReminderStatus::Cancelled, "patient not active")),
@@ -192,7 +212,17 @@ impl Scheduler {
             lang,
         };
         match step_text(&self.catalog, &row.plan, &row.step_id, &vars) {
-            Some(text) => Ok((chat, text)),
+            Some(text) => {
+                // A check-in carries its answer buttons.
+                let checkin = self
+                    .catalog
+                    .plan(&row.plan)
+                    .and_then(|p| p.step(&row.step_id))
+                    .is_some_and(|s| s.checkin);
+                let buttons =
+                    checkin.then(|| buttons::checkin_keyboard(&self.catalog, lang, row.id));
+                Ok((chat, text, buttons))
+            }
             None => {
                 tracing::error!(plan = %row.plan, "no wording for this step in the messages folder");
                 Err((ReminderStatus::Failed, "no wording for this step"))

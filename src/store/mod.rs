@@ -1,10 +1,14 @@
 //! Every SQL statement lives under `store/`. SQLite in WAL mode; read-then-write work
 //! runs in `BEGIN IMMEDIATE` transactions so two writers never race on a stale read.
 
+pub mod alerts;
+pub mod checkins;
 pub mod clinics;
 pub mod links;
 pub mod patients;
 pub mod reminders;
+pub mod team;
+pub mod threads;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -14,6 +18,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqlitePool, Transaction};
 
+pub use alerts::Alert;
+pub use checkins::CheckinTarget;
 pub use clinics::{Clinic, StaffRole};
 pub use links::{Link, LinkKind};
 pub use patients::{Patient, PatientListing, PatientStatus};

@@ -1,0 +1,40 @@
+-- Care between the scheduled steps: check-in answers, alerts to staff, and the map that
+-- lets a staff member's Telegram reply reach the right patient.
+
+-- A patient's answer to a check-in step: the first answer counts, one per step.
+CREATE TABLE checkin_answers (
+    patient_id   INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+    step_id      TEXT    NOT NULL,
+    answer       TEXT    NOT NULL,
+    answered_at  INTEGER NOT NULL,
+    PRIMARY KEY (patient_id, step_id)
+);
+
+-- Something a clinic's staff must act on. Open until someone marks it handled.
+-- `realert_at` is when the owners are told again if it is still open; the scheduler
+-- sleeps until the earliest one. NULL once the re-alert went out (or it was handled).
+CREATE TABLE alerts (
+    id               INTEGER PRIMARY KEY,
+    clinic_id        INTEGER NOT NULL REFERENCES clinics(id),
+    patient_id       INTEGER REFERENCES patients(id) ON DELETE CASCADE,
+    kind             TEXT    NOT NULL,
+    created_at       INTEGER NOT NULL,
+    realert_at       INTEGER,
+    realerted_at     INTEGER,
+    handled_by       INTEGER,
+    handled_by_name  TEXT,
+    handled_at       INTEGER
+);
+CREATE INDEX alerts_open_by_clinic ON alerts(clinic_id) WHERE handled_at IS NULL;
+CREATE INDEX alerts_realert_due ON alerts(realert_at) WHERE realert_at IS NOT NULL;
+
+-- Messages the bot sent to staff on a patient's behalf (alerts, relayed messages):
+-- a staff member's Telegram reply to one of them goes to this patient.
+CREATE TABLE staff_threads (
+    chat_id     INTEGER NOT NULL,
+    message_id  INTEGER NOT NULL,
+    clinic_id   INTEGER NOT NULL REFERENCES clinics(id),
+    patient_id  INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, message_id)
+);
