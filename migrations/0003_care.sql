@@ -29,12 +29,13 @@ CREATE INDEX alerts_open_by_clinic ON alerts(clinic_id) WHERE handled_at IS NULL
 CREATE INDEX alerts_realert_due ON alerts(realert_at) WHERE realert_at IS NOT NULL;
 
 -- Messages the bot sent to staff on a patient's behalf (alerts, relayed messages):
--- a staff member's Telegram reply to one of them goes to this patient.
+-- a staff member's Telegram reply to one of them goes to this patient. NULL once the
+-- patient is erased, so a late reply is told why it went nowhere.
 CREATE TABLE staff_threads (
     chat_id     INTEGER NOT NULL,
     message_id  INTEGER NOT NULL,
     clinic_id   INTEGER NOT NULL REFERENCES clinics(id),
-    patient_id  INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+    patient_id  INTEGER REFERENCES patients(id) ON DELETE SET NULL,
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (chat_id, message_id)
 );

@@ -57,10 +57,14 @@ pub enum Reply {
     CheckinAdvice,
     CheckinUrgent,
     CheckinAlready,
+    RelayFromClinic,
+    RelayPhotoCaption,
+    RelayUnsupported,
+    RelayFailed,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 23] = [
+    pub const ALL: [Reply; 27] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -84,6 +88,10 @@ impl Reply {
         Reply::CheckinAdvice,
         Reply::CheckinUrgent,
         Reply::CheckinAlready,
+        Reply::RelayFromClinic,
+        Reply::RelayPhotoCaption,
+        Reply::RelayUnsupported,
+        Reply::RelayFailed,
     ];
 
     pub fn key(self) -> &'static str {
@@ -111,6 +119,10 @@ impl Reply {
             Reply::CheckinAdvice => "checkin_advice",
             Reply::CheckinUrgent => "checkin_urgent",
             Reply::CheckinAlready => "checkin_already",
+            Reply::RelayFromClinic => "relay_from_clinic",
+            Reply::RelayPhotoCaption => "relay_photo_caption",
+            Reply::RelayUnsupported => "relay_unsupported",
+            Reply::RelayFailed => "relay_failed",
         }
     }
 
@@ -138,7 +150,10 @@ impl Reply {
             Reply::CheckinThanks
             | Reply::CheckinAdvice
             | Reply::CheckinUrgent
-            | Reply::CheckinAlready => &["clinic_name", "clinic_contact"],
+            | Reply::CheckinAlready
+            | Reply::RelayFailed => &["clinic_name", "clinic_contact"],
+            Reply::RelayFromClinic | Reply::RelayPhotoCaption => &["clinic_name", "message"],
+            Reply::RelayUnsupported => &["clinic_name"],
         }
     }
 }

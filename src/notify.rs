@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
+use teloxide::types::{FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode};
 use teloxide::utils::html::escape;
 
 use crate::render::local_when;
@@ -71,35 +71,66 @@ pub fn alert_line(alert: &Alert, tz: Tz) -> String {
     )
 }
 
-/// Sends `html` to each of `chats` in turn; returns how many got it. A staff member who
+/// What goes to staff: a text, or a photo Telegram already has (by its file id).
+#[derive(Debug, Clone, Copy)]
+pub enum Outgoing<'a> {
+    Text(&'a str),
+    Photo { file_id: &'a str, caption: &'a str },
+}
+
+/// Whom a staff message is about: replies to it go to `patient_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct About {
+    pub clinic_id: i64,
+    pub patient_id: Option<i64>,
+}
+
+/// Sends to each of `chats` in turn; returns how many got it. A staff member who
 /// blocked the bot costs their copy only: logged and carried on.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // each is a different dependency or part of the message
 pub async fn to_staff(
     bot: &Bot,
     pacer: &Pacer,
     store: &Store,
     chats: &[i64],
-    clinic_id: i64,
-    patient_id: Option<i64>,
-    html: &str,
+    about: About,
+    content: Outgoing<'_>,
     markup: Option<InlineKeyboardMarkup>,
     now: DateTime<Utc>,
 ) -> usize {
     let mut delivered = 0;
     for &chat in chats {
         pacer.wait_turn(chat).await;
-        let mut req = bot
-            .send_message(ChatId(chat), html.to_string())
-            .parse_mode(ParseMode::Html);
-        if let Some(m) = &markup {
-            req = req.reply_markup(m.clone());
-        }
-        match req.await {
+        let sent = match content {
+            Outgoing::Text(html) => {
+                let mut req = bot
+                    .send_message(ChatId(chat), html.to_string())
+                    .parse_mode(ParseMode::Html);
+                if let Some(m) = &markup {
+                    req = req.reply_markup(m.clone());
+                }
+                req.await
+            }
+            Outgoing::Photo { file_id, caption } => {
+                let mut req = bot
+                    .send_photo(
+                        ChatId(chat),
+                        InputFile::file_id(FileId(file_id.to_string())),
+                    )
+                    .caption(caption.to_string())
+                    .parse_mode(ParseMode::Html);
+                if let Some(m) = &markup {
+                    req = req.reply_markup(m.clone());
+                }
+                req.await
+            }
+        };
+        match sent {
             Ok(sent) => {
                 delivered += 1;
-                if let Some(patient) = patient_id
+                if let Some(patient) = about.patient_id
                     && let Err(e) = store
-                        .remember_thread(chat, sent.id.0, clinic_id, patient, now)
+                        .remember_thread(chat, sent.id.0, about.clinic_id, patient, now)
                         .await
                 {
                     tracing::error!(error = %e, chat, "could not remember a staff thread");

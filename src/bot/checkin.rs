@@ -7,7 +7,7 @@ use teloxide::utils::html::escape;
 use super::{Ctx, Deps};
 use crate::catalog::Reply;
 use crate::domain::checkin::parse_button;
-use crate::notify::{alert_line, alert_text, handled_button, to_staff};
+use crate::notify::{About, Outgoing, alert_line, alert_text, handled_button, to_staff};
 use crate::render::local_when;
 use crate::service::alerts::{HandleOutcome, handle_alert};
 use crate::service::checkin::{CheckinOutcome, answer_checkin};
@@ -81,9 +81,11 @@ pub async fn on_checkin_button(
             &deps.pacer,
             &deps.store,
             &staff,
-            clinic.id,
-            Some(target.patient_id),
-            &alert_text(&alert, clinic.tz(), false),
+            About {
+                clinic_id: clinic.id,
+                patient_id: Some(target.patient_id),
+            },
+            Outgoing::Text(&alert_text(&alert, clinic.tz(), false)),
             Some(handled_button(alert_id)),
             now,
         )

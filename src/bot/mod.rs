@@ -6,6 +6,7 @@ mod checkin;
 mod commands;
 mod menus;
 mod patient;
+mod relay;
 mod staff;
 
 use std::sync::Arc;
@@ -112,9 +113,18 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
             }
         }
         Some(Command::OtherBot) => Ok(()),
-        None if ctx.is_staff() && ctx.patient.is_none() => {
-            ctx.reply("Send /help to see what I can do.".into()).await
+        None if ctx.is_staff() && msg.reply_to_message().is_some() => {
+            let replied = msg.reply_to_message().map(|r| r.id.0).unwrap_or_default();
+            relay::staff_reply(&ctx, replied).await
         }
+        None if ctx.is_staff() && ctx.patient.is_none() => {
+            ctx.reply(
+                "Send /help to see what I can do. To write to a patient, reply to their message."
+                    .into(),
+            )
+            .await
+        }
+        None if ctx.patient.is_some() => relay::patient_message(&ctx).await,
         None => patient::plain_text(&ctx).await,
     }
 }

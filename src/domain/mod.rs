@@ -7,5 +7,6 @@ pub mod link;
 pub mod offset;
 pub mod plan;
 pub mod problems;
+pub mod relay;
 pub mod template;
 pub mod time;

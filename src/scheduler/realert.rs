@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{LEASE, Scheduler};
-use crate::notify::{alert_text, handled_button, to_staff};
+use crate::notify::{About, Outgoing, alert_text, handled_button, to_staff};
 use crate::store::{Alert, StaffRole};
 
 impl Scheduler {
@@ -47,9 +47,11 @@ impl Scheduler {
             &self.pacer,
             &self.store,
             &owners,
-            alert.clinic_id,
-            alert.patient_id,
-            &alert_text(&alert, tz, true),
+            About {
+                clinic_id: alert.clinic_id,
+                patient_id: alert.patient_id,
+            },
+            Outgoing::Text(&alert_text(&alert, tz, true)),
             Some(handled_button(alert.id)),
             self.clock.now(),
         )

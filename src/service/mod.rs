@@ -8,3 +8,4 @@ pub mod clinic;
 pub mod enroll;
 pub mod link;
 pub mod patient;
+pub mod relay;

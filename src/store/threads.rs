@@ -27,12 +27,13 @@ impl Store {
         Ok(())
     }
 
-    /// The (clinic, patient) a staff-side message was about.
+    /// The (clinic, patient) a staff-side message was about; the patient is `None` once
+    /// erased.
     pub async fn thread_of(
         &self,
         chat_id: i64,
         message_id: i32,
-    ) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    ) -> Result<Option<(i64, Option<i64>)>, sqlx::Error> {
         sqlx::query_as(
             "SELECT clinic_id, patient_id FROM staff_threads WHERE chat_id = ? AND message_id = ?",
         )
