@@ -39,3 +39,17 @@ CREATE TABLE staff_threads (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (chat_id, message_id)
 );
+
+-- A patient's next appointment: one row per patient, moved by /book, cancelled by
+-- /unbook. Its messages are rows in `reminders` (step ids `booking-…`).
+CREATE TABLE bookings (
+    id          INTEGER PRIMARY KEY,
+    clinic_id   INTEGER NOT NULL REFERENCES clinics(id),
+    patient_id  INTEGER NOT NULL UNIQUE REFERENCES patients(id) ON DELETE CASCADE,
+    starts_at   INTEGER NOT NULL,
+    status      TEXT    NOT NULL CHECK (status IN ('booked', 'cancelled')),
+    -- The patient's answer to the reminder buttons: 'yes' or 'reschedule'.
+    answer      TEXT,
+    booked_by   INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);

@@ -61,10 +61,20 @@ pub enum Reply {
     RelayPhotoCaption,
     RelayUnsupported,
     RelayFailed,
+    BookingConfirmed,
+    BookingCancelled,
+    BookingPrep,
+    BookingDayBefore,
+    BookingSoon,
+    BookingComingLabel,
+    BookingRescheduleLabel,
+    BookingComingReply,
+    BookingRescheduleReply,
+    BookingRescheduleAlready,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 27] = [
+    pub const ALL: [Reply; 37] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -92,6 +102,16 @@ impl Reply {
         Reply::RelayPhotoCaption,
         Reply::RelayUnsupported,
         Reply::RelayFailed,
+        Reply::BookingConfirmed,
+        Reply::BookingCancelled,
+        Reply::BookingPrep,
+        Reply::BookingDayBefore,
+        Reply::BookingSoon,
+        Reply::BookingComingLabel,
+        Reply::BookingRescheduleLabel,
+        Reply::BookingComingReply,
+        Reply::BookingRescheduleReply,
+        Reply::BookingRescheduleAlready,
     ];
 
     pub fn key(self) -> &'static str {
@@ -123,6 +143,16 @@ impl Reply {
             Reply::RelayPhotoCaption => "relay_photo_caption",
             Reply::RelayUnsupported => "relay_unsupported",
             Reply::RelayFailed => "relay_failed",
+            Reply::BookingConfirmed => "booking_confirmed",
+            Reply::BookingCancelled => "booking_cancelled",
+            Reply::BookingPrep => "booking_prep",
+            Reply::BookingDayBefore => "booking_day_before",
+            Reply::BookingSoon => "booking_soon",
+            Reply::BookingComingLabel => "booking_coming_label",
+            Reply::BookingRescheduleLabel => "booking_reschedule_label",
+            Reply::BookingComingReply => "booking_coming_reply",
+            Reply::BookingRescheduleReply => "booking_reschedule_reply",
+            Reply::BookingRescheduleAlready => "booking_reschedule_already",
         }
     }
 
@@ -154,6 +184,16 @@ impl Reply {
             | Reply::RelayFailed => &["clinic_name", "clinic_contact"],
             Reply::RelayFromClinic | Reply::RelayPhotoCaption => &["clinic_name", "message"],
             Reply::RelayUnsupported => &["clinic_name"],
+            Reply::BookingConfirmed
+            | Reply::BookingCancelled
+            | Reply::BookingPrep
+            | Reply::BookingDayBefore
+            | Reply::BookingSoon
+            | Reply::BookingComingReply => &["clinic_name", "when"],
+            Reply::BookingComingLabel | Reply::BookingRescheduleLabel => &[],
+            Reply::BookingRescheduleReply | Reply::BookingRescheduleAlready => {
+                &["clinic_name", "clinic_contact"]
+            }
         }
     }
 }

@@ -18,6 +18,8 @@ fn staff_commands() -> Vec<BotCommand> {
         BotCommand::new("enroll", "Enroll a patient: /enroll Anna Berg 14:30"),
         BotCommand::new("patients", "Your clinic's patients"),
         BotCommand::new("alerts", "Open alerts from patients"),
+        BotCommand::new("book", "Book the next session: /book #12 2026-12-21 10:30"),
+        BotCommand::new("unbook", "Cancel a booked session: /unbook #12"),
         BotCommand::new("help", "Staff commands"),
     ]
 }

@@ -1,6 +1,7 @@
 //! Telegram handlers. Every update becomes a call into `service`; every answer is built
 //! from the catalog (patients) or plain functions (staff), with user strings escaped.
 
+mod booking;
 mod callbacks;
 mod checkin;
 mod commands;
@@ -101,6 +102,8 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Enroll(args)) => staff::enroll(&ctx, &args).await,
         Some(Command::Patients) => staff::patients(&ctx).await,
         Some(Command::Alerts) => checkin::alerts(&ctx).await,
+        Some(Command::Book(args)) => booking::book(&ctx, &args).await,
+        Some(Command::Unbook(args)) => booking::unbook(&ctx, &args).await,
         Some(Command::Schedule) => patient::schedule(&ctx).await,
         Some(Command::Stop) => patient::stop(&ctx).await,
         Some(Command::Unknown(_)) => {

@@ -15,6 +15,9 @@ pub const HELP: &str = "<b>Staff commands</b>
 /enroll &lt;name&gt; [[YYYY-MM-DD] HH:MM]: enroll a patient after their session (default: now) and get their one-time link
 /patients: your clinic's patients, their status and next reminder
 /alerts: open alerts from patients' check-ins
+/book &lt;#id or name&gt; YYYY-MM-DD HH:MM: book (or move) the patient's next session
+/unbook &lt;#id or name&gt;: cancel it
+Reply to a patient's message or an alert to write to the patient.
 /help: this list";
 
 /// The clinic a staff member acts for: their first membership.

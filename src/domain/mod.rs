@@ -1,5 +1,6 @@
 //! Pure rules: no clock, no database, no network. Everything takes `now` and the zone.
 
+pub mod booking;
 pub mod checkin;
 pub mod enroll_args;
 pub mod html;

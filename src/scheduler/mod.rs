@@ -2,6 +2,7 @@
 //! new enrollment), claims due rows with a lease, sends each at its paced turn, and
 //! records the outcome. All state is in SQLite, so a restart picks up where it stopped.
 
+mod booking_steps;
 pub mod buttons;
 pub mod outcome;
 pub mod pacer;
@@ -19,6 +20,7 @@ use tokio::task::JoinSet;
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
+use crate::domain::booking::BookingStep;
 use crate::render::{StepVars, step_text};
 use crate::store::{Claimed, PatientStatus, ReminderStatus, Store};
 use outcome::{MAX_ATTEMPTS, Outcome, backoff, classify};
@@ -167,7 +169,18 @@ impl Scheduler {
     #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
     pub async fn deliver(&self, row: Claimed) {
         let now = self.clock.now();
-        let result = match self.prepare(&row, now) {
+        // Booking messages render from the booking as it is now (moved or cancelled).
+        let booking = match BookingStep::from_id(&row.step_id) {
+            Some(_) => match self.store.booking_of(row.patient_id).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not read the booking; will retry");
+                    return;
+                }
+            },
+            None => None,
+        };
+        let result = match self.prepare(&row, now, booking.as_ref()) {
             Err((status, note)) => self.store.finish_unsent(row.id, status, note).await,
             Ok((chat, text, buttons)) => {
                 self.pacer.wait_turn(chat).await;
@@ -193,6 +206,7 @@ impl Scheduler {
         &self,
         row: &Claimed,
         now: DateTime<Utc>,
+        booking: Option<&crate::store::Booking>,
     ) -> Result<(i64, String, Option<InlineKeyboardMarkup>), (ReminderStatus, &'static str)> {
         let chat = match (row.patient_status, row.chat_id) {
             (PatientStatus::Active, Some(chat)) => chat,
@@ -204,6 +218,11 @@ impl Scheduler {
         }
         let tz: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
         let lang = row.lang.as_deref().unwrap_or(crate::catalog::BASE_LANG);
+        if let Some(step) = BookingStep::from_id(&row.step_id) {
+            return booking_steps::render(&self.catalog, lang, step, booking, &row.clinic_name, tz)
+                .map(|(text, buttons)| (chat, text, buttons))
+                .ok_or((ReminderStatus::Cancelled, "booking moved or cancelled"));
+        }
         let vars = StepVars {
             patient_name: &row.patient_name,
             clinic_name: &row.clinic_name,

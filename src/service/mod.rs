@@ -3,6 +3,7 @@
 //! `sqlx::Error` means the database failed and is logged, not shown.
 
 pub mod alerts;
+pub mod booking;
 pub mod checkin;
 pub mod clinic;
 pub mod enroll;

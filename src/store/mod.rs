@@ -2,9 +2,11 @@
 //! runs in `BEGIN IMMEDIATE` transactions so two writers never race on a stale read.
 
 pub mod alerts;
+pub mod bookings;
 pub mod checkins;
 pub mod clinics;
 pub mod links;
+pub mod patient_lookup;
 pub mod patients;
 pub mod reminders;
 pub mod team;
@@ -19,9 +21,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{SqlitePool, Transaction};
 
 pub use alerts::Alert;
+pub use bookings::Booking;
 pub use checkins::CheckinTarget;
 pub use clinics::{Clinic, StaffRole};
 pub use links::{Link, LinkKind};
+pub use patient_lookup::Lookup;
 pub use patients::{Patient, PatientListing, PatientStatus};
 pub use reminders::{Claimed, NewReminder, ReminderStatus, Upcoming};
 
