@@ -1,13 +1,22 @@
 -- Care between the scheduled steps: check-in answers, alerts to staff, and the map that
 -- lets a staff member's Telegram reply reach the right patient.
 
--- A patient's answer to a check-in step: the first answer counts, one per step.
+-- A patient's answer to a check-in step (or to "contact me to book"): the first answer
+-- counts, one per step per session of a series.
 CREATE TABLE checkin_answers (
     patient_id   INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
     step_id      TEXT    NOT NULL,
+    session_no   INTEGER NOT NULL DEFAULT 1,
     answer       TEXT    NOT NULL,
     answered_at  INTEGER NOT NULL,
-    PRIMARY KEY (patient_id, step_id)
+    PRIMARY KEY (patient_id, step_id, session_no)
+);
+
+-- Where a patient is in a series of sessions; no row means session 1, no total.
+CREATE TABLE series (
+    patient_id  INTEGER PRIMARY KEY REFERENCES patients(id) ON DELETE CASCADE,
+    session_no  INTEGER NOT NULL DEFAULT 1,
+    total       INTEGER
 );
 
 -- Something a clinic's staff must act on. Open until someone marks it handled.

@@ -71,10 +71,15 @@ pub enum Reply {
     BookingComingReply,
     BookingRescheduleReply,
     BookingRescheduleAlready,
+    SeriesHeader,
+    SeriesHeaderOpen,
+    BookNextLabel,
+    BookNextReply,
+    BookNextAlready,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 37] = [
+    pub const ALL: [Reply; 42] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -112,6 +117,11 @@ impl Reply {
         Reply::BookingComingReply,
         Reply::BookingRescheduleReply,
         Reply::BookingRescheduleAlready,
+        Reply::SeriesHeader,
+        Reply::SeriesHeaderOpen,
+        Reply::BookNextLabel,
+        Reply::BookNextReply,
+        Reply::BookNextAlready,
     ];
 
     pub fn key(self) -> &'static str {
@@ -153,6 +163,11 @@ impl Reply {
             Reply::BookingComingReply => "booking_coming_reply",
             Reply::BookingRescheduleReply => "booking_reschedule_reply",
             Reply::BookingRescheduleAlready => "booking_reschedule_already",
+            Reply::SeriesHeader => "series_header",
+            Reply::SeriesHeaderOpen => "series_header_open",
+            Reply::BookNextLabel => "book_next_label",
+            Reply::BookNextReply => "book_next_reply",
+            Reply::BookNextAlready => "book_next_already",
         }
     }
 
@@ -190,7 +205,10 @@ impl Reply {
             | Reply::BookingDayBefore
             | Reply::BookingSoon
             | Reply::BookingComingReply => &["clinic_name", "when"],
-            Reply::BookingComingLabel | Reply::BookingRescheduleLabel => &[],
+            Reply::BookingComingLabel | Reply::BookingRescheduleLabel | Reply::BookNextLabel => &[],
+            Reply::SeriesHeader => &["number", "total"],
+            Reply::SeriesHeaderOpen => &["number"],
+            Reply::BookNextReply | Reply::BookNextAlready => &["clinic_name", "clinic_contact"],
             Reply::BookingRescheduleReply | Reply::BookingRescheduleAlready => {
                 &["clinic_name", "clinic_contact"]
             }

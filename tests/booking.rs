@@ -248,6 +248,7 @@ async fn a_booking_in_the_past_or_in_quiet_hours_is_refused() {
     .await;
     staff_says(&app, "/book #1 2026-12-21", "Please write: /book").await;
     staff_says(&app, "/book #1 2026-12-32 10:00", "is not a date").await;
+    staff_says(&app, "/unbook", "Please write: /unbook <patient").await;
     app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 0);
     app.stop().await;

@@ -55,7 +55,7 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let text = match outcome {
         BookOutcome::NotFound(l) => not_found(&l, "book"),
         BookOutcome::NotActive(p) => format!(
-            "<b>{}</b> is {}, so the bot cannot send them anything. Book them by phone.",
+            "The bot cannot send <b>{}</b> anything (status: {}). Please book them by phone.",
             escape(&p.name),
             p.status.label()
         ),
@@ -96,7 +96,7 @@ pub async fn unbook(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     };
     let Some(who) = PatientRef::parse(args) else {
         return ctx
-            .reply("Please write: /unbook <patient #id or name>".into())
+            .reply("Please write: /unbook &lt;patient #id or name&gt;".into())
             .await;
     };
     let now = ctx.deps.clock.now();

@@ -22,6 +22,7 @@ pub async fn on_callback(bot: Bot, q: CallbackQuery, deps: Arc<Deps>) -> anyhow:
         "ci" => super::checkin::on_checkin_button(&bot, &deps, &q, rest).await,
         "al" => super::checkin::on_handled_button(&deps, &q, rest).await,
         "bk" => super::booking::on_booking_button(&bot, &deps, &q, rest).await,
+        "bn" => super::series::on_book_next_button(&bot, &deps, &q, rest).await,
         _ => Ok(None),
     };
     let answer = match handled {

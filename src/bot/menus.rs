@@ -20,6 +20,8 @@ fn staff_commands() -> Vec<BotCommand> {
         BotCommand::new("alerts", "Open alerts from patients"),
         BotCommand::new("book", "Book the next session: /book #12 2026-12-21 10:30"),
         BotCommand::new("unbook", "Cancel a booked session: /unbook #12"),
+        BotCommand::new("done", "Next session done: /done #12 [HH:MM]"),
+        BotCommand::new("series", "Sessions in the series: /series #12 3"),
         BotCommand::new("help", "Staff commands"),
     ]
 }

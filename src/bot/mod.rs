@@ -8,6 +8,7 @@ mod commands;
 mod menus;
 mod patient;
 mod relay;
+mod series;
 mod staff;
 
 use std::sync::Arc;
@@ -104,6 +105,8 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Alerts) => checkin::alerts(&ctx).await,
         Some(Command::Book(args)) => booking::book(&ctx, &args).await,
         Some(Command::Unbook(args)) => booking::unbook(&ctx, &args).await,
+        Some(Command::Done(args)) => series::done(&ctx, &args).await,
+        Some(Command::Series(args)) => series::series(&ctx, &args).await,
         Some(Command::Schedule) => patient::schedule(&ctx).await,
         Some(Command::Stop) => patient::stop(&ctx).await,
         Some(Command::Unknown(_)) => {

@@ -17,6 +17,8 @@ pub const HELP: &str = "<b>Staff commands</b>
 /alerts: open alerts from patients' check-ins
 /book &lt;#id or name&gt; YYYY-MM-DD HH:MM: book (or move) the patient's next session
 /unbook &lt;#id or name&gt;: cancel it
+/done &lt;#id or name&gt; [[YYYY-MM-DD] HH:MM]: the patient had their next session; the course starts again in the same chat
+/series &lt;#id or name&gt; &lt;n&gt;: the patient's series has n sessions (shown as “session 2 of 3”)
 Reply to a patient's message or an alert to write to the patient.
 /help: this list";
 

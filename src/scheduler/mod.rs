@@ -169,6 +169,11 @@ impl Scheduler {
     #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
     pub async fn deliver(&self, row: Claimed) {
         let now = self.clock.now();
+        // The chat's turn is booked before anything else awaits: rows are spawned in
+        // due order, and a patient's messages must keep that order.
+        let turn = row
+            .chat_id
+            .map(|chat| self.pacer.book_chat(chat, tokio::time::Instant::now()));
         // Booking messages render from the booking as it is now (moved or cancelled).
         let booking = match BookingStep::from_id(&row.step_id) {
             Some(_) => match self.store.booking_of(row.patient_id).await {
@@ -180,10 +185,20 @@ impl Scheduler {
             },
             None => None,
         };
-        let result = match self.prepare(&row, now, booking.as_ref()) {
+        let series = match self.store.series_of(row.patient_id).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the patient's series; will retry");
+                return;
+            }
+        };
+        let result = match self.prepare(&row, now, booking.as_ref(), series) {
             Err((status, note)) => self.store.finish_unsent(row.id, status, note).await,
             Ok((chat, text, buttons)) => {
-                self.pacer.wait_turn(chat).await;
+                match turn {
+                    Some(t) => self.pacer.wait_booked(chat, t).await,
+                    None => self.pacer.wait_turn(chat).await,
+                }
                 let mut request = self
                     .bot
                     .send_message(ChatId(chat), text)
@@ -207,6 +222,7 @@ impl Scheduler {
         row: &Claimed,
         now: DateTime<Utc>,
         booking: Option<&crate::store::Booking>,
+        series: (i64, Option<i64>),
     ) -> Result<(i64, String, Option<InlineKeyboardMarkup>), (ReminderStatus, &'static str)> {
         let chat = match (row.patient_status, row.chat_id) {
             (PatientStatus::Active, Some(chat)) => chat,
@@ -238,8 +254,17 @@ impl Scheduler {
                     .plan(&row.plan)
                     .and_then(|p| p.step(&row.step_id))
                     .is_some_and(|s| s.checkin);
-                let buttons =
-                    checkin.then(|| buttons::checkin_keyboard(&self.catalog, lang, row.id));
+                let buttons = if checkin {
+                    Some(buttons::checkin_keyboard(&self.catalog, lang, row.id))
+                } else if row.step_id == buttons::BOOK_NEXT_STEP {
+                    Some(buttons::book_next_keyboard(&self.catalog, lang, row.id))
+                } else {
+                    None
+                };
+                let text = match buttons::series_header(&self.catalog, lang, series) {
+                    Some(header) => format!("{header}\n\n{text}"),
+                    None => text,
+                };
                 Ok((chat, text, buttons))
             }
             None => {

@@ -76,3 +76,44 @@ pub async fn answer_checkin(
     tx.commit().await?;
     Ok(CheckinOutcome::Recorded { target, alert })
 }
+
+/// The patient pressed "Please contact me to book" under the book-next step: recorded
+/// once per session, and an alert for the staff.
+pub async fn ask_to_book(
+    store: &Store,
+    reminder_id: i64,
+    presser_chat: i64,
+    now: DateTime<Utc>,
+) -> Result<CheckinOutcome, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let Some(target) = checkins::checkin_target(&mut tx, reminder_id).await? else {
+        return Ok(CheckinOutcome::Stale);
+    };
+    if target.step_id != crate::scheduler::buttons::BOOK_NEXT_STEP
+        || target.chat_id != Some(presser_chat)
+        || target.status == PatientStatus::Invited
+    {
+        return Ok(CheckinOutcome::Stale);
+    }
+    if !checkins::record_answer(&mut tx, target.patient_id, &target.step_id, "contact", now).await?
+    {
+        return Ok(CheckinOutcome::AlreadyAnswered {
+            target,
+            previous: None,
+        });
+    }
+    let alert = alerts::insert_alert(
+        &mut tx,
+        target.clinic_id,
+        target.patient_id,
+        "book",
+        now,
+        realert_at(now),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CheckinOutcome::Recorded {
+        target,
+        alert: Some(alert),
+    })
+}

@@ -10,3 +10,4 @@ pub mod enroll;
 pub mod link;
 pub mod patient;
 pub mod relay;
+pub mod series;

@@ -32,7 +32,8 @@ pub async fn checkin_target(
     .await
 }
 
-/// Records an answer unless the step was answered before; true when this one counts.
+/// Records an answer unless the step was answered before in the patient's current
+/// session; true when this one counts.
 pub async fn record_answer(
     conn: &mut SqliteConnection,
     patient_id: i64,
@@ -41,11 +42,13 @@ pub async fn record_answer(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "INSERT INTO checkin_answers (patient_id, step_id, answer, answered_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (patient_id, step_id) DO NOTHING",
+        "INSERT INTO checkin_answers (patient_id, step_id, session_no, answer, answered_at)
+         VALUES (?, ?, (SELECT COALESCE(MAX(session_no), 1) FROM series WHERE patient_id = ?), ?, ?)
+         ON CONFLICT (patient_id, step_id, session_no) DO NOTHING",
     )
     .bind(patient_id)
     .bind(step_id)
+    .bind(patient_id)
     .bind(answer)
     .bind(millis(now))
     .execute(conn)
@@ -58,11 +61,15 @@ pub async fn recorded_answer(
     patient_id: i64,
     step_id: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT answer FROM checkin_answers WHERE patient_id = ? AND step_id = ?")
-        .bind(patient_id)
-        .bind(step_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar(
+        "SELECT answer FROM checkin_answers WHERE patient_id = ? AND step_id = ?
+         AND session_no = (SELECT COALESCE(MAX(session_no), 1) FROM series WHERE patient_id = ?)",
+    )
+    .bind(patient_id)
+    .bind(step_id)
+    .bind(patient_id)
+    .fetch_optional(conn)
+    .await
 }
 
 impl Store {

@@ -9,6 +9,7 @@ pub mod links;
 pub mod patient_lookup;
 pub mod patients;
 pub mod reminders;
+pub mod series;
 pub mod team;
 pub mod threads;
 
