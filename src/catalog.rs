@@ -76,10 +76,18 @@ pub enum Reply {
     BookNextLabel,
     BookNextReply,
     BookNextAlready,
+    ResumeDone,
+    ResumeNothing,
+    LanguagePick,
+    LanguageSet,
+    Mydata,
+    DeleteConfirm,
+    DeleteButton,
+    DeleteDone,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 42] = [
+    pub const ALL: [Reply; 50] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -122,6 +130,14 @@ impl Reply {
         Reply::BookNextLabel,
         Reply::BookNextReply,
         Reply::BookNextAlready,
+        Reply::ResumeDone,
+        Reply::ResumeNothing,
+        Reply::LanguagePick,
+        Reply::LanguageSet,
+        Reply::Mydata,
+        Reply::DeleteConfirm,
+        Reply::DeleteButton,
+        Reply::DeleteDone,
     ];
 
     pub fn key(self) -> &'static str {
@@ -168,6 +184,14 @@ impl Reply {
             Reply::BookNextLabel => "book_next_label",
             Reply::BookNextReply => "book_next_reply",
             Reply::BookNextAlready => "book_next_already",
+            Reply::ResumeDone => "resume_done",
+            Reply::ResumeNothing => "resume_nothing",
+            Reply::LanguagePick => "language_pick",
+            Reply::LanguageSet => "language_set",
+            Reply::Mydata => "mydata",
+            Reply::DeleteConfirm => "delete_confirm",
+            Reply::DeleteButton => "delete_button",
+            Reply::DeleteDone => "delete_done",
         }
     }
 
@@ -208,6 +232,20 @@ impl Reply {
             Reply::BookingComingLabel | Reply::BookingRescheduleLabel | Reply::BookNextLabel => &[],
             Reply::SeriesHeader => &["number", "total"],
             Reply::SeriesHeaderOpen => &["number"],
+            Reply::ResumeDone | Reply::DeleteConfirm => &["clinic_name"],
+            Reply::ResumeNothing
+            | Reply::LanguagePick
+            | Reply::LanguageSet
+            | Reply::DeleteButton
+            | Reply::DeleteDone => &[],
+            Reply::Mydata => &[
+                "name",
+                "clinic_name",
+                "session",
+                "language",
+                "upcoming",
+                "booking",
+            ],
             Reply::BookNextReply | Reply::BookNextAlready => &["clinic_name", "clinic_contact"],
             Reply::BookingRescheduleReply | Reply::BookingRescheduleAlready => {
                 &["clinic_name", "clinic_contact"]

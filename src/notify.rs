@@ -41,6 +41,7 @@ pub fn alert_text(alert: &Alert, tz: Tz, again: bool) -> String {
     let name = alert
         .patient_name
         .as_deref()
+        .filter(|n| !n.is_empty())
         .map(escape)
         .unwrap_or_else(|| ERASED.to_string());
     let head = if again {
@@ -61,6 +62,7 @@ pub fn alert_line(alert: &Alert, tz: Tz) -> String {
     let name = alert
         .patient_name
         .as_deref()
+        .filter(|n| !n.is_empty())
         .map(escape)
         .unwrap_or_else(|| ERASED.to_string());
     format!(

@@ -23,6 +23,8 @@ pub async fn on_callback(bot: Bot, q: CallbackQuery, deps: Arc<Deps>) -> anyhow:
         "al" => super::checkin::on_handled_button(&deps, &q, rest).await,
         "bk" => super::booking::on_booking_button(&bot, &deps, &q, rest).await,
         "bn" => super::series::on_book_next_button(&bot, &deps, &q, rest).await,
+        "lang" => super::controls::on_language_button(&bot, &deps, &q, rest).await,
+        "del" => super::controls::on_delete_button(&bot, &deps, &q, rest).await,
         _ => Ok(None),
     };
     let answer = match handled {

@@ -15,6 +15,10 @@ pub enum Command {
     Series(String),
     Schedule,
     Stop,
+    Resume,
+    Language,
+    MyData,
+    Delete,
     Unknown(String),
     /// `/cmd@some_other_bot`: not for us.
     OtherBot,
@@ -45,6 +49,10 @@ impl Command {
             "series" => Command::Series(args),
             "schedule" => Command::Schedule,
             "stop" => Command::Stop,
+            "resume" => Command::Resume,
+            "language" => Command::Language,
+            "mydata" => Command::MyData,
+            "delete" => Command::Delete,
             other => Command::Unknown(other.chars().take(32).collect()),
         })
     }
@@ -63,6 +71,10 @@ impl Command {
             Command::Series(_) => "series",
             Command::Schedule => "schedule",
             Command::Stop => "stop",
+            Command::Resume => "resume",
+            Command::Language => "language",
+            Command::MyData => "mydata",
+            Command::Delete => "delete",
             Command::Unknown(_) => "unknown",
             Command::OtherBot => "other-bot",
         }

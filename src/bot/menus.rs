@@ -9,6 +9,10 @@ fn patient_commands() -> Vec<BotCommand> {
     vec![
         BotCommand::new("schedule", "What's coming up"),
         BotCommand::new("stop", "Stop all reminders"),
+        BotCommand::new("resume", "Turn reminders back on"),
+        BotCommand::new("language", "Change the language"),
+        BotCommand::new("mydata", "What is stored about you"),
+        BotCommand::new("delete", "Erase your data"),
         BotCommand::new("help", "What this bot does"),
     ]
 }

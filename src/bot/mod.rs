@@ -5,6 +5,7 @@ mod booking;
 mod callbacks;
 mod checkin;
 mod commands;
+mod controls;
 mod menus;
 mod patient;
 mod relay;
@@ -109,6 +110,10 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Series(args)) => series::series(&ctx, &args).await,
         Some(Command::Schedule) => patient::schedule(&ctx).await,
         Some(Command::Stop) => patient::stop(&ctx).await,
+        Some(Command::Resume) => controls::resume(&ctx).await,
+        Some(Command::Language) => controls::language(&ctx).await,
+        Some(Command::MyData) => controls::mydata(&ctx).await,
+        Some(Command::Delete) => controls::delete(&ctx).await,
         Some(Command::Unknown(_)) => {
             if ctx.is_staff() {
                 ctx.reply("I don't know that command. /help lists what I can do.".into())
@@ -129,6 +134,9 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
                     .into(),
             )
             .await
+        }
+        None if ctx.patient.is_some() && crate::domain::words::is_stop_word(text) => {
+            patient::stop(&ctx).await
         }
         None if ctx.patient.is_some() => relay::patient_message(&ctx).await,
         None => patient::plain_text(&ctx).await,

@@ -97,7 +97,11 @@ pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         text.push_str(&format!(
             "\n#{} {} · {} · {}",
             r.id,
-            escape(&r.name),
+            if r.name.is_empty() {
+                crate::notify::ERASED.to_string()
+            } else {
+                escape(&r.name)
+            },
             r.status.label(),
             next
         ));

@@ -11,3 +11,4 @@ pub mod problems;
 pub mod relay;
 pub mod template;
 pub mod time;
+pub mod words;
