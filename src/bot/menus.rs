@@ -26,6 +26,10 @@ fn staff_commands() -> Vec<BotCommand> {
         BotCommand::new("unbook", "Cancel a booked session: /unbook #12"),
         BotCommand::new("done", "Next session done: /done #12 [HH:MM]"),
         BotCommand::new("series", "Sessions in the series: /series #12 3"),
+        BotCommand::new("patient", "One patient: /patient #12"),
+        BotCommand::new("pause", "Pause a patient's reminders: /pause #12"),
+        BotCommand::new("resume", "Resume them: /resume #12"),
+        BotCommand::new("cancel", "End a patient's course: /cancel #12"),
         BotCommand::new("help", "Staff commands"),
     ]
 }

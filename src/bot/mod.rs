@@ -8,6 +8,7 @@ mod commands;
 mod controls;
 mod menus;
 mod patient;
+mod patient_admin;
 mod relay;
 mod series;
 mod staff;
@@ -110,7 +111,13 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Series(args)) => series::series(&ctx, &args).await,
         Some(Command::Schedule) => patient::schedule(&ctx).await,
         Some(Command::Stop) => patient::stop(&ctx).await,
-        Some(Command::Resume) => controls::resume(&ctx).await,
+        Some(Command::Resume(args)) if ctx.is_staff() && !args.trim().is_empty() => {
+            patient_admin::resume(&ctx, &args).await
+        }
+        Some(Command::Resume(_)) => controls::resume(&ctx).await,
+        Some(Command::Patient(args)) => patient_admin::show(&ctx, &args).await,
+        Some(Command::Pause(args)) => patient_admin::pause(&ctx, &args).await,
+        Some(Command::Cancel(args)) => patient_admin::cancel(&ctx, &args).await,
         Some(Command::Language) => controls::language(&ctx).await,
         Some(Command::MyData) => controls::mydata(&ctx).await,
         Some(Command::Delete) => controls::delete(&ctx).await,

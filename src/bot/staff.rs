@@ -19,6 +19,8 @@ pub const HELP: &str = "<b>Staff commands</b>
 /unbook &lt;#id or name&gt;: cancel it
 /done &lt;#id or name&gt; [[YYYY-MM-DD] HH:MM]: the patient had their next session; the course starts again in the same chat
 /series &lt;#id or name&gt; &lt;n&gt;: the patient's series has n sessions (shown as “session 2 of 3”)
+/patient &lt;#id or name&gt;: status, progress, what's coming and open alerts
+/pause, /resume, /cancel &lt;#id or name&gt;: pause, resume or end a patient's reminders
 Reply to a patient's message or an alert to write to the patient.
 /help: this list";
 

@@ -101,6 +101,17 @@ impl Store {
             .await
     }
 
+    /// A patient's open alerts, oldest first.
+    pub async fn open_alerts_of(&self, patient_id: i64) -> Result<Vec<Alert>, sqlx::Error> {
+        let sql = format!(
+            "{ALERT_SELECT} WHERE a.patient_id = ? AND a.handled_at IS NULL ORDER BY a.created_at, a.id"
+        );
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(patient_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
     /// Claims open alerts whose re-alert is due, leasing them until `lease_until`.
     pub async fn claim_due_realerts(
         &self,
