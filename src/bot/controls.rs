@@ -32,6 +32,12 @@ pub async fn resume(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             .reply(ctx.patient_reply(Reply::ResumeNothing).await?)
             .await;
     }
+    // The answer's turn is booked first, so reminders due at once queue behind it.
+    let turn = ctx
+        .deps
+        .pacer
+        .book_chat(ctx.chat().0, tokio::time::Instant::now());
+    let text = ctx.patient_reply(Reply::ResumeDone).await?;
     let queued = ctx
         .deps
         .store
@@ -39,7 +45,7 @@ pub async fn resume(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         .await?;
     tracing::info!(patient = p.id, queued, "patient resumed their reminders");
     ctx.deps.wake.notify_one();
-    ctx.reply(ctx.patient_reply(Reply::ResumeDone).await?).await
+    super::send_at(ctx.bot, ctx.deps, ctx.chat(), turn, text).await
 }
 
 pub async fn language(ctx: &Ctx<'_>) -> anyhow::Result<()> {
