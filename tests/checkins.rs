@@ -391,3 +391,63 @@ async fn a_check_in_button_of_an_erased_patient_or_of_someone_else_is_stale() {
     assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_open_alert_is_sent_to_the_owners_again_after_a_restart() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg.press_button(
+        &anna(),
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    app.tg
+        .wait_for(owner().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    let app = app.restart().await;
+    app.clock.set(berlin("2026-11-26 12:00"));
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().contains("Still open"), WAIT)
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_check_in_button_after_the_patient_erased_their_data_is_stale() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg.send_text(&anna(), "/delete");
+    let confirm = app
+        .tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("cannot be undone"),
+            WAIT,
+        )
+        .await;
+    app.tg
+        .press_button(&anna(), confirm.message_id, &confirm.button_data()[0]);
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("data is erased"),
+            WAIT,
+        )
+        .await;
+    let id = app.tg.press_button(
+        &anna(),
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    assert!(
+        answer_text(&app, &id)
+            .await
+            .unwrap()
+            .contains("no longer active")
+    );
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, 0);
+    app.stop().await;
+}
