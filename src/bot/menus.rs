@@ -17,6 +17,12 @@ fn staff_commands() -> Vec<BotCommand> {
     vec![
         BotCommand::new("enroll", "Enroll a patient: /enroll Anna Berg 14:30"),
         BotCommand::new("patients", "Your clinic's patients"),
+        BotCommand::new("relink", "A fresh link for a patient"),
+        BotCommand::new("staff", "The clinic's people and roles"),
+        BotCommand::new("invite", "Invite staff or an admin"),
+        BotCommand::new("clinic", "Show or switch your clinic"),
+        BotCommand::new("settings", "Clinic settings (owners)"),
+        BotCommand::new("audit", "Recent actions (owners)"),
         BotCommand::new("help", "Staff commands"),
     ]
 }

@@ -14,11 +14,24 @@ use crate::store::{Clinic, from_millis};
 pub const HELP: &str = "<b>Staff commands</b>
 /enroll &lt;name&gt; [[YYYY-MM-DD] HH:MM]: enroll a patient after their session (default: now) and get their one-time link
 /patients: your clinic's patients, their status and next reminder
+/relink &lt;patient number&gt;: a fresh link for a patient; the old one stops working
+/staff: the clinic's people and roles
+/invite staff|admin: a one-time invite link (owners and admins)
+/revoke &lt;person&gt;, /role &lt;person&gt; admin|staff: change access (owners and admins)
+/clinic [number]: show or switch the clinic you act for
+/settings: name, time zone, quiet hours, contact, plan, link lifetime (owners)
+/audit [n]: who did what, recently (owners)
 /help: this list";
 
-/// The clinic a staff member acts for: their first membership.
-fn active_clinic<'a>(ctx: &'a Ctx<'_>) -> Option<&'a Clinic> {
+/// The clinic a staff member acts for: the one chosen with /clinic, else the first
+/// they joined (`Store::memberships` puts it first).
+pub(crate) fn active_clinic<'a>(ctx: &'a Ctx<'_>) -> Option<&'a Clinic> {
     ctx.memberships.first().map(|(c, _)| c)
+}
+
+/// The staff member's role in their active clinic.
+pub(crate) fn active_role(ctx: &Ctx<'_>) -> Option<crate::store::StaffRole> {
+    ctx.memberships.first().map(|(_, r)| *r)
 }
 
 pub async fn help(ctx: &Ctx<'_>) -> anyhow::Result<()> {

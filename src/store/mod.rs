@@ -1,6 +1,7 @@
 //! Every SQL statement lives under `store/`. SQLite in WAL mode; read-then-write work
 //! runs in `BEGIN IMMEDIATE` transactions so two writers never race on a stale read.
 
+pub mod access;
 pub mod clinics;
 pub mod links;
 pub mod patients;
@@ -14,6 +15,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqlitePool, Transaction};
 
+pub use access::{Audit, AuditEntry, StaffMember};
 pub use clinics::{Clinic, StaffRole};
 pub use links::{Link, LinkKind};
 pub use patients::{Patient, PatientListing, PatientStatus};

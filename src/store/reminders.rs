@@ -287,3 +287,37 @@ impl Store {
         .await
     }
 }
+
+/// Patients of a clinic who still have reminders to come.
+pub async fn pending_by_patient(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+) -> Result<Vec<super::Patient>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, clinic_id, name, plan, session_at, chat_id, lang, status FROM patients p
+         WHERE clinic_id = ? AND EXISTS (SELECT 1 FROM reminders r WHERE r.patient_id = p.id AND r.status = 'pending')",
+    )
+    .bind(clinic_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Moves a pending step to a new due time; 0 if it is not pending (sent, leased…).
+pub async fn move_pending(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    step_id: &str,
+    due_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE reminders SET due_at = ?, expires_at = ? WHERE patient_id = ? AND step_id = ? AND status = 'pending'",
+    )
+    .bind(millis(due_at))
+    .bind(expires_at.map(millis))
+    .bind(patient_id)
+    .bind(step_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
