@@ -361,6 +361,23 @@ async fn every_action_is_audited_with_ids_and_owners_can_read_it() {
         assert!(trail.contains(action), "missing `{action}` in {trail}");
     }
     assert!(!trail.contains("Anna"), "the trail carries ids, not names");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .env("DATABASE_URL", support::app::db_url(&app.dir))
+        .args(["audit", "export", "--clinic", "1", "--since", "2026-11-01"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        csv.starts_with("id,at_utc,clinic,actor,action,subject,detail\n"),
+        "{csv}"
+    );
+    assert!(csv.contains(",1002,enroll,patient 1,"), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
     assert!(
         answer(&app, &owner(), "/audit 500")
             .await
