@@ -28,6 +28,8 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 const BATCH: i64 = 50;
 /// Sends waiting for their turn or on the wire at once.
 const MAX_IN_FLIGHT: usize = 200;
+/// Pause after the database refused work, before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
 /// How long shutdown waits for sends already on the wire.
 const DRAIN: Duration = Duration::from_secs(8);
 
@@ -129,8 +131,10 @@ impl Scheduler {
         {
             Ok(rows) => rows,
             Err(e) => {
-                // Busy or locked beyond the busy timeout: try again on the next round.
+                // Busy or locked beyond the busy timeout, or the disk is full: nothing
+                // is lost (the rows stay pending); pause so an outage is not a hot loop.
                 tracing::error!(error = %e, "could not claim due reminders");
+                tokio::time::sleep(STORE_RETRY).await;
                 Vec::new()
             }
         }
@@ -159,7 +163,20 @@ impl Scheduler {
                     .send_message(ChatId(chat), text)
                     .parse_mode(ParseMode::Html)
                     .await;
-                self.record(&row, classify(sent, |m| m.id.0)).await
+                let outcome = classify(sent, |m| m.id.0);
+                // Telegram has answered: try hard to write that down, since a row left
+                // leased is sent again when its lease runs out.
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match self.record(&row, outcome.clone()).await {
+                        Err(e) if tries < 3 => {
+                            tracing::warn!(error = %e, "recording a delivery failed, retrying");
+                            tokio::time::sleep(STORE_RETRY).await;
+                        }
+                        other => break other,
+                    }
+                }
             }
         };
         if let Err(e) = result {
