@@ -147,3 +147,77 @@ async fn many_due_reminders_stay_within_telegrams_rate_limits() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn after_three_days_asleep_expired_steps_are_skipped_and_the_rest_go_in_order() {
+    let app = app_with_linked_patient().await;
+    let ben = TestUser::new(2002, "Ben");
+    app.linked_patient(&owner(), &ben, "Ben Ode 14:00").await;
+    app.tg
+        .wait_for(ben.id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    // The machine sleeps from Monday 14:00 to Thursday 10:30.
+    app.clock.set(berlin("2026-11-26 10:30"));
+    for p in [anna(), TestUser::new(2002, "Ben")] {
+        // Only the day-3 check-in is still in time; the rest expired while asleep.
+        app.tg
+            .wait_for(
+                p.id,
+                |m| m.plain_text().contains("signs of infection"),
+                WAIT,
+            )
+            .await;
+        app.tg.assert_nothing_sent_to(p.id, QUIET).await;
+    }
+    eventually("the missed steps are recorded as skipped", || async {
+        app.count(
+            "SELECT COUNT(*) FROM reminders WHERE status = 'skipped' AND note = 'past its expiry'",
+        )
+        .await
+            == 8
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_storm_is_waited_out_and_nothing_goes_early() {
+    let app = app_with_linked_patient().await;
+    let others: Vec<TestUser> = (0..3).map(|i| TestUser::new(2100 + i, "Pat")).collect();
+    for p in &others {
+        app.linked_patient(&owner(), p, "Pat Doe 14:00").await;
+        app.tg
+            .wait_for(p.id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+            .await;
+    }
+    for secs in [3, 1, 2] {
+        app.tg.push_fault(Fault::RetryAfter(secs));
+    }
+    let storm_started = std::time::Instant::now();
+    app.clock.set(berlin("2026-11-23 19:00"));
+    eventually("all three 429s are answered", || async {
+        app.tg.count_429() == 3
+    })
+    .await;
+    // The domain clock moves on; delivery waits out the longest retry_after in real time.
+    app.clock.set(berlin("2026-11-23 19:01"));
+    for p in others.iter().chain([&anna()]) {
+        app.tg
+            .wait_for(p.id, |m| m.plain_text().contains("aloe vera"), WAIT)
+            .await;
+    }
+    let first_after = app
+        .tg
+        .sent()
+        .iter()
+        .filter(|m| m.text.contains("aloe vera"))
+        .map(|m| m.at)
+        .min()
+        .unwrap();
+    assert!(
+        first_after.duration_since(storm_started) >= std::time::Duration::from_secs(3),
+        "a message went out before retry_after had passed"
+    );
+    assert_eq!(app.tg.count_429(), 3);
+    app.stop().await;
+}
