@@ -221,3 +221,31 @@ async fn a_429_storm_is_waited_out_and_nothing_goes_early() {
     assert_eq!(app.tg.count_429(), 3);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_database_locked_by_another_process_delays_but_drops_nothing() {
+    let app = app_with_linked_patient().await;
+    let url = support::app::db_url(&app.dir);
+    let lock = support::app::hold_write_lock(&url, std::time::Duration::from_secs(3)).await;
+    let locked_at = std::time::Instant::now();
+    app.clock.set(berlin("2026-11-23 19:00"));
+    app.tg.send_text(&anna(), "/stop");
+    // Neither the reminder nor the answer can be recorded while the lock is held.
+    let m = app
+        .tg
+        .wait_for(anna().id, |m| !m.text.is_empty(), WAIT)
+        .await;
+    assert!(
+        locked_at.elapsed() >= std::time::Duration::from_secs(2),
+        "something got past the lock: {}",
+        m.text
+    );
+    lock.await.unwrap();
+    eventually("the reminder and the stop are both recorded", || async {
+        app.count("SELECT COUNT(*) FROM reminders WHERE step_id = 'hydrate-evening' AND status IN ('sent', 'cancelled')").await
+            == 1
+            && app.count("SELECT COUNT(*) FROM patients WHERE status = 'stopped'").await == 1
+    })
+    .await;
+    app.stop().await;
+}
