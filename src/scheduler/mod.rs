@@ -72,10 +72,11 @@ impl Scheduler {
             let full_batch = room > 0 && claimed.len() as i64 == BATCH.min(room as i64);
             for row in claimed {
                 let me = self.clone();
+                let stop = shutdown.clone();
                 sending.insert(row.id);
                 in_flight.spawn(async move {
                     let id = row.id;
-                    me.deliver(row).await;
+                    me.deliver(row, stop).await;
                     id
                 });
             }
@@ -152,12 +153,18 @@ impl Scheduler {
 
     /// Delivers one claimed row and records what happened.
     #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
-    pub async fn deliver(&self, row: Claimed) {
+    ///
+    /// A send still waiting for its turn when shutdown begins is given up: its row stays
+    /// leased and the next start sends it. Only sends already on the wire are awaited.
+    pub async fn deliver(&self, row: Claimed, mut shutdown: watch::Receiver<bool>) {
         let now = self.clock.now();
         let result = match self.prepare(&row, now) {
             Err((status, note)) => self.store.finish_unsent(row.id, status, note).await,
             Ok((chat, text)) => {
-                self.pacer.wait_turn(chat).await;
+                tokio::select! {
+                    _ = self.pacer.wait_turn(chat) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return,
+                }
                 let sent = self
                     .bot
                     .send_message(ChatId(chat), text)
