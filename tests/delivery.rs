@@ -249,3 +249,46 @@ async fn a_database_locked_by_another_process_delays_but_drops_nothing() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn with_thirty_percent_server_errors_every_reminder_still_arrives_once() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let patients: Vec<TestUser> = (0..10).map(|i| TestUser::new(2200 + i, "Pat")).collect();
+    for p in &patients {
+        app.linked_patient(&owner(), p, "Pat Doe 14:00").await;
+        app.tg
+            .wait_for(p.id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+            .await;
+    }
+    app.tg.set_random_faults(0.3, 7);
+    app.clock.set(berlin("2026-11-23 19:00"));
+    // Each failure is retried after a backoff of injected time; keep the clock moving.
+    eventually("every evening reminder arrived", || async {
+        app.clock.advance(Duration::seconds(10));
+        app.tg
+            .sent()
+            .iter()
+            .filter(|m| m.text.contains("aloe vera"))
+            .count()
+            >= patients.len()
+    })
+    .await;
+    app.tg.set_random_faults(0.0, 0);
+    let failures = app.tg.rejected().iter().filter(|r| r.2 >= 500).count();
+    assert!(
+        failures > 0,
+        "the seed produced no failure; the test proves nothing"
+    );
+    for p in &patients {
+        let n = app
+            .tg
+            .sent_to(p.id)
+            .iter()
+            .filter(|m| m.text.contains("aloe vera"))
+            .count();
+        assert_eq!(n, 1, "patient {} got the reminder {n} times", p.id);
+    }
+    app.stop().await;
+}
