@@ -272,6 +272,8 @@ async fn b4() {
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
             .collect();
         let patient = TestUser::new(40_000 + i, "Pat");
+        // Keep under 30 answers a second, so the global pacing is not what is measured.
+        tokio::time::sleep(Duration::from_millis(40)).await;
         let asked = Instant::now();
         b.tg.send_text(&patient, &format!("/start {payload}"));
         wait_until("greeting", Duration::from_secs(30), || {
@@ -279,6 +281,7 @@ async fn b4() {
         })
         .await;
         start_lat.push(b.tg.sent_to(patient.id)[0].at.duration_since(asked));
+        tokio::time::sleep(Duration::from_millis(40)).await;
     }
     enroll_lat.sort();
     start_lat.sort();

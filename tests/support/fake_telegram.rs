@@ -273,6 +273,11 @@ impl FakeTelegram {
             .fallback(handle)
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(shared.clone());
+        // Like a real server, answer without Nagle's delay: otherwise delayed ACKs on
+        // loopback add ~40 ms to every exchange and swamp what benchmarks measure.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
