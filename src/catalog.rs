@@ -84,10 +84,11 @@ pub enum Reply {
     DeleteConfirm,
     DeleteButton,
     DeleteDone,
+    TooManyTries,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 50] = [
+    pub const ALL: [Reply; 51] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -138,6 +139,7 @@ impl Reply {
         Reply::DeleteConfirm,
         Reply::DeleteButton,
         Reply::DeleteDone,
+        Reply::TooManyTries,
     ];
 
     pub fn key(self) -> &'static str {
@@ -192,6 +194,7 @@ impl Reply {
             Reply::DeleteConfirm => "delete_confirm",
             Reply::DeleteButton => "delete_button",
             Reply::DeleteDone => "delete_done",
+            Reply::TooManyTries => "too_many_tries",
         }
     }
 
@@ -199,6 +202,7 @@ impl Reply {
         match self {
             Reply::Greeting => &["first_name", "clinic_name"],
             Reply::ScheduleItem => &["when", "title"],
+            Reply::TooManyTries => &["minutes"],
             Reply::ScheduleHeader
             | Reply::ScheduleEmpty
             | Reply::StopDone

@@ -30,6 +30,12 @@ fn staff_commands() -> Vec<BotCommand> {
         BotCommand::new("pause", "Pause a patient's reminders: /pause #12"),
         BotCommand::new("resume", "Resume them: /resume #12"),
         BotCommand::new("cancel", "End a patient's course: /cancel #12"),
+        BotCommand::new("relink", "A fresh link for a patient"),
+        BotCommand::new("staff", "The clinic's people and roles"),
+        BotCommand::new("invite", "Invite staff or an admin"),
+        BotCommand::new("clinic", "Show or switch your clinic"),
+        BotCommand::new("settings", "Clinic settings (owners)"),
+        BotCommand::new("audit", "Recent actions (owners)"),
         BotCommand::new("help", "Staff commands"),
     ]
 }

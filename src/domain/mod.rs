@@ -9,6 +9,8 @@ pub mod offset;
 pub mod plan;
 pub mod problems;
 pub mod relay;
+pub mod roles;
 pub mod template;
+pub mod throttle;
 pub mod time;
 pub mod words;

@@ -32,6 +32,8 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 const BATCH: i64 = 50;
 /// Sends waiting for their turn or on the wire at once.
 const MAX_IN_FLIGHT: usize = 200;
+/// Pause after the database refused work, before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
 /// How long shutdown waits for sends already on the wire.
 const DRAIN: Duration = Duration::from_secs(8);
 
@@ -75,10 +77,11 @@ impl Scheduler {
             let full_batch = room > 0 && claimed.len() as i64 == BATCH.min(room as i64);
             for row in claimed {
                 let me = self.clone();
+                let stop = shutdown.clone();
                 sending.insert(row.id);
                 in_flight.spawn(async move {
                     let id = row.id;
-                    me.deliver(row).await;
+                    me.deliver(row, stop).await;
                     Some(id)
                 });
             }
@@ -143,8 +146,10 @@ impl Scheduler {
         {
             Ok(rows) => rows,
             Err(e) => {
-                // Busy or locked beyond the busy timeout: try again on the next round.
+                // Busy or locked beyond the busy timeout, or the disk is full: nothing
+                // is lost (the rows stay pending); pause so an outage is not a hot loop.
                 tracing::error!(error = %e, "could not claim due reminders");
+                tokio::time::sleep(STORE_RETRY).await;
                 Vec::new()
             }
         }
@@ -167,7 +172,10 @@ impl Scheduler {
 
     /// Delivers one claimed row and records what happened.
     #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
-    pub async fn deliver(&self, row: Claimed) {
+    ///
+    /// A send still waiting for its turn when shutdown begins is given up: its row stays
+    /// leased and the next start sends it. Only sends already on the wire are awaited.
+    pub async fn deliver(&self, row: Claimed, mut shutdown: watch::Receiver<bool>) {
         let now = self.clock.now();
         // The chat's turn is booked before anything else awaits: rows are spawned in
         // due order, and a patient's messages must keep that order.
@@ -195,9 +203,15 @@ impl Scheduler {
         let result = match self.prepare(&row, now, booking.as_ref(), series) {
             Err((status, note)) => self.store.finish_unsent(row.id, status, note).await,
             Ok((chat, text, buttons)) => {
-                match turn {
-                    Some(t) => self.pacer.wait_booked(chat, t).await,
-                    None => self.pacer.wait_turn(chat).await,
+                let wait = async {
+                    match turn {
+                        Some(t) => self.pacer.wait_booked(chat, t).await,
+                        None => self.pacer.wait_turn(chat).await,
+                    }
+                };
+                tokio::select! {
+                    _ = wait => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return,
                 }
                 let mut request = self
                     .bot
@@ -207,7 +221,20 @@ impl Scheduler {
                     request = request.reply_markup(b);
                 }
                 let sent = request.await;
-                self.record(&row, classify(sent, |m| m.id.0)).await
+                let outcome = classify(sent, |m| m.id.0);
+                // Telegram has answered: try hard to write that down, since a row left
+                // leased is sent again when its lease runs out.
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match self.record(&row, outcome.clone()).await {
+                        Err(e) if tries < 3 => {
+                            tracing::warn!(error = %e, "recording a delivery failed, retrying");
+                            tokio::time::sleep(STORE_RETRY).await;
+                        }
+                        other => break other,
+                    }
+                }
             }
         };
         if let Err(e) = result {

@@ -1,6 +1,7 @@
 //! Every SQL statement lives under `store/`. SQLite in WAL mode; read-then-write work
 //! runs in `BEGIN IMMEDIATE` transactions so two writers never race on a stale read.
 
+pub mod access;
 pub mod alerts;
 pub mod bookings;
 pub mod checkins;
@@ -22,6 +23,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqlitePool, Transaction};
 
+pub use access::{Audit, AuditEntry, StaffMember};
 pub use alerts::Alert;
 pub use bookings::Booking;
 pub use checkins::CheckinTarget;
@@ -64,7 +66,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Without a limit the WAL file keeps its peak size after a large write.
+            .pragma("journal_size_limit", "67108864");
         restrict_permissions_before_create(options.get_filename().to_path_buf());
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
