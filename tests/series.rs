@@ -168,3 +168,21 @@ async fn done_and_series_refuse_what_they_cannot_do() {
     app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn enrolling_a_linked_patient_again_points_to_done() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    app.tg.send_text(&owner(), "/enroll anna berg");
+    let m = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("?start="), WAIT)
+        .await;
+    assert!(
+        m.plain_text()
+            .contains("Anna Berg (#1) is already linked. If this is the same person back for their next session, use /done #1 instead"),
+        "{}",
+        m.plain_text()
+    );
+    app.stop().await;
+}

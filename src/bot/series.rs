@@ -45,6 +45,32 @@ fn outcome_text(outcome: SeriesOutcome, command: &str) -> Result<String, String>
     }
 }
 
+/// For `/enroll`: when a linked patient of the clinic has exactly this name, it may be
+/// the same person back for their next session, which needs no new link. Said, not
+/// assumed: a namesake must never get someone else's chat.
+pub(crate) async fn already_linked_hint(
+    ctx: &Ctx<'_>,
+    clinic: &crate::store::Clinic,
+    name: &str,
+) -> anyhow::Result<String> {
+    let who = PatientRef::Name(name.to_string());
+    Ok(match ctx.deps.store.find_patient(clinic.id, &who).await? {
+        crate::store::Lookup::One(p)
+            if p.name.to_lowercase() == name.to_lowercase()
+                && p.status == crate::store::PatientStatus::Active =>
+        {
+            format!(
+                "\n\n<b>{}</b> (#{}) is already linked. If this is the same person back for \
+                 their next session, use /done #{} instead: no new link needed.",
+                escape(&p.name),
+                p.id,
+                p.id
+            )
+        }
+        _ => String::new(),
+    })
+}
+
 /// `/done <patient> [[YYYY-MM-DD] HH:MM]`: the patient had their next session.
 pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let Some(clinic) = super::staff::active_clinic(ctx) else {

@@ -67,6 +67,7 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Ok(p) => p,
         Err(e) => return ctx.reply(escape(&e.to_string())).await,
     };
+    let same_person_hint = super::series::already_linked_hint(ctx, clinic, &parsed.name).await?;
     let enrolled = enroll_patient(&ctx.deps.store, clinic, ctx.user_id(), &parsed, now).await?;
     tracing::info!(
         clinic = clinic.id,
@@ -77,7 +78,7 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let caption = format!(
         "<b>{name}</b> is enrolled (patient #{id}), session {session}.\n\n\
          Show this QR code or send the link:\n{url}\n\n\
-         The link works once and until {expires}.",
+         The link works once and until {expires}.{same_person_hint}",
         name = escape(&parsed.name),
         id = enrolled.patient_id,
         session = local_when("en", &parsed.session_at.with_timezone(&tz)),
