@@ -85,10 +85,11 @@ pub enum Reply {
     DeleteButton,
     DeleteDone,
     TooManyTries,
+    ScheduleBooking,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 51] = [
+    pub const ALL: [Reply; 52] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -140,6 +141,7 @@ impl Reply {
         Reply::DeleteButton,
         Reply::DeleteDone,
         Reply::TooManyTries,
+        Reply::ScheduleBooking,
     ];
 
     pub fn key(self) -> &'static str {
@@ -195,6 +197,7 @@ impl Reply {
             Reply::DeleteButton => "delete_button",
             Reply::DeleteDone => "delete_done",
             Reply::TooManyTries => "too_many_tries",
+            Reply::ScheduleBooking => "schedule_booking",
         }
     }
 
@@ -241,7 +244,8 @@ impl Reply {
             | Reply::LanguagePick
             | Reply::LanguageSet
             | Reply::DeleteButton
-            | Reply::DeleteDone => &[],
+            | Reply::DeleteDone
+            | Reply::ScheduleBooking => &[],
             Reply::Mydata => &[
                 "name",
                 "clinic_name",

@@ -79,6 +79,18 @@ async fn a_booking_is_confirmed_and_reminded_three_days_one_day_and_two_hours_be
         )
         .await;
 
+    app.tg.send_text(&anna(), "/schedule");
+    let schedule = app
+        .tg
+        .wait_for(anna().id, |m| m.plain_text().contains("Coming up"), WAIT)
+        .await;
+    assert!(
+        schedule
+            .plain_text()
+            .contains("Fri 18 Dec, 10:30 — About your next appointment"),
+        "{}",
+        schedule.plain_text()
+    );
     nothing_more_at(&app, berlin("2026-12-18 10:29")).await;
     app.clock.set(berlin("2026-12-18 10:30"));
     let prep = app
