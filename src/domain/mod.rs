@@ -1,6 +1,7 @@
 //! Pure rules: no clock, no database, no network. Everything takes `now` and the zone.
 
 pub mod enroll_args;
+pub mod entities;
 pub mod html;
 pub mod link;
 pub mod offset;
@@ -8,3 +9,4 @@ pub mod plan;
 pub mod problems;
 pub mod template;
 pub mod time;
+pub mod timing;
