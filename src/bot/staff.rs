@@ -14,10 +14,13 @@ use crate::store::{Clinic, from_millis};
 pub const HELP: &str = "<b>Staff commands</b>
 /enroll &lt;name&gt; [[YYYY-MM-DD] HH:MM]: enroll a patient after their session (default: now) and get their one-time link
 /patients: your clinic's patients, their status and next reminder
+/templates: every message your patients can receive; /template &lt;key&gt; [lang] shows one
+/edit &lt;key&gt; [lang]: change a text (owner, admins); /history, /revert &lt;key&gt; &lt;version&gt;, /reset &lt;key&gt;
+/timing: the course timing; /timing &lt;step&gt; 36h | off | default changes a step (owner, admins)
 /help: this list";
 
 /// The clinic a staff member acts for: their first membership.
-fn active_clinic<'a>(ctx: &'a Ctx<'_>) -> Option<&'a Clinic> {
+pub(crate) fn active_clinic<'a>(ctx: &'a Ctx<'_>) -> Option<&'a Clinic> {
     ctx.memberships.first().map(|(c, _)| c)
 }
 
