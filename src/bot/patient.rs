@@ -99,7 +99,9 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let lang = ctx.lang();
     let upcoming = deps.store.upcoming(p.id).await?;
     if upcoming.is_empty() {
-        return ctx.reply(ctx.patient_reply(Reply::ScheduleEmpty).await?).await;
+        return ctx
+            .reply(ctx.patient_reply(Reply::ScheduleEmpty).await?)
+            .await;
     }
     let tz = clinic.tz();
     let mut text = ctx.patient_reply(Reply::ScheduleHeader).await?;

@@ -96,7 +96,9 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Err(r) => return ctx.reply(refusal(&r)).await,
     };
     let Some((template, own)) = svc::current(&deps.store, &deps.catalog, clinic, &t).await? else {
-        return ctx.reply(refusal(&Refusal::UnknownKey(t.key.to_string()))).await;
+        return ctx
+            .reply(refusal(&Refusal::UnknownKey(t.key.to_string())))
+            .await;
     };
     let origin = if own {
         "your clinic's own text"
@@ -161,7 +163,10 @@ pub(crate) async fn reply_with_buttons(
     markup: InlineKeyboardMarkup,
 ) -> anyhow::Result<()> {
     let chat = ctx.chat();
-    let turn = ctx.deps.pacer.book_chat(chat.0, tokio::time::Instant::now());
+    let turn = ctx
+        .deps
+        .pacer
+        .book_chat(chat.0, tokio::time::Instant::now());
     ctx.deps.pacer.wait_booked(chat.0, turn).await;
     ctx.bot
         .send_message(chat, html)
@@ -242,7 +247,11 @@ pub async fn new_text(ctx: &Ctx<'_>) -> anyhow::Result<bool> {
     let Some(draft) = deps.store.template_draft_of(ctx.user_id()).await? else {
         return Ok(false);
     };
-    let Some((clinic, _)) = ctx.memberships.iter().find(|(c, _)| c.id == draft.clinic_id) else {
+    let Some((clinic, _)) = ctx
+        .memberships
+        .iter()
+        .find(|(c, _)| c.id == draft.clinic_id)
+    else {
         deps.store.delete_template_draft(draft.id).await?;
         return Ok(false);
     };
@@ -443,13 +452,7 @@ pub async fn on_button(
                 return Ok(None);
             }
             tracing::info!(draft = draft_id, "edit cancelled");
-            super::send(
-                bot,
-                deps,
-                chat,
-                "Cancelled. Nothing changed.".into(),
-            )
-            .await?;
+            super::send(bot, deps, chat, "Cancelled. Nothing changed.".into()).await?;
             Ok(Some("Cancelled".into()))
         }
         _ => Ok(None),

@@ -40,15 +40,24 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         return ctx.reply(text).await;
     }
     let now = deps.clock.now();
-    let changed =
-        match svc::change(&deps.store, &deps.catalog, clinic, role, ctx.user_id(), args, now)
-            .await?
-        {
-            Ok(c) => c,
-            Err(why) => return ctx.reply(escape(&why)).await,
-        };
+    let changed = match svc::change(
+        &deps.store,
+        &deps.catalog,
+        clinic,
+        role,
+        ctx.user_id(),
+        args,
+        now,
+    )
+    .await?
+    {
+        Ok(c) => c,
+        Err(why) => return ctx.reply(escape(&why)).await,
+    };
     let what = match &changed.timing {
-        StepTiming::Moved { after, at } => format!("now goes out {} after the session", describe(*after, *at)),
+        StepTiming::Moved { after, at } => {
+            format!("now goes out {} after the session", describe(*after, *at))
+        }
         StepTiming::Off => "is switched off".into(),
         StepTiming::Default => "is back to the default timing".into(),
     };
@@ -77,7 +86,10 @@ pub async fn on_button(
     rest: &str,
     deps: &Deps,
 ) -> anyhow::Result<Option<String>> {
-    let Some(id) = rest.strip_prefix("apply:").and_then(|i| i.parse::<i64>().ok()) else {
+    let Some(id) = rest
+        .strip_prefix("apply:")
+        .and_then(|i| i.parse::<i64>().ok())
+    else {
         return Ok(None);
     };
     let user = q.from.id.0 as i64;

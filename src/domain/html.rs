@@ -250,14 +250,19 @@ mod split_tests {
     fn long_text_splits_at_lines_and_within_over_long_lines() {
         let text = format!("{}\n{}\n{}", "a".repeat(5), "b".repeat(5), "c".repeat(12));
         let parts = split_plain(&text, 6);
-        assert!(parts.iter().all(|p| p.encode_utf16().count() <= 6), "{parts:?}");
+        assert!(
+            parts.iter().all(|p| p.encode_utf16().count() <= 6),
+            "{parts:?}"
+        );
         assert_eq!(parts.concat(), text);
         assert_eq!(parts[0], "aaaaa\n");
     }
 
     #[test]
     fn lines_pack_into_messages_under_the_limit() {
-        let lines: Vec<String> = (0..10).map(|i| format!("<b>{i}</b>{}", "x".repeat(8))).collect();
+        let lines: Vec<String> = (0..10)
+            .map(|i| format!("<b>{i}</b>{}", "x".repeat(8)))
+            .collect();
         let packed = pack_lines(&lines, 25);
         assert!(packed.len() > 1);
         for m in &packed {

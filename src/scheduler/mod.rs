@@ -160,7 +160,9 @@ impl Scheduler {
     pub async fn deliver(&self, row: Claimed) {
         let now = self.clock.now();
         let result = match self.prepare(&row, now).await {
-            Err(Unsent::Finish(status, note)) => self.store.finish_unsent(row.id, status, note).await,
+            Err(Unsent::Finish(status, note)) => {
+                self.store.finish_unsent(row.id, status, note).await
+            }
             Err(Unsent::RetryLater) => {
                 let again = now + chrono::Duration::seconds(30);
                 self.store
@@ -185,11 +187,7 @@ impl Scheduler {
 
     /// Decides whether a row can be sent, and renders it with the text in force at the
     /// patient's clinic now (the clinic's own version or the default).
-    async fn prepare(
-        &self,
-        row: &Claimed,
-        now: DateTime<Utc>,
-    ) -> Result<(i64, String), Unsent> {
+    async fn prepare(&self, row: &Claimed, now: DateTime<Utc>) -> Result<(i64, String), Unsent> {
         let chat = match (row.patient_status, row.chat_id) {
             (PatientStatus::Active, Some(chat)) => chat,
             _ => {

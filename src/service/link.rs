@@ -84,15 +84,14 @@ pub async fn open_link(
             };
             let lang = catalog.pick_language(who.language_code, &clinic.default_lang);
             // The clinic's own timing of the plan, fixed for this patient from now on.
-            let plan = match super::timing::clinic_plan(store, catalog, clinic.id, &patient.plan)
-                .await?
-            {
-                Some(p) => Some(p),
-                None => {
-                    super::timing::clinic_plan(store, catalog, clinic.id, &clinic.default_plan)
-                        .await?
-                }
-            };
+            let plan =
+                match super::timing::clinic_plan(store, catalog, clinic.id, &patient.plan).await? {
+                    Some(p) => Some(p),
+                    None => {
+                        super::timing::clinic_plan(store, catalog, clinic.id, &clinic.default_plan)
+                            .await?
+                    }
+                };
             let rows = plan_rows(plan.as_ref(), &patient, &clinic, now);
             patients::stop_other_courses(&mut tx, who.chat_id, patient.id).await?;
             patients::activate_patient(&mut tx, patient.id, who.chat_id, &lang, now).await?;

@@ -52,7 +52,9 @@ pub struct Target {
 pub fn target(catalog: &Catalog, clinic: &Clinic, args: &str) -> Result<Target, Refusal> {
     let mut words = args.split_whitespace();
     let Some(key_text) = words.next() else {
-        return Err(Refusal::Usage("/template <key> [lang], e.g. /template step.sun-morning en"));
+        return Err(Refusal::Usage(
+            "/template <key> [lang], e.g. /template step.sun-morning en",
+        ));
     };
     let key = TextKey::parse(key_text, catalog, &clinic.default_plan)
         .ok_or_else(|| Refusal::UnknownKey(key_text.chars().take(60).collect()))?;
@@ -233,7 +235,10 @@ pub async fn propose(
 
 /// What pressing Save did.
 pub enum Saved {
-    Done { draft: Draft, version: i64 },
+    Done {
+        draft: Draft,
+        version: i64,
+    },
     /// The edit is gone (saved or cancelled already, or replaced by a newer one).
     Stale,
     NotAllowed,

@@ -34,7 +34,12 @@ impl TextKey {
     pub fn all(catalog: &Catalog, plan: &str) -> Vec<TextKey> {
         let steps = catalog
             .plan(plan)
-            .map(|p| p.steps.iter().map(|s| TextKey::Step(s.id.clone())).collect())
+            .map(|p| {
+                p.steps
+                    .iter()
+                    .map(|s| TextKey::Step(s.id.clone()))
+                    .collect()
+            })
             .unwrap_or_else(Vec::new);
         steps
             .into_iter()

@@ -55,7 +55,10 @@ pub async fn clinic_plan(
     let Some(plan) = catalog.plan(plan_id) else {
         return Ok(None);
     };
-    Ok(Some(apply(plan, &changes(store, clinic_id, plan_id).await?)))
+    Ok(Some(apply(
+        plan,
+        &changes(store, clinic_id, plan_id).await?,
+    )))
 }
 
 /// One line of `/timing`.
@@ -118,7 +121,9 @@ pub async fn change(
         Err(e) => return Ok(Err(e)),
     };
     let Some(plan) = catalog.plan(&clinic.default_plan) else {
-        return Ok(Err("This clinic's plan is missing from the messages folder.".into()));
+        return Ok(Err(
+            "This clinic's plan is missing from the messages folder.".into(),
+        ));
     };
     let Some(step) = plan.step(&step_id) else {
         let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
@@ -165,7 +170,10 @@ pub async fn change(
 
 /// What applying a change to enrolled patients did.
 pub enum Applied {
-    Done { step_id: String, moved: u64 },
+    Done {
+        step_id: String,
+        moved: u64,
+    },
     /// A newer change of the step replaced this one, or it does not exist.
     Stale,
     NotAllowed,

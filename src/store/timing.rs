@@ -33,8 +33,9 @@ impl Store {
         clinic_id: i64,
         plan: &str,
     ) -> Result<Vec<StoredTiming>, sqlx::Error> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM step_timings WHERE clinic_id = ? AND plan = ? ORDER BY id");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM step_timings WHERE clinic_id = ? AND plan = ? ORDER BY id"
+        );
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(clinic_id)
             .bind(plan)
