@@ -32,7 +32,7 @@ impl TextKey {
 
     /// Every key of a plan: its steps in order, then the replies.
     pub fn all(catalog: &Catalog, plan: &str) -> Vec<TextKey> {
-        let steps = catalog
+        let steps: Vec<TextKey> = catalog
             .plan(plan)
             .map(|p| {
                 p.steps
@@ -40,7 +40,7 @@ impl TextKey {
                     .map(|s| TextKey::Step(s.id.clone()))
                     .collect()
             })
-            .unwrap_or_else(Vec::new);
+            .unwrap_or_default();
         steps
             .into_iter()
             .chain(Reply::ALL.iter().map(|r| TextKey::Reply(*r)))

@@ -19,6 +19,9 @@ pub struct StoredTiming {
 
 const COLUMNS: &str = "id, clinic_id, plan, step_id, kind, after, at";
 
+/// A reminder's new due and expiry times; `None` cancels it.
+pub type Replan = (i64, Option<(DateTime<Utc>, Option<DateTime<Utc>>)>);
+
 /// A reminder not yet sent of an active patient, with the patient's session time.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingStep {
@@ -118,11 +121,7 @@ impl Store {
 
     /// Moves pending reminders (`None` due time: cancels them with `note`). Rows the
     /// scheduler claimed meanwhile are left alone; returns how many changed.
-    pub async fn replan_reminders(
-        &self,
-        rows: &[(i64, Option<(DateTime<Utc>, Option<DateTime<Utc>>)>)],
-        note: &str,
-    ) -> Result<u64, sqlx::Error> {
+    pub async fn replan_reminders(&self, rows: &[Replan], note: &str) -> Result<u64, sqlx::Error> {
         let mut tx = self.begin().await?;
         let mut changed = 0;
         for (id, due) in rows {
