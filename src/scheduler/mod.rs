@@ -78,11 +78,18 @@ impl Scheduler {
             };
             let full_batch = room > 0 && claimed.len() as i64 == BATCH.min(room as i64);
             for row in claimed {
+                // Rendered and booked here, in due order, so a patient's messages keep
+                // their order however long each text lookup takes.
+                let prepared = self.prepare(&row, self.clock.now()).await;
+                let turn = prepared
+                    .as_ref()
+                    .ok()
+                    .map(|(chat, _)| self.pacer.book_chat(*chat, tokio::time::Instant::now()));
                 let me = self.clone();
                 sending.insert(row.id);
                 in_flight.spawn(async move {
                     let id = row.id;
-                    me.deliver(row).await;
+                    me.deliver(row, prepared, turn).await;
                     id
                 });
             }
@@ -155,11 +162,17 @@ impl Scheduler {
         }
     }
 
-    /// Delivers one claimed row and records what happened.
+    /// Delivers one claimed row, prepared and booked by the loop, and records what
+    /// happened.
     #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
-    pub async fn deliver(&self, row: Claimed) {
+    async fn deliver(
+        &self,
+        row: Claimed,
+        prepared: Result<(i64, String), Unsent>,
+        turn: Option<tokio::time::Instant>,
+    ) {
         let now = self.clock.now();
-        let result = match self.prepare(&row, now).await {
+        let result = match prepared {
             Err(Unsent::Finish(status, note)) => {
                 self.store.finish_unsent(row.id, status, note).await
             }
@@ -170,7 +183,10 @@ impl Scheduler {
                     .await
             }
             Ok((chat, text)) => {
-                self.pacer.wait_turn(chat).await;
+                match turn {
+                    Some(turn) => self.pacer.wait_booked(chat, turn).await,
+                    None => self.pacer.wait_turn(chat).await,
+                }
                 let sent = self
                     .bot
                     .send_message(ChatId(chat), text)
