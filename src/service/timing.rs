@@ -61,6 +61,12 @@ pub async fn clinic_plan(
     )))
 }
 
+/// A step switched on again (moved or back to default) also brings back the reminders
+/// that switching it off cancelled; one switched off only touches pending ones.
+fn revives(timing: &StepTiming) -> Option<&'static str> {
+    (!matches!(timing, StepTiming::Off)).then_some(SWITCHED_OFF)
+}
+
 /// One line of `/timing`.
 pub struct StepLine {
     pub step_id: String,
@@ -156,7 +162,7 @@ pub async fn change(
         )
         .await?;
     let pending = store
-        .pending_step_reminders(clinic.id, &plan.id, &step.id)
+        .pending_step_reminders(clinic.id, &plan.id, &step.id, revives(&timing))
         .await?
         .len();
     tracing::info!(clinic = clinic.id, step = %step.id, kind, timing = timing_id, "step timing changed");
@@ -179,8 +185,8 @@ pub enum Applied {
     NotAllowed,
 }
 
-/// Re-plans the pending reminders of a step for the clinic's enrolled patients, by the
-/// timing in force (which must still be change `timing_id`).
+/// Re-plans the reminders of a step not yet sent for the clinic's enrolled patients, by
+/// the timing in force (which must still be change `timing_id`).
 pub async fn apply_to_enrolled(
     store: &Store,
     catalog: &Catalog,
@@ -207,8 +213,10 @@ pub async fn apply_to_enrolled(
     };
     let tz = clinic.tz();
     let quiet = clinic.quiet_hours();
+    let timing = to_domain(&change).map(|(_, t)| t);
+    let revive = timing.as_ref().and_then(revives);
     let rows: Vec<_> = store
-        .pending_step_reminders(clinic.id, &change.plan, &change.step_id)
+        .pending_step_reminders(clinic.id, &change.plan, &change.step_id, revive)
         .await?
         .into_iter()
         .map(|r| {

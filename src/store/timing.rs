@@ -99,28 +99,32 @@ impl Store {
         .await
     }
 
-    /// The step's reminders not yet sent, of the clinic's active patients on `plan`.
+    /// The step's reminders not yet sent, of the clinic's active patients on `plan`;
+    /// with `switched_off`, also those cancelled with that note (to bring them back).
     pub async fn pending_step_reminders(
         &self,
         clinic_id: i64,
         plan: &str,
         step_id: &str,
+        switched_off: Option<&str>,
     ) -> Result<Vec<PendingStep>, sqlx::Error> {
         sqlx::query_as(
             "SELECT r.id AS reminder_id, p.session_at FROM reminders r
              JOIN patients p ON p.id = r.patient_id
-             WHERE p.clinic_id = ? AND p.plan = ? AND p.status = 'active'
-               AND r.step_id = ? AND r.status = 'pending'",
+             WHERE p.clinic_id = ? AND p.plan = ? AND p.status = 'active' AND r.step_id = ?
+               AND (r.status = 'pending' OR (r.status = 'cancelled' AND r.note = ?))",
         )
         .bind(clinic_id)
         .bind(plan)
         .bind(step_id)
+        .bind(switched_off)
         .fetch_all(&self.pool)
         .await
     }
 
-    /// Moves pending reminders (`None` due time: cancels them with `note`). Rows the
-    /// scheduler claimed meanwhile are left alone; returns how many changed.
+    /// Moves pending reminders, and brings back those cancelled with `note` (`None` due
+    /// time: cancels them with `note`). Rows the scheduler claimed meanwhile are left
+    /// alone; returns how many changed.
     pub async fn replan_reminders(&self, rows: &[Replan], note: &str) -> Result<u64, sqlx::Error> {
         let mut tx = self.begin().await?;
         let mut changed = 0;
@@ -128,11 +132,13 @@ impl Store {
             let done = match due {
                 Some((due_at, expires_at)) => {
                     sqlx::query(
-                        "UPDATE reminders SET due_at = ?, expires_at = ? WHERE id = ? AND status = 'pending'",
+                        "UPDATE reminders SET due_at = ?, expires_at = ?, status = 'pending', note = NULL
+                         WHERE id = ? AND (status = 'pending' OR (status = 'cancelled' AND note = ?))",
                     )
                     .bind(millis(*due_at))
                     .bind(expires_at.map(millis))
                     .bind(id)
+                    .bind(note)
                     .execute(&mut *tx)
                     .await?
                 }
