@@ -210,6 +210,26 @@ mod tests {
         assert_eq!(html, "a<b>b</b>");
     }
 
+    /// Why we do not use teloxide's `Renderer`: the same inputs come out as crossed
+    /// tags there, which Telegram refuses.
+    #[test]
+    fn teloxide_renderer_crosses_tags_where_this_nests_them() {
+        use teloxide::types::MessageEntity;
+        use teloxide::utils::render::Renderer;
+        let overlap = [MessageEntity::bold(0, 5), MessageEntity::italic(3, 5)];
+        let theirs = Renderer::new("abcdefgh", &overlap).as_html();
+        assert!(check(&theirs).is_err(), "{theirs}");
+        // Two entities from one offset, the shorter listed first.
+        let same_start = [MessageEntity::italic(0, 3), MessageEntity::bold(0, 6)];
+        let theirs = Renderer::new("abcdef", &same_start).as_html();
+        assert!(check(&theirs).is_err(), "{theirs}");
+        let ours = to_html(
+            "abcdef",
+            &[span(Format::Italic, 0, 3), span(Format::Bold, 0, 6)],
+        );
+        assert!(check(&ours).is_ok(), "{ours}");
+    }
+
     /// Reads our own output back: the formats covering each UTF-16 unit.
     fn formats_per_unit(html: &str) -> Vec<Vec<String>> {
         let mut out = Vec::new();
