@@ -108,6 +108,7 @@ pub async fn run(
         pacer,
         wake,
         bot_username,
+        link_attempts: Default::default(),
     });
     let mut dispatcher = Dispatcher::builder(bot.clone(), bot::schema())
         .dependencies(dptree::deps![deps])

@@ -49,10 +49,11 @@ pub enum Reply {
     UnknownCommand,
     PlainText,
     PrivateOnly,
+    TooManyTries,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 15] = [
+    pub const ALL: [Reply; 16] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -68,6 +69,7 @@ impl Reply {
         Reply::UnknownCommand,
         Reply::PlainText,
         Reply::PrivateOnly,
+        Reply::TooManyTries,
     ];
 
     pub fn key(self) -> &'static str {
@@ -87,6 +89,7 @@ impl Reply {
             Reply::UnknownCommand => "unknown_command",
             Reply::PlainText => "plain_text",
             Reply::PrivateOnly => "private_only",
+            Reply::TooManyTries => "too_many_tries",
         }
     }
 
@@ -94,6 +97,7 @@ impl Reply {
         match self {
             Reply::Greeting => &["first_name", "clinic_name"],
             Reply::ScheduleItem => &["when", "title"],
+            Reply::TooManyTries => &["minutes"],
             Reply::ScheduleHeader
             | Reply::ScheduleEmpty
             | Reply::StopDone

@@ -48,6 +48,27 @@ pub enum Command {
     /// Check the messages folder.
     #[command(subcommand)]
     Messages(MessagesCommand),
+    /// Write a consistent copy of the database to PATH (safe while the bot runs).
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: PathBuf,
+    },
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write a clinic's audit trail as CSV to standard output.
+    Export {
+        /// Clinic number (printed by `clinic add`).
+        #[arg(long)]
+        clinic: i64,
+        /// First day to include, YYYY-MM-DD (UTC).
+        #[arg(long)]
+        since: String,
+    },
 }
 
 #[derive(Debug, Args, Default)]

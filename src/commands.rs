@@ -6,7 +6,9 @@ use chrono::{NaiveDateTime, Utc};
 use tokio::sync::watch;
 
 use crate::app::{self, Settings, StartError};
-use crate::cli::{Cli, ClinicCommand, Command, MessagesCommand, PreviewArgs, RunArgs, Telegram};
+use crate::cli::{
+    AuditCommand, Cli, ClinicCommand, Command, MessagesCommand, PreviewArgs, RunArgs, Telegram,
+};
 use crate::clock::SystemClock;
 use crate::domain::html::to_plain;
 use crate::domain::time::{QuietHours, parse_zone, resolve_local};
@@ -75,9 +77,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
             let (token, api_url) = telegram(&tg)?;
             let bot = app::make_bot(&token, api_url.as_ref());
             let username = app::bot_username(&bot).await?;
-            let store = Store::open(&common.database_url)
-                .await
-                .map_err(|e| Failure::runtime(e.to_string()))?;
+            let store = open_store(&common.database_url).await?;
             let new = create_clinic(&store, &name, tz, Utc::now())
                 .await
                 .map_err(|e| Failure::runtime(format!("could not create the clinic: {e}")))?;
@@ -99,6 +99,69 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
             Ok(())
         }
         Command::Preview(args) => preview(&common.messages, &args),
+        Command::Backup { path } => {
+            if path.exists() {
+                return Err(Failure::config(format!(
+                    "{}: already exists; choose a new file",
+                    path.display()
+                )));
+            }
+            let store = open_store(&common.database_url).await?;
+            let target = path.to_string_lossy().to_string();
+            let result = store.backup_to(&target).await;
+            store.close().await;
+            result
+                .map_err(|e| Failure::runtime(format!("{}: backup failed: {e}", path.display())))?;
+            restrict_to_owner(&path);
+            println!("Backed up to {}", path.display());
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Export { clinic, since }) => {
+            let day =
+                chrono::NaiveDate::parse_from_str(since.trim(), "%Y-%m-%d").map_err(|_| {
+                    Failure::config(format!("--since `{since}` is not a date like 2026-11-01"))
+                })?;
+            let store = open_store(&common.database_url).await?;
+            if store
+                .clinic(clinic)
+                .await
+                .map_err(|e| Failure::runtime(e.to_string()))?
+                .is_none()
+            {
+                return Err(Failure::config(format!("there is no clinic #{clinic}")));
+            }
+            let since = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            let rows = store
+                .audit_since(clinic, since)
+                .await
+                .map_err(|e| Failure::runtime(e.to_string()))?;
+            store.close().await;
+            let mut out = csv::Writer::from_writer(std::io::stdout());
+            let io = |e: csv::Error| Failure::runtime(format!("cannot write the CSV: {e}"));
+            out.write_record([
+                "id", "at_utc", "clinic", "actor", "action", "subject", "detail",
+            ])
+            .map_err(io)?;
+            for r in rows {
+                let at = crate::store::from_millis(r.at)
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string();
+                let actor = r.actor.map(|a| a.to_string()).unwrap_or_default();
+                out.write_record([
+                    r.id.to_string(),
+                    at,
+                    r.clinic_id.to_string(),
+                    actor,
+                    r.action,
+                    r.subject.unwrap_or_default(),
+                    r.detail.unwrap_or_default(),
+                ])
+                .map_err(io)?;
+            }
+            out.flush()
+                .map_err(|e| Failure::runtime(format!("cannot write the CSV: {e}")))?;
+            Ok(())
+        }
         Command::Messages(MessagesCommand::Check { dir }) => {
             let dir = dir.unwrap_or(common.messages);
             check_messages(&dir, &mut std::io::stderr())?;
@@ -125,6 +188,21 @@ fn check_messages(dir: &std::path::Path, out: &mut impl std::io::Write) -> Resul
                 dir.display()
             )))
         }
+    }
+}
+
+async fn open_store(url: &str) -> Result<Store, Failure> {
+    Store::open(url)
+        .await
+        .map_err(|e| Failure::runtime(e.to_string()))
+}
+
+/// Backups hold patient names: readable by their owner only.
+fn restrict_to_owner(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
 }
 

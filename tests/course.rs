@@ -345,6 +345,9 @@ async fn courses_keep_local_clock_times_across_both_dst_transitions() {
     app.clock.set(local("Europe/Berlin", "2026-03-27 10:30"));
     app.linked_patient(&berlin_owner, &anna(), "Anna Berg 10:00")
         .await;
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
     app.tg.send_text(&anna(), "/schedule");
     let s = app
         .tg

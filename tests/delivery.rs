@@ -147,3 +147,148 @@ async fn many_due_reminders_stay_within_telegrams_rate_limits() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn after_three_days_asleep_expired_steps_are_skipped_and_the_rest_go_in_order() {
+    let app = app_with_linked_patient().await;
+    let ben = TestUser::new(2002, "Ben");
+    app.linked_patient(&owner(), &ben, "Ben Ode 14:00").await;
+    app.tg
+        .wait_for(ben.id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    // The machine sleeps from Monday 14:00 to Thursday 10:30.
+    app.clock.set(berlin("2026-11-26 10:30"));
+    for p in [anna(), TestUser::new(2002, "Ben")] {
+        // Only the day-3 check-in is still in time; the rest expired while asleep.
+        app.tg
+            .wait_for(
+                p.id,
+                |m| m.plain_text().contains("signs of infection"),
+                WAIT,
+            )
+            .await;
+        app.tg.assert_nothing_sent_to(p.id, QUIET).await;
+    }
+    eventually("the missed steps are recorded as skipped", || async {
+        app.count(
+            "SELECT COUNT(*) FROM reminders WHERE status = 'skipped' AND note = 'past its expiry'",
+        )
+        .await
+            == 8
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_storm_is_waited_out_and_nothing_goes_early() {
+    let app = app_with_linked_patient().await;
+    let others: Vec<TestUser> = (0..3).map(|i| TestUser::new(2100 + i, "Pat")).collect();
+    for p in &others {
+        app.linked_patient(&owner(), p, "Pat Doe 14:00").await;
+        app.tg
+            .wait_for(p.id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+            .await;
+    }
+    for secs in [3, 1, 2] {
+        app.tg.push_fault(Fault::RetryAfter(secs));
+    }
+    let storm_started = std::time::Instant::now();
+    app.clock.set(berlin("2026-11-23 19:00"));
+    eventually("all three 429s are answered", || async {
+        app.tg.count_429() == 3
+    })
+    .await;
+    // The domain clock moves on; delivery waits out the longest retry_after in real time.
+    app.clock.set(berlin("2026-11-23 19:01"));
+    for p in others.iter().chain([&anna()]) {
+        app.tg
+            .wait_for(p.id, |m| m.plain_text().contains("aloe vera"), WAIT)
+            .await;
+    }
+    let first_after = app
+        .tg
+        .sent()
+        .iter()
+        .filter(|m| m.text.contains("aloe vera"))
+        .map(|m| m.at)
+        .min()
+        .unwrap();
+    assert!(
+        first_after.duration_since(storm_started) >= std::time::Duration::from_secs(3),
+        "a message went out before retry_after had passed"
+    );
+    assert_eq!(app.tg.count_429(), 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_database_locked_by_another_process_delays_but_drops_nothing() {
+    let app = app_with_linked_patient().await;
+    let url = support::app::db_url(&app.dir);
+    let lock = support::app::hold_write_lock(&url, std::time::Duration::from_secs(3)).await;
+    let locked_at = std::time::Instant::now();
+    app.clock.set(berlin("2026-11-23 19:00"));
+    app.tg.send_text(&anna(), "/stop");
+    // Neither the reminder nor the answer can be recorded while the lock is held.
+    let m = app
+        .tg
+        .wait_for(anna().id, |m| !m.text.is_empty(), WAIT)
+        .await;
+    assert!(
+        locked_at.elapsed() >= std::time::Duration::from_secs(2),
+        "something got past the lock: {}",
+        m.text
+    );
+    lock.await.unwrap();
+    eventually("the reminder and the stop are both recorded", || async {
+        app.count("SELECT COUNT(*) FROM reminders WHERE step_id = 'hydrate-evening' AND status IN ('sent', 'cancelled')").await
+            == 1
+            && app.count("SELECT COUNT(*) FROM patients WHERE status = 'stopped'").await == 1
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_thirty_percent_server_errors_every_reminder_still_arrives_once() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let patients: Vec<TestUser> = (0..10).map(|i| TestUser::new(2200 + i, "Pat")).collect();
+    for p in &patients {
+        app.linked_patient(&owner(), p, "Pat Doe 14:00").await;
+        app.tg
+            .wait_for(p.id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+            .await;
+    }
+    app.tg.set_random_faults(0.3, 7);
+    app.clock.set(berlin("2026-11-23 19:00"));
+    // Each failure is retried after a backoff of injected time; keep the clock moving.
+    eventually("every evening reminder arrived", || async {
+        app.clock.advance(Duration::seconds(10));
+        app.tg
+            .sent()
+            .iter()
+            .filter(|m| m.text.contains("aloe vera"))
+            .count()
+            >= patients.len()
+    })
+    .await;
+    app.tg.set_random_faults(0.0, 0);
+    let failures = app.tg.rejected().iter().filter(|r| r.2 >= 500).count();
+    assert!(
+        failures > 0,
+        "the seed produced no failure; the test proves nothing"
+    );
+    for p in &patients {
+        let n = app
+            .tg
+            .sent_to(p.id)
+            .iter()
+            .filter(|m| m.text.contains("aloe vera"))
+            .count();
+        assert_eq!(n, 1, "patient {} got the reminder {n} times", p.id);
+    }
+    app.stop().await;
+}

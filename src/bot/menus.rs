@@ -20,6 +20,12 @@ fn staff_commands() -> Vec<BotCommand> {
         BotCommand::new("templates", "Messages patients receive, and their texts"),
         BotCommand::new("edit", "Change a text: /edit step.sun-morning en"),
         BotCommand::new("timing", "The course timing: /timing makeup-ok 36h"),
+        BotCommand::new("relink", "A fresh link for a patient"),
+        BotCommand::new("staff", "The clinic's people and roles"),
+        BotCommand::new("invite", "Invite staff or an admin"),
+        BotCommand::new("clinic", "Show or switch your clinic"),
+        BotCommand::new("settings", "Clinic settings (owners)"),
+        BotCommand::new("audit", "Recent actions (owners)"),
         BotCommand::new("help", "Staff commands"),
     ]
 }

@@ -1,6 +1,7 @@
 //! Telegram handlers. Every update becomes a call into `service`; every answer is built
 //! from the catalog (patients) or plain functions (staff), with user strings escaped.
 
+mod access;
 mod callbacks;
 mod commands;
 mod menus;
@@ -32,6 +33,9 @@ pub struct Deps {
     pub pacer: Arc<Pacer>,
     pub wake: Arc<Notify>,
     pub bot_username: String,
+    /// Failed link attempts per person, to slow down guessing. In memory: a restart
+    /// forgets them, which costs a guesser nothing they could not get by waiting.
+    pub link_attempts: std::sync::Mutex<crate::domain::throttle::Throttle>,
 }
 
 pub fn schema() -> UpdateHandler<anyhow::Error> {
@@ -109,6 +113,14 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Revert(args)) => templates::revert(&ctx, &args).await,
         Some(Command::Reset(args)) => templates::reset(&ctx, &args).await,
         Some(Command::Timing(args)) => timing::timing(&ctx, &args).await,
+        Some(Command::Invite(args)) => access::invite(&ctx, &args).await,
+        Some(Command::Staff) => access::staff(&ctx).await,
+        Some(Command::Revoke(args)) => access::revoke(&ctx, &args).await,
+        Some(Command::Role(args)) => access::role(&ctx, &args).await,
+        Some(Command::Clinic(args)) => access::clinic(&ctx, &args).await,
+        Some(Command::Settings(args)) => access::settings(&ctx, &args).await,
+        Some(Command::Audit(args)) => access::audit(&ctx, &args).await,
+        Some(Command::Relink(args)) => access::relink(&ctx, &args).await,
         Some(Command::Unknown(_)) => {
             if ctx.is_staff() {
                 ctx.reply("I don't know that command. /help lists what I can do.".into())

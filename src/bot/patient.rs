@@ -6,7 +6,7 @@ use crate::render::{local_when, reply};
 use crate::service::link::{LinkOutcome, Opener, open_link as open};
 use crate::service::patient;
 use crate::service::texts::Texts;
-use crate::store::PatientStatus;
+use crate::store::{PatientStatus, StaffRole};
 
 pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
     let deps = ctx.deps;
@@ -16,22 +16,86 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
         .pacer
         .book_chat(ctx.chat().0, tokio::time::Instant::now());
     let answer = |text: String| super::send_at(ctx.bot, deps, ctx.chat(), turn, text);
+    let now = deps.clock.now();
+    let lang = ctx.lang();
+    let simple = |which| reply(&deps.catalog, &lang, which, "");
+    let held_back = deps
+        .link_attempts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .check(ctx.user_id(), now);
+    if let Err(wait) = held_back {
+        tracing::warn!(
+            user = ctx.user_id(),
+            "link attempt refused: too many failures"
+        );
+        let minutes = (wait.num_seconds() + 59) / 60;
+        let text = deps
+            .catalog
+            .reply(&lang, Reply::TooManyTries)
+            .render(&[("minutes", &minutes.to_string())]);
+        return answer(text).await;
+    }
+    let display_name = match &ctx.user.last_name {
+        Some(last) => format!("{} {last}", ctx.user.first_name),
+        None => ctx.user.first_name.clone(),
+    };
     let who = Opener {
         user_id: ctx.user_id(),
         chat_id: ctx.chat().0,
         language_code: ctx.user.language_code.as_deref(),
+        display_name: &display_name,
     };
-    let outcome = open(&deps.store, &deps.catalog, payload, who, deps.clock.now()).await?;
-    let lang = ctx.lang();
-    let simple = |which| reply(&deps.catalog, &lang, which, "");
+    let outcome = open(&deps.store, &deps.catalog, payload, who, now).await?;
+    if matches!(
+        outcome,
+        LinkOutcome::Invalid
+            | LinkOutcome::Expired
+            | LinkOutcome::Used {
+                by_this_person: false
+            }
+    ) {
+        let failures = deps
+            .link_attempts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failed(ctx.user_id(), now);
+        if failures >= crate::domain::throttle::MAX_FAILURES {
+            tracing::warn!(
+                user = ctx.user_id(),
+                failures,
+                "repeated failed link attempts"
+            );
+        }
+    }
     match outcome {
-        LinkOutcome::Owner { clinic } => {
-            tracing::info!(clinic = clinic.id, "owner linked");
+        LinkOutcome::Joined { clinic, role } => {
+            tracing::info!(
+                clinic = clinic.id,
+                user = ctx.user_id(),
+                ?role,
+                "joined a clinic"
+            );
             super::menus::set_staff_menu(ctx.bot, ctx.chat()).await;
+            deps.store
+                .set_active_clinic(ctx.user_id(), clinic.id)
+                .await?;
+            let role = match role {
+                StaffRole::Owner => "the owner",
+                StaffRole::Admin => "an admin",
+                StaffRole::Staff => "staff",
+            };
             let text = format!(
-                "Welcome! You are now the owner of <b>{}</b>.\n\n{}",
+                "Welcome! You are now {role} of <b>{}</b>.\n\n{}",
                 teloxide::utils::html::escape(&clinic.name),
                 super::staff::HELP
+            );
+            answer(text).await
+        }
+        LinkOutcome::AlreadyStaff { clinic, .. } => {
+            let text = format!(
+                "You already work for <b>{}</b>; nothing changed. Send /help for your commands.",
+                teloxide::utils::html::escape(&clinic.name)
             );
             answer(text).await
         }

@@ -17,11 +17,24 @@ pub const HELP: &str = "<b>Staff commands</b>
 /templates: every message your patients can receive; /template &lt;key&gt; [lang] shows one
 /edit &lt;key&gt; [lang]: change a text (owner, admins); /history, /revert &lt;key&gt; &lt;version&gt;, /reset &lt;key&gt;
 /timing: the course timing; /timing &lt;step&gt; 36h | off | default changes a step (owner, admins)
+/relink &lt;patient number&gt;: a fresh link for a patient; the old one stops working
+/staff: the clinic's people and roles
+/invite staff|admin: a one-time invite link (owners and admins)
+/revoke &lt;person&gt;, /role &lt;person&gt; admin|staff: change access (owners and admins)
+/clinic [number]: show or switch the clinic you act for
+/settings: name, time zone, quiet hours, contact, plan, link lifetime (owners)
+/audit [n]: who did what, recently (owners)
 /help: this list";
 
-/// The clinic a staff member acts for: their first membership.
+/// The clinic a staff member acts for: the one chosen with /clinic, else the first
+/// they joined (`Store::memberships` puts it first).
 pub(crate) fn active_clinic<'a>(ctx: &'a Ctx<'_>) -> Option<&'a Clinic> {
     ctx.memberships.first().map(|(c, _)| c)
+}
+
+/// The staff member's role in their active clinic.
+pub(crate) fn active_role(ctx: &Ctx<'_>) -> Option<crate::store::StaffRole> {
+    ctx.memberships.first().map(|(_, r)| *r)
 }
 
 pub async fn help(ctx: &Ctx<'_>) -> anyhow::Result<()> {

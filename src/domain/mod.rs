@@ -7,6 +7,8 @@ pub mod link;
 pub mod offset;
 pub mod plan;
 pub mod problems;
+pub mod roles;
 pub mod template;
+pub mod throttle;
 pub mod time;
 pub mod timing;

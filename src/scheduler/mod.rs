@@ -29,6 +29,8 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 const BATCH: i64 = 50;
 /// Sends waiting for their turn or on the wire at once.
 const MAX_IN_FLIGHT: usize = 200;
+/// Pause after the database refused work, before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
 /// How long shutdown waits for sends already on the wire.
 const DRAIN: Duration = Duration::from_secs(8);
 
@@ -86,10 +88,11 @@ impl Scheduler {
                     .ok()
                     .map(|(chat, _)| self.pacer.book_chat(*chat, tokio::time::Instant::now()));
                 let me = self.clone();
+                let stop = shutdown.clone();
                 sending.insert(row.id);
                 in_flight.spawn(async move {
                     let id = row.id;
-                    me.deliver(row, prepared, turn).await;
+                    me.deliver(row, prepared, turn, stop).await;
                     id
                 });
             }
@@ -145,8 +148,10 @@ impl Scheduler {
         {
             Ok(rows) => rows,
             Err(e) => {
-                // Busy or locked beyond the busy timeout: try again on the next round.
+                // Busy or locked beyond the busy timeout, or the disk is full: nothing
+                // is lost (the rows stay pending); pause so an outage is not a hot loop.
                 tracing::error!(error = %e, "could not claim due reminders");
+                tokio::time::sleep(STORE_RETRY).await;
                 Vec::new()
             }
         }
@@ -165,11 +170,15 @@ impl Scheduler {
     /// Delivers one claimed row, prepared and booked by the loop, and records what
     /// happened.
     #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
+    ///
+    /// A send still waiting for its turn when shutdown begins is given up: its row stays
+    /// leased and the next start sends it. Only sends already on the wire are awaited.
     async fn deliver(
         &self,
         row: Claimed,
         prepared: Result<(i64, String), Unsent>,
         turn: Option<tokio::time::Instant>,
+        mut shutdown: watch::Receiver<bool>,
     ) {
         let now = self.clock.now();
         let result = match prepared {
@@ -183,16 +192,35 @@ impl Scheduler {
                     .await
             }
             Ok((chat, text)) => {
-                match turn {
-                    Some(turn) => self.pacer.wait_booked(chat, turn).await,
-                    None => self.pacer.wait_turn(chat).await,
+                let wait = async {
+                    match turn {
+                        Some(turn) => self.pacer.wait_booked(chat, turn).await,
+                        None => self.pacer.wait_turn(chat).await,
+                    }
+                };
+                tokio::select! {
+                    _ = wait => {}
+                    _ = shutdown.wait_for(|stop| *stop) => return,
                 }
                 let sent = self
                     .bot
                     .send_message(ChatId(chat), text)
                     .parse_mode(ParseMode::Html)
                     .await;
-                self.record(&row, classify(sent, |m| m.id.0)).await
+                let outcome = classify(sent, |m| m.id.0);
+                // Telegram has answered: try hard to write that down, since a row left
+                // leased is sent again when its lease runs out.
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match self.record(&row, outcome.clone()).await {
+                        Err(e) if tries < 3 => {
+                            tracing::warn!(error = %e, "recording a delivery failed, retrying");
+                            tokio::time::sleep(STORE_RETRY).await;
+                        }
+                        other => break other,
+                    }
+                }
             }
         };
         if let Err(e) = result {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use teloxide::ApiError;
 use teloxide::RequestError;
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Sent {
         message_id: i32,

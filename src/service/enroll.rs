@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::enroll_args::EnrollArgs;
 use crate::domain::link;
+use crate::store::access::{self, Audit};
 use crate::store::{Clinic, LinkKind, Store, links, patients};
 
 pub struct Enrolled {
@@ -42,6 +43,14 @@ pub async fn enroll(
         now,
     )
     .await?;
+    let audit = Audit {
+        clinic_id: clinic.id,
+        actor: Some(staff_user),
+        action: "enroll",
+        subject: Some(format!("patient {patient_id}")),
+        detail: None,
+    };
+    access::record(&mut tx, audit, now).await?;
     tx.commit().await?;
     Ok(Enrolled {
         patient_id,

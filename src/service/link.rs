@@ -5,15 +5,22 @@ use chrono::{DateTime, Utc};
 use crate::catalog::Catalog;
 use crate::domain::link;
 use crate::domain::plan::Plan;
+use crate::store::access::{self, Audit};
 use crate::store::{
     Clinic, LinkKind, NewReminder, Patient, ReminderStatus, StaffRole, Store, clinics, links,
     patients, reminders,
 };
 
 pub enum LinkOutcome {
-    /// The person now owns the clinic.
-    Owner {
+    /// The person joined the clinic's people (as owner, admin or staff).
+    Joined {
         clinic: Clinic,
+        role: StaffRole,
+    },
+    /// The person already works for the clinic; nothing changed.
+    AlreadyStaff {
+        clinic: Clinic,
+        role: StaffRole,
     },
     /// The patient is linked; their course is planned.
     Patient {
@@ -35,6 +42,8 @@ pub struct Opener<'a> {
     pub user_id: i64,
     pub chat_id: i64,
     pub language_code: Option<&'a str>,
+    /// How colleagues see a new staff member: their Telegram name.
+    pub display_name: &'a str,
 }
 
 pub async fn open_link(
@@ -57,18 +66,40 @@ pub async fn open_link(
             by_this_person: found.used_by == Some(who.user_id),
         });
     }
-    if now >= found.expires_at {
+    // A link replaced by /relink reads as expired: the person needs the new one.
+    if now >= found.expires_at || found.voided {
         return Ok(LinkOutcome::Expired);
     }
     let Some(clinic) = store.clinic(found.clinic_id).await? else {
         return Ok(LinkOutcome::Invalid);
     };
     match (found.kind, found.patient_id) {
-        (LinkKind::Owner, _) => {
-            clinics::add_staff(&mut tx, clinic.id, who.user_id, StaffRole::Owner, now).await?;
+        (LinkKind::Owner | LinkKind::Admin | LinkKind::Staff, _) => {
+            let role = match found.kind {
+                LinkKind::Owner => StaffRole::Owner,
+                LinkKind::Admin => StaffRole::Admin,
+                _ => StaffRole::Staff,
+            };
+            if let Some(current) = access::role_in(&mut tx, clinic.id, who.user_id).await? {
+                // Already in: an invite never changes a role (use /role for that).
+                return Ok(LinkOutcome::AlreadyStaff {
+                    clinic,
+                    role: current,
+                });
+            }
+            clinics::add_staff(&mut tx, clinic.id, who.user_id, role, now).await?;
+            access::set_display_name(&mut tx, clinic.id, who.user_id, who.display_name).await?;
             links::use_link(&mut tx, &hash, who.user_id, now).await?;
+            let audit = Audit {
+                clinic_id: clinic.id,
+                actor: Some(who.user_id),
+                action: "join",
+                subject: Some(format!("user {}", who.user_id)),
+                detail: Some(format!("{role:?}").to_lowercase()),
+            };
+            access::record(&mut tx, audit, now).await?;
             tx.commit().await?;
-            Ok(LinkOutcome::Owner { clinic })
+            Ok(LinkOutcome::Joined { clinic, role })
         }
         (LinkKind::Patient, Some(patient_id)) => {
             let is_staff = store
@@ -97,6 +128,14 @@ pub async fn open_link(
             patients::activate_patient(&mut tx, patient.id, who.chat_id, &lang, now).await?;
             reminders::insert_reminders(&mut tx, patient.id, &rows).await?;
             links::use_link(&mut tx, &hash, who.user_id, now).await?;
+            let audit = Audit {
+                clinic_id: clinic.id,
+                actor: Some(who.user_id),
+                action: "link",
+                subject: Some(format!("patient {}", patient.id)),
+                detail: None,
+            };
+            access::record(&mut tx, audit, now).await?;
             tx.commit().await?;
             let patient = store.patient(patient.id).await?.unwrap_or(patient);
             Ok(LinkOutcome::Patient {

@@ -2,6 +2,7 @@
 //! the store. Refusals a person should read are values (`…Outcome`), not errors;
 //! `sqlx::Error` means the database failed and is logged, not shown.
 
+pub mod access;
 pub mod clinic;
 pub mod enroll;
 pub mod link;

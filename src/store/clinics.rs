@@ -6,6 +6,7 @@ use sqlx::SqliteConnection;
 
 use super::{Store, millis};
 use crate::domain::time::{QuietHours, parse_clock};
+use crate::service::access::Setting;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Clinic {
@@ -99,8 +100,11 @@ impl Store {
 
     /// The clinics a person works for, earliest first, with their role in each.
     pub async fn memberships(&self, user_id: i64) -> Result<Vec<(Clinic, StaffRole)>, sqlx::Error> {
+        // The active clinic (chosen with /clinic) comes first, then by joining order.
         let rows: Vec<(i64, StaffRole)> = sqlx::query_as(
-            "SELECT clinic_id, role FROM staff WHERE user_id = ? ORDER BY created_at, clinic_id",
+            "SELECT s.clinic_id, s.role FROM staff s
+             LEFT JOIN active_clinic a ON a.user_id = s.user_id AND a.clinic_id = s.clinic_id
+             WHERE s.user_id = ? ORDER BY a.clinic_id IS NULL, s.created_at, s.clinic_id",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -120,4 +124,68 @@ impl Store {
             .fetch_all(&self.pool)
             .await
     }
+}
+
+pub async fn clinic_in(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<Clinic>, sqlx::Error> {
+    let sql = format!("SELECT {CLINIC_COLUMNS} FROM clinics WHERE id = ?");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Writes one setting; returns its column and new value for the audit trail.
+pub async fn apply_setting(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    setting: &Setting,
+) -> Result<(&'static str, String), sqlx::Error> {
+    let (sql, key, value): (&'static str, &'static str, String) = match setting {
+        Setting::Name(n) => (
+            "UPDATE clinics SET name = ? WHERE id = ?",
+            "name",
+            n.clone(),
+        ),
+        Setting::Timezone(tz) => (
+            "UPDATE clinics SET timezone = ? WHERE id = ?",
+            "timezone",
+            tz.name().to_string(),
+        ),
+        Setting::Contact(c) => (
+            "UPDATE clinics SET contact = ? WHERE id = ?",
+            "contact",
+            c.clone(),
+        ),
+        Setting::Plan(p) => (
+            "UPDATE clinics SET default_plan = ? WHERE id = ?",
+            "plan",
+            p.clone(),
+        ),
+        Setting::LinkDays(d) => (
+            "UPDATE clinics SET link_ttl_secs = ? * 86400 WHERE id = ?",
+            "link lifetime (days)",
+            d.to_string(),
+        ),
+        Setting::Quiet(start, end) => {
+            sqlx::query("UPDATE clinics SET quiet_start = ?, quiet_end = ? WHERE id = ?")
+                .bind(start.format("%H:%M").to_string())
+                .bind(end.format("%H:%M").to_string())
+                .bind(clinic_id)
+                .execute(conn)
+                .await?;
+            return Ok((
+                "quiet hours",
+                format!("{}-{}", start.format("%H:%M"), end.format("%H:%M")),
+            ));
+        }
+    };
+    sqlx::query(sql)
+        .bind(&value)
+        .bind(clinic_id)
+        .execute(conn)
+        .await?;
+    Ok((key, value))
 }

@@ -10,6 +10,10 @@ use super::{from_millis, millis};
 pub enum LinkKind {
     /// Makes whoever opens it the clinic's owner.
     Owner,
+    /// An invitation to join the clinic as an admin.
+    Admin,
+    /// An invitation to join the clinic as staff.
+    Staff,
     /// Links a patient's chat to their enrollment.
     Patient,
 }
@@ -22,6 +26,8 @@ pub struct Link {
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub used_by: Option<i64>,
+    /// A newer link for the same patient replaced this one.
+    pub voided: bool,
 }
 
 pub async fn insert_link(
@@ -55,6 +61,7 @@ struct LinkRow {
     expires_at: i64,
     used_at: Option<i64>,
     used_by: Option<i64>,
+    voided_at: Option<i64>,
 }
 
 pub async fn find_link(
@@ -62,7 +69,7 @@ pub async fn find_link(
     hash: &str,
 ) -> Result<Option<Link>, sqlx::Error> {
     let row: Option<LinkRow> = sqlx::query_as(
-        "SELECT kind, clinic_id, patient_id, expires_at, used_at, used_by FROM links WHERE hash = ?",
+        "SELECT kind, clinic_id, patient_id, expires_at, used_at, used_by, voided_at FROM links WHERE hash = ?",
     )
     .bind(hash)
     .fetch_optional(conn)
@@ -74,6 +81,7 @@ pub async fn find_link(
         expires_at: from_millis(r.expires_at),
         used_at: r.used_at.map(from_millis),
         used_by: r.used_by,
+        voided: r.voided_at.is_some(),
     }))
 }
 
@@ -92,4 +100,20 @@ pub async fn use_link(
             .execute(conn)
             .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Voids a patient's unused links, so only the newest one works.
+pub async fn void_patient_links(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE links SET voided_at = ? WHERE patient_id = ? AND used_at IS NULL AND voided_at IS NULL",
+    )
+    .bind(millis(now))
+    .bind(patient_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }

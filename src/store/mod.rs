@@ -1,6 +1,7 @@
 //! Every SQL statement lives under `store/`. SQLite in WAL mode; read-then-write work
 //! runs in `BEGIN IMMEDIATE` transactions so two writers never race on a stale read.
 
+pub mod access;
 pub mod clinics;
 pub mod links;
 pub mod patients;
@@ -16,6 +17,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqlitePool, Transaction};
 
+pub use access::{Audit, AuditEntry, StaffMember};
 pub use clinics::{Clinic, StaffRole};
 pub use links::{Link, LinkKind};
 pub use patients::{Patient, PatientListing, PatientStatus};
@@ -54,7 +56,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Without a limit the WAL file keeps its peak size after a large write.
+            .pragma("journal_size_limit", "67108864");
         restrict_permissions_before_create(options.get_filename().to_path_buf());
         let pool = SqlitePoolOptions::new()
             .max_connections(4)

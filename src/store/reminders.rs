@@ -111,6 +111,15 @@ pub async fn cancel_pending(
     Ok(done.rows_affected())
 }
 
+/// Ids as a JSON array, for `IN (SELECT value FROM json_each(?))`: one bound parameter
+/// however many ids.
+fn json_ids(ids: &[i64]) -> String {
+    format!(
+        "[{}]",
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    )
+}
+
 impl Store {
     /// Claims up to `limit` due rows, oldest first, leasing them until `lease_until`.
     pub async fn claim_due(
@@ -131,20 +140,18 @@ impl Store {
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
-        let mut claimed = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row: Claimed = sqlx::query_as(
-                "SELECT r.id, r.patient_id, p.clinic_id, r.step_id, r.due_at, r.expires_at, r.attempts,
-                        p.chat_id, p.name AS patient_name, p.status AS patient_status, p.lang, p.plan,
-                        p.session_at, c.name AS clinic_name, c.timezone, c.contact
-                 FROM reminders r JOIN patients p ON p.id = r.patient_id JOIN clinics c ON c.id = p.clinic_id
-                 WHERE r.id = ?",
-            )
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            claimed.push(row);
-        }
+        // One query for the whole batch rather than one per claimed row.
+        let ids_json = json_ids(&ids);
+        let mut claimed: Vec<Claimed> = sqlx::query_as(
+            "SELECT r.id, r.patient_id, p.clinic_id, r.step_id, r.due_at, r.expires_at, r.attempts,
+                    p.chat_id, p.name AS patient_name, p.status AS patient_status, p.lang, p.plan,
+                    p.session_at, c.name AS clinic_name, c.timezone, c.contact
+             FROM reminders r JOIN patients p ON p.id = r.patient_id JOIN clinics c ON c.id = p.clinic_id
+             WHERE r.id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids_json)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         claimed.sort_by_key(|c| (c.due_at, c.id));
         Ok(claimed)
@@ -157,14 +164,7 @@ impl Store {
         now: DateTime<Utc>,
         in_flight: &[i64],
     ) -> Result<u64, sqlx::Error> {
-        let keep = format!(
-            "[{}]",
-            in_flight
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let keep = json_ids(in_flight);
         let done = sqlx::query(
             "UPDATE reminders SET status = 'pending', lease_until = NULL
              WHERE status = 'leased' AND lease_until <= ? AND id NOT IN (SELECT value FROM json_each(?))",
@@ -287,4 +287,38 @@ impl Store {
         .fetch_all(&self.pool)
         .await
     }
+}
+
+/// Patients of a clinic who still have reminders to come.
+pub async fn pending_by_patient(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+) -> Result<Vec<super::Patient>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, clinic_id, name, plan, session_at, chat_id, lang, status FROM patients p
+         WHERE clinic_id = ? AND EXISTS (SELECT 1 FROM reminders r WHERE r.patient_id = p.id AND r.status = 'pending')",
+    )
+    .bind(clinic_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Moves a pending step to a new due time; 0 if it is not pending (sent, leased…).
+pub async fn move_pending(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    step_id: &str,
+    due_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE reminders SET due_at = ?, expires_at = ? WHERE patient_id = ? AND step_id = ? AND status = 'pending'",
+    )
+    .bind(millis(due_at))
+    .bind(expires_at.map(millis))
+    .bind(patient_id)
+    .bind(step_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }

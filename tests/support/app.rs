@@ -196,3 +196,18 @@ pub fn payload_of(m: &SentMessage) -> String {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect()
 }
+
+/// Holds SQLite's write lock on the test database from another connection for `hold`,
+/// as a backup tool or a stuck process would. Returns once the lock is taken.
+pub async fn hold_write_lock(url: &str, hold: Duration) -> JoinHandle<()> {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        tokio::time::sleep(hold).await;
+        sqlx::query("COMMIT").execute(&mut conn).await.unwrap();
+    })
+}

@@ -293,6 +293,13 @@ impl FakeTelegram {
 
     // ----- incoming updates ------------------------------------------------
 
+    /// `from` started the bot some time ago: the bot may write to them, with no update
+    /// queued now (for tests that set up their data directly in the database).
+    pub fn started_earlier(&self, from: &TestUser) {
+        let chat = from.private_chat_json();
+        self.shared.lock().known_chats.insert(from.id, chat);
+    }
+
     /// A private-chat text message from `from`. Returns its message_id.
     pub fn send_text(&self, from: &TestUser, text: &str) -> i32 {
         let chat = from.private_chat_json();
