@@ -291,3 +291,39 @@ async fn bad_timing_requests_are_refused_and_only_owners_and_admins_may_change()
     assert_eq!(app.count("SELECT COUNT(*) FROM step_timings").await, 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_quiet_hours_change_re_plans_by_the_clinics_own_timing() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    app.tg.send_text(&owner(), "/timing makeup-ok 30h");
+    let answer = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("makeup-ok now goes out 30h"),
+            WAIT,
+        )
+        .await;
+    app.tg
+        .press_button(&owner(), answer.message_id, &answer.button_data()[0]);
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("re-planned for 1 enrolled"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        row(&app, anna().id, "makeup-ok").await.unwrap().0,
+        berlin("2026-11-24 20:00")
+    );
+    // Quiet hours from 18:00: the re-plan keeps 30 h (20:00, now quiet: next 08:00),
+    // not the file's 24 h.
+    app.tg.send_text(&owner(), "/settings quiet 18:00 08:00");
+    eventually("the reminder moved", || async {
+        row(&app, anna().id, "makeup-ok").await.unwrap().0 == berlin("2026-11-25 08:00")
+    })
+    .await;
+    app.stop().await;
+}
