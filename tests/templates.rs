@@ -568,3 +568,40 @@ async fn an_edit_in_progress_survives_a_restart() {
         .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn save_on_an_older_preview_never_saves_a_newer_text() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    start_edit(&app, &owner(), "step.hydrate-evening").await;
+    app.tg.send_text(&owner(), "First try");
+    let first = preview(&app, &owner()).await;
+    app.tg.send_text(&owner(), "Second try");
+    let second = preview(&app, &owner()).await;
+    app.tg
+        .press_button(&owner(), first.message_id, &button(&first, "Save"));
+    eventually("the old preview's Save is answered as stale", || async {
+        app.tg
+            .answered_callbacks()
+            .iter()
+            .any(|(_, t)| t.as_deref() == Some("This button is no longer active."))
+    })
+    .await;
+    assert_eq!(versions(&app).await, 0);
+    save(&app, &owner(), &second).await;
+    // The preview's buttons are gone once it is saved.
+    let edits: Vec<SentMessage> = app
+        .tg
+        .sent_to(owner().id)
+        .into_iter()
+        .filter(|m| m.method == "editMessageReplyMarkup")
+        .collect();
+    assert_eq!(edits.len(), 1);
+    assert_eq!(edits[0].message_id, second.message_id);
+    assert!(edits[0].buttons().is_empty());
+    app.clock.set(berlin("2026-11-23 19:00"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text() == "Second try", WAIT)
+        .await;
+    app.stop().await;
+}

@@ -299,7 +299,14 @@ pub async fn new_text(ctx: &Ctx<'_>) -> anyhow::Result<bool> {
         ctx,
         non_empty(sample),
         buttons(vec![
-            ("Save", format!("tpl:save:{}", draft.id)),
+            (
+                "Save",
+                format!(
+                    "tpl:save:{}:{}",
+                    draft.id,
+                    svc::text_tag(proposed.template.source())
+                ),
+            ),
             ("Cancel", format!("tpl:cancel:{}", draft.id)),
         ]),
     )
@@ -417,7 +424,12 @@ pub async fn on_button(
     rest: &str,
     deps: &Deps,
 ) -> anyhow::Result<Option<String>> {
-    let (action, id) = rest.split_once(':').unwrap_or((rest, ""));
+    let mut parts = rest.split(':');
+    let (action, id, tag) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
     let Ok(draft_id) = id.parse::<i64>() else {
         return Ok(None);
     };
@@ -427,8 +439,9 @@ pub async fn on_button(
         "save" => {
             let memberships = deps.store.memberships(user).await?;
             let now = deps.clock.now();
-            match svc::save(&deps.store, draft_id, user, &memberships, now).await? {
+            match svc::save(&deps.store, draft_id, tag, user, &memberships, now).await? {
                 Saved::Done { draft, version } => {
+                    remove_buttons(bot, q).await;
                     tracing::info!(clinic = draft.clinic_id, key = %draft.key, lang = %draft.lang, version, "text saved");
                     super::send(
                         bot,
@@ -452,9 +465,26 @@ pub async fn on_button(
                 return Ok(None);
             }
             tracing::info!(draft = draft_id, "edit cancelled");
+            remove_buttons(bot, q).await;
             super::send(bot, deps, chat, "Cancelled. Nothing changed.".into()).await?;
             Ok(Some("Cancelled".into()))
         }
         _ => Ok(None),
+    }
+}
+
+/// Takes the buttons off a message whose choice is made; a failure costs only looks.
+pub(crate) async fn remove_buttons(bot: &Bot, q: &CallbackQuery) {
+    let Some(message) = &q.message else {
+        return;
+    };
+    if let Err(e) = bot
+        .edit_message_reply_markup(message.chat().id, message.id())
+        .await
+    {
+        tracing::warn!(
+            error = crate::telegram_error::describe_request(&e),
+            "could not remove the buttons"
+        );
     }
 }

@@ -97,6 +97,7 @@ pub async fn on_button(
     match svc::apply_to_enrolled(&deps.store, &deps.catalog, id, &memberships).await? {
         Applied::Done { step_id, moved } => {
             deps.wake.notify_one();
+            super::templates::remove_buttons(bot, q).await;
             super::send(
                 bot,
                 deps,

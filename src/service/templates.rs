@@ -233,6 +233,13 @@ pub async fn propose(
     }))
 }
 
+/// A short fingerprint of a proposed text, carried in its Save button: a second text
+/// sent before Save replaces the edit's text, and the first preview's Save must not
+/// save the second text.
+pub fn text_tag(body: &str) -> String {
+    crate::domain::link::hash(body)[..10].to_string()
+}
+
 /// What pressing Save did.
 pub enum Saved {
     Done {
@@ -248,6 +255,7 @@ pub enum Saved {
 pub async fn save(
     store: &Store,
     draft_id: i64,
+    tag: &str,
     user_id: i64,
     memberships: &[(Clinic, StaffRole)],
     now: DateTime<Utc>,
@@ -255,7 +263,8 @@ pub async fn save(
     let Some(draft) = store.template_draft(draft_id).await? else {
         return Ok(Saved::Stale);
     };
-    if draft.user_id != user_id || draft.body.is_none() {
+    let shown = draft.body.as_deref().map(text_tag);
+    if draft.user_id != user_id || shown.as_deref() != Some(tag) {
         return Ok(Saved::Stale);
     }
     let allowed = memberships
@@ -265,10 +274,15 @@ pub async fn save(
         store.delete_template_draft(draft_id).await?;
         return Ok(Saved::NotAllowed);
     }
-    Ok(match store.commit_template_draft(draft_id, now).await? {
-        Some((draft, version)) => Saved::Done { draft, version },
-        None => Saved::Stale,
-    })
+    Ok(
+        match store
+            .commit_template_draft(draft_id, draft.body.as_deref().unwrap_or_default(), now)
+            .await?
+        {
+            Some((draft, version)) => Saved::Done { draft, version },
+            None => Saved::Stale,
+        },
+    )
 }
 
 /// Cancels an edit; false when there was nothing of this person's to cancel.

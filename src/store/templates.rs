@@ -162,18 +162,21 @@ impl Store {
     }
 
     /// Saves an edit's text as the next version and ends the edit, in one transaction,
-    /// so a double press of Save saves once. None when the edit is gone or has no text.
+    /// so a double press of Save saves once. None when the edit is gone or its text is
+    /// no longer `body` (a newer text arrived since the preview).
     pub async fn commit_template_draft(
         &self,
         id: i64,
+        body: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(Draft, i64)>, sqlx::Error> {
         let mut tx = self.begin().await?;
         let sql = format!(
-            "DELETE FROM template_drafts WHERE id = ? AND body IS NOT NULL RETURNING {DRAFT_COLUMNS}"
+            "DELETE FROM template_drafts WHERE id = ? AND body = ? RETURNING {DRAFT_COLUMNS}"
         );
         let draft: Option<Draft> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
+            .bind(body)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(draft) = draft else {
