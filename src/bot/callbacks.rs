@@ -14,11 +14,27 @@ const STALE: &str = "This button is no longer active.";
 
 pub async fn on_callback(bot: Bot, q: CallbackQuery, deps: Arc<Deps>) -> anyhow::Result<()> {
     let data = q.data.clone().unwrap_or_default();
-    let (area, _rest) = data.split_once(':').unwrap_or((data.as_str(), ""));
+    let (area, rest) = data.split_once(':').unwrap_or((data.as_str(), ""));
     tracing::info!(user = q.from.id.0, area, "button pressed");
-    let _ = &deps;
-    // Each area (check-ins, template edits, bookings…) dispatches here on `area`.
-    let answer = STALE.to_string();
+    // Each area (check-ins, template edits, bookings…) dispatches here on `area`;
+    // `None` means the button is stale.
+    let handled = match area {
+        "tpl" => super::templates::on_button(&bot, &q, rest, &deps).await,
+        "tim" => super::timing::on_button(&bot, &q, rest, &deps).await,
+        _ => Ok(None),
+    };
+    let answer = match handled {
+        Ok(Some(answer)) => answer,
+        Ok(None) => STALE.to_string(),
+        Err(e) => {
+            tracing::error!(
+                error = crate::telegram_error::describe(&e),
+                area,
+                "button handler failed"
+            );
+            super::APOLOGY.to_string()
+        }
+    };
     if let Err(e) = bot.answer_callback_query(q.id.clone()).text(answer).await {
         tracing::warn!(
             error = crate::telegram_error::describe_request(&e),

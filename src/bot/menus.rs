@@ -17,6 +17,9 @@ fn staff_commands() -> Vec<BotCommand> {
     vec![
         BotCommand::new("enroll", "Enroll a patient: /enroll Anna Berg 14:30"),
         BotCommand::new("patients", "Your clinic's patients"),
+        BotCommand::new("templates", "Messages patients receive, and their texts"),
+        BotCommand::new("edit", "Change a text: /edit step.sun-morning en"),
+        BotCommand::new("timing", "The course timing: /timing makeup-ok 36h"),
         BotCommand::new("relink", "A fresh link for a patient"),
         BotCommand::new("staff", "The clinic's people and roles"),
         BotCommand::new("invite", "Invite staff or an admin"),

@@ -7,6 +7,8 @@ mod commands;
 mod menus;
 mod patient;
 mod staff;
+mod templates;
+mod timing;
 
 use std::sync::Arc;
 
@@ -104,6 +106,13 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Patients) => staff::patients(&ctx).await,
         Some(Command::Schedule) => patient::schedule(&ctx).await,
         Some(Command::Stop) => patient::stop(&ctx).await,
+        Some(Command::Templates) => templates::list(&ctx).await,
+        Some(Command::Template(args)) => templates::show(&ctx, &args).await,
+        Some(Command::Edit(args)) => templates::edit(&ctx, &args).await,
+        Some(Command::History(args)) => templates::history(&ctx, &args).await,
+        Some(Command::Revert(args)) => templates::revert(&ctx, &args).await,
+        Some(Command::Reset(args)) => templates::reset(&ctx, &args).await,
+        Some(Command::Timing(args)) => timing::timing(&ctx, &args).await,
         Some(Command::Invite(args)) => access::invite(&ctx, &args).await,
         Some(Command::Staff) => access::staff(&ctx).await,
         Some(Command::Revoke(args)) => access::revoke(&ctx, &args).await,
@@ -123,6 +132,10 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         }
         Some(Command::OtherBot) => Ok(()),
         None if ctx.is_staff() && ctx.patient.is_none() => {
+            // The new text of an edit in progress, if there is one.
+            if templates::new_text(&ctx).await? {
+                return Ok(());
+            }
             ctx.reply("Send /help to see what I can do.".into()).await
         }
         None => patient::plain_text(&ctx).await,
@@ -163,24 +176,21 @@ impl Ctx<'_> {
         }
     }
 
-    /// A patient-facing reply with the patient's clinic name filled in.
+    /// A patient-facing reply with the patient's clinic name filled in, in the
+    /// clinic's own wording when it saved one.
     pub async fn patient_reply(&self, which: Reply) -> anyhow::Result<String> {
-        let clinic_name = match &self.patient {
-            Some(p) => self
-                .deps
-                .store
-                .clinic(p.clinic_id)
-                .await?
-                .map(|c| c.name)
-                .unwrap_or_default(),
-            None => String::new(),
+        let clinic = match &self.patient {
+            Some(p) => self.deps.store.clinic(p.clinic_id).await?,
+            None => None,
         };
-        Ok(crate::render::reply(
+        Ok(crate::service::templates::reply_text(
+            &self.deps.store,
             &self.deps.catalog,
+            clinic.as_ref(),
             &self.lang(),
             which,
-            &clinic_name,
-        ))
+        )
+        .await?)
     }
 
     pub async fn reply(&self, html: String) -> anyhow::Result<()> {

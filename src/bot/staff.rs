@@ -14,6 +14,9 @@ use crate::store::{Clinic, from_millis};
 pub const HELP: &str = "<b>Staff commands</b>
 /enroll &lt;name&gt; [[YYYY-MM-DD] HH:MM]: enroll a patient after their session (default: now) and get their one-time link
 /patients: your clinic's patients, their status and next reminder
+/templates: every message your patients can receive; /template &lt;key&gt; [lang] shows one
+/edit &lt;key&gt; [lang]: change a text (owner, admins); /history, /revert &lt;key&gt; &lt;version&gt;, /reset &lt;key&gt;
+/timing: the course timing; /timing &lt;step&gt; 36h | off | default changes a step (owner, admins)
 /relink &lt;patient number&gt;: a fresh link for a patient; the old one stops working
 /staff: the clinic's people and roles
 /invite staff|admin: a one-time invite link (owners and admins)

@@ -1,6 +1,7 @@
 //! Pure rules: no clock, no database, no network. Everything takes `now` and the zone.
 
 pub mod enroll_args;
+pub mod entities;
 pub mod html;
 pub mod link;
 pub mod offset;
@@ -10,3 +11,4 @@ pub mod roles;
 pub mod template;
 pub mod throttle;
 pub mod time;
+pub mod timing;

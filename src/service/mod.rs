@@ -7,3 +7,6 @@ pub mod clinic;
 pub mod enroll;
 pub mod link;
 pub mod patient;
+pub mod templates;
+pub mod texts;
+pub mod timing;

@@ -6,6 +6,8 @@ pub mod clinics;
 pub mod links;
 pub mod patients;
 pub mod reminders;
+pub mod templates;
+pub mod timing;
 
 use std::path::PathBuf;
 use std::str::FromStr;
