@@ -164,9 +164,29 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
         }
         Command::Messages(MessagesCommand::Check { dir }) => {
             let dir = dir.unwrap_or(common.messages);
-            app::load_catalog(&dir).map_err(|e| Failure::runtime(e.to_string()))?;
+            check_messages(&dir, &mut std::io::stderr())?;
             println!("{}: all plans and wording are valid", dir.display());
             Ok(())
+        }
+    }
+}
+
+/// `aftercare messages check`: every problem as `file:line: problem` on its own line of
+/// `out` (so editors and CI can jump to it), then a one-line summary as the failure.
+fn check_messages(dir: &std::path::Path, out: &mut impl std::io::Write) -> Result<(), Failure> {
+    match crate::catalog::Catalog::load(dir) {
+        Ok(_) => Ok(()),
+        Err(problems) => {
+            for p in &problems {
+                // A closed stderr leaves nothing to report to; the exit code still says it.
+                let _ = writeln!(out, "{p}");
+            }
+            Err(Failure::config(format!(
+                "{} problem{} in {}",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                dir.display()
+            )))
         }
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, TimeZone};
 
 use crate::catalog::{Catalog, Reply};
 use crate::domain::enroll_args::first_name;
+use crate::domain::template::Template;
 
 /// What a course step can mention.
 pub struct StepVars<'a, Tz: TimeZone> {
@@ -26,15 +27,23 @@ where
     Tz::Offset: std::fmt::Display,
 {
     let wording = catalog.step(v.lang, plan, step)?;
+    Some(fill_step(&wording.text, v))
+}
+
+/// A step's template (the clinic's own or the default) filled for a patient.
+pub fn fill_step<Tz: TimeZone>(template: &Template, v: &StepVars<'_, Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
     let date = local_date(v.lang, &v.session);
     let time = v.session.format("%H:%M").to_string();
-    Some(wording.text.render_dropping_empty(&[
+    template.render_dropping_empty(&[
         ("first_name", first_name(v.patient_name)),
         ("clinic_name", v.clinic_name),
         ("clinic_contact", v.clinic_contact),
         ("session_date", &date),
         ("session_time", &time),
-    ]))
+    ])
 }
 
 /// A reply with only a clinic name to fill in (or none).

@@ -86,6 +86,26 @@ const CASES: &[Case] = &[
         success: "You now act for",
         may: ALL_STAFF,
     },
+    Case {
+        command: "/timing",
+        success: "Course timing",
+        may: ALL_STAFF,
+    },
+    Case {
+        command: "/timing activities off",
+        success: "is switched off",
+        may: MANAGERS,
+    },
+    Case {
+        command: "/history step.sun-morning",
+        success: "step.sun-morning (en)",
+        may: ALL_STAFF,
+    },
+    Case {
+        command: "/reset step.sun-morning",
+        success: "uses the default text again",
+        may: MANAGERS,
+    },
 ];
 
 struct World {
@@ -173,6 +193,9 @@ impl World {
             "SELECT COUNT(*) FROM audit",
             "SELECT COUNT(*) FROM active_clinic",
             "SELECT COUNT(*) FROM clinics WHERE contact != ''",
+            "SELECT COUNT(*) FROM template_versions",
+            "SELECT COUNT(*) FROM template_drafts",
+            "SELECT COUNT(*) FROM step_timings",
         ] {
             out.push(self.app.count(sql).await);
         }

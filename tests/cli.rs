@@ -100,12 +100,22 @@ fn a_broken_messages_folder_stops_start_up_naming_file_and_line() {
     std::fs::write(&wording, text).unwrap();
 
     let (code, out, err) = run(aftercare().args(["messages", "check"]).arg(dir.path()));
-    assert_ne!(code, 0, "{out}");
+    assert_eq!(code, 2, "{out}");
     assert!(
         err.contains("plans/microneedling.toml:")
             && err.contains("after: `soon` is not a duration"),
         "{err}"
     );
+    // Each problem is a line of its own that starts with the file.
+    let problem_lines: Vec<&str> = err.lines().filter(|l| l.contains(".toml:")).collect();
+    assert!(!problem_lines.is_empty(), "{err}");
+    for line in &problem_lines {
+        assert!(
+            line.starts_with(&dir.path().display().to_string()),
+            "{line}"
+        );
+    }
+    assert!(err.lines().last().unwrap().contains("problem"), "{err}");
     let (code, _, err) = run(aftercare()
         .env("TELOXIDE_TOKEN", TOKEN)
         .env("AFTERCARE_MESSAGES", dir.path())
@@ -119,6 +129,42 @@ fn a_broken_messages_folder_stops_start_up_naming_file_and_line() {
     let (code, _, err) = run(aftercare().args(["messages", "check", "/nonexistent/messages"]));
     assert_ne!(code, 0);
     assert!(err.contains("/nonexistent/messages"), "{err}");
+}
+
+#[test]
+fn messages_check_names_what_a_new_language_still_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&support::app::messages_dir(), dir.path());
+    let es = dir.path().join("es");
+    std::fs::create_dir_all(&es).unwrap();
+    copy_dir(&dir.path().join("en"), &es);
+    let bot = es.join("bot.toml");
+    let text = std::fs::read_to_string(&bot)
+        .unwrap()
+        .replace("stop_nothing = ", "# stop_nothing = ")
+        .replace("language_name = \"English\"", "language_name = \"Español\"");
+    std::fs::write(&bot, text).unwrap();
+    let wording = es.join("microneedling.toml");
+    let text = std::fs::read_to_string(&wording)
+        .unwrap()
+        .replacen("{first_name}", "{nombre}", 1);
+    std::fs::write(&wording, text).unwrap();
+
+    let (code, _, err) = run(aftercare().args(["messages", "check"]).arg(dir.path()));
+    assert_eq!(code, 2, "{err}");
+    let shown = dir.path().display().to_string();
+    assert!(
+        err.lines()
+            .any(|l| l == format!("{shown}/es/bot.toml:1: missing `stop_nothing`")),
+        "{err}"
+    );
+    assert!(
+        err.lines().any(
+            |l| l.starts_with(&format!("{shown}/es/microneedling.toml:"))
+                && l.contains("unknown placeholder {nombre}")
+        ),
+        "{err}"
+    );
 }
 
 #[test]

@@ -39,6 +39,33 @@ async fn a_full_course_logs_ids_but_never_the_token_names_or_message_texts() {
     let patient = TestUser::new(2001, "Zephyrine");
     app.linked_patient(&owner, &patient, "Zephyrine Quixote")
         .await;
+    // The owner rewrites a step; neither the new text nor a refused one is logged.
+    app.tg.send_text(&owner, "/edit step.activities-ok");
+    app.tg
+        .wait_for(
+            owner.id,
+            |m| m.plain_text().contains("Send me the new text"),
+            WAIT,
+        )
+        .await;
+    app.tg.send_text(&owner, "Hi {frist_marigold}");
+    app.tg
+        .wait_for(owner.id, |m| m.plain_text().starts_with("Not saved"), WAIT)
+        .await;
+    app.tg.send_text(&owner, "Moonlit serum time, {first_name}");
+    let preview = app
+        .tg
+        .wait_for(
+            owner.id,
+            |m| !m.buttons().is_empty() && m.plain_text().contains("Moonlit"),
+            WAIT,
+        )
+        .await;
+    let save = preview.button_data()[0].clone();
+    app.tg.press_button(&owner, preview.message_id, &save);
+    app.tg
+        .wait_for(owner.id, |m| m.plain_text().starts_with("Saved:"), WAIT)
+        .await;
     app.tg.send_text(&patient, "/schedule");
     app.tg
         .send_text(&patient, "My cheek feels warm, is that ok?");
@@ -66,6 +93,7 @@ async fn a_full_course_logs_ids_but_never_the_token_names_or_message_texts() {
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("patient linked"), "the log is captured: {log}");
     assert!(log.contains("sent"), "deliveries are logged: {log}");
+    assert!(log.contains("text saved"), "edits are logged: {log}");
     assert!(log.contains("DEBUG"), "debug lines are captured too");
     assert!(!log.contains(TOKEN), "the token leaked");
     assert!(!log.contains("TEST-fake-token"), "part of the token leaked");
@@ -80,6 +108,8 @@ async fn a_full_course_logs_ids_but_never_the_token_names_or_message_texts() {
             "mild sunburn",
             "aloe vera",
             "Glow Clinic",
+            "Moonlit",
+            "marigold",
         ] {
             assert!(!line.contains(secret), "`{secret}` in an info line: {line}");
         }

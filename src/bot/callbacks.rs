@@ -19,6 +19,8 @@ pub async fn on_callback(bot: Bot, q: CallbackQuery, deps: Arc<Deps>) -> anyhow:
     // Each area (check-ins, template edits, bookings…) dispatches here on `area`.
     // `Ok(None)` means the press matched nothing live: the button is stale.
     let handled = match area {
+        "tpl" => super::templates::on_button(&bot, &q, rest, &deps).await,
+        "tim" => super::timing::on_button(&bot, &q, rest, &deps).await,
         "ci" => super::checkin::on_checkin_button(&bot, &deps, &q, rest).await,
         "al" => super::checkin::on_handled_button(&deps, &q, rest).await,
         "bk" => super::booking::on_booking_button(&bot, &deps, &q, rest).await,

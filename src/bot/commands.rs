@@ -22,6 +22,20 @@ pub enum Command {
     Language,
     MyData,
     Delete,
+    /// Staff: every message the clinic's patients can receive.
+    Templates,
+    /// Staff: one message, rendered and raw: `<key> [lang]`.
+    Template(String),
+    /// Owner/admin: change a message's text: `<key> [lang]`.
+    Edit(String),
+    /// Staff: saved versions of a message: `<key> [lang]`.
+    History(String),
+    /// Owner/admin: bring back a version: `<key> <version> [lang]`.
+    Revert(String),
+    /// Owner/admin: back to the default text: `<key> [lang]`.
+    Reset(String),
+    /// Staff: the course timing; owner/admin: `<step> <after>|off|default`.
+    Timing(String),
     Invite(String),
     Staff,
     Revoke(String),
@@ -67,6 +81,13 @@ impl Command {
             "language" => Command::Language,
             "mydata" => Command::MyData,
             "delete" => Command::Delete,
+            "templates" => Command::Templates,
+            "template" => Command::Template(args),
+            "edit" => Command::Edit(args),
+            "history" => Command::History(args),
+            "revert" => Command::Revert(args),
+            "reset" => Command::Reset(args),
+            "timing" => Command::Timing(args),
             "invite" => Command::Invite(args),
             "staff" => Command::Staff,
             "revoke" => Command::Revoke(args),
@@ -100,6 +121,13 @@ impl Command {
             Command::Language => "language",
             Command::MyData => "mydata",
             Command::Delete => "delete",
+            Command::Templates => "templates",
+            Command::Template(_) => "template",
+            Command::Edit(_) => "edit",
+            Command::History(_) => "history",
+            Command::Revert(_) => "revert",
+            Command::Reset(_) => "reset",
+            Command::Timing(_) => "timing",
             Command::Invite(_) => "invite",
             Command::Staff => "staff",
             Command::Revoke(_) => "revoke",
@@ -137,5 +165,13 @@ mod tests {
             Some(Command::Unknown("frobnicate".into()))
         );
         assert_eq!(Command::parse("/", "b"), Some(Command::Unknown("".into())));
+        assert_eq!(
+            Command::parse("/edit step.sun-morning de", "b"),
+            Some(Command::Edit("step.sun-morning de".into()))
+        );
+        assert_eq!(
+            Command::parse("/timing activities off", "b"),
+            Some(Command::Timing("activities off".into()))
+        );
     }
 }

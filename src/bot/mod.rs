@@ -13,6 +13,8 @@ mod patient_admin;
 mod relay;
 mod series;
 mod staff;
+mod templates;
+mod timing;
 
 use std::sync::Arc;
 
@@ -125,6 +127,13 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Language) => controls::language(&ctx).await,
         Some(Command::MyData) => controls::mydata(&ctx).await,
         Some(Command::Delete) => controls::delete(&ctx).await,
+        Some(Command::Templates) => templates::list(&ctx).await,
+        Some(Command::Template(args)) => templates::show(&ctx, &args).await,
+        Some(Command::Edit(args)) => templates::edit(&ctx, &args).await,
+        Some(Command::History(args)) => templates::history(&ctx, &args).await,
+        Some(Command::Revert(args)) => templates::revert(&ctx, &args).await,
+        Some(Command::Reset(args)) => templates::reset(&ctx, &args).await,
+        Some(Command::Timing(args)) => timing::timing(&ctx, &args).await,
         Some(Command::Invite(args)) => access::invite(&ctx, &args).await,
         Some(Command::Staff) => access::staff(&ctx).await,
         Some(Command::Revoke(args)) => access::revoke(&ctx, &args).await,
@@ -143,11 +152,25 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
             }
         }
         Some(Command::OtherBot) => Ok(()),
-        None if ctx.is_staff() && msg.reply_to_message().is_some() => {
-            let replied = msg.reply_to_message().map(|r| r.id.0).unwrap_or_default();
-            relay::staff_reply(&ctx, replied).await
-        }
-        None if ctx.is_staff() && ctx.patient.is_none() => {
+        None if ctx.is_staff() => {
+            // A reply to a message about a patient goes to that patient; otherwise the
+            // text may be the new wording of an edit in progress.
+            if let Some(replied) = msg.reply_to_message()
+                && relay::staff_reply(&ctx, replied.id.0).await?
+            {
+                return Ok(());
+            }
+            if templates::new_text(&ctx).await? {
+                return Ok(());
+            }
+            if ctx.patient.is_some() {
+                // Someone who works for a clinic and is also a patient.
+                return if crate::domain::words::is_stop_word(text) {
+                    patient::stop(&ctx).await
+                } else {
+                    relay::patient_message(&ctx).await
+                };
+            }
             ctx.reply(
                 "Send /help to see what I can do. To write to a patient, reply to their message."
                     .into(),
@@ -196,24 +219,21 @@ impl Ctx<'_> {
         }
     }
 
-    /// A patient-facing reply with the patient's clinic name filled in.
+    /// A patient-facing reply with the patient's clinic name filled in, in the
+    /// clinic's own wording when it saved one.
     pub async fn patient_reply(&self, which: Reply) -> anyhow::Result<String> {
-        let clinic_name = match &self.patient {
-            Some(p) => self
-                .deps
-                .store
-                .clinic(p.clinic_id)
-                .await?
-                .map(|c| c.name)
-                .unwrap_or_default(),
-            None => String::new(),
+        let clinic = match &self.patient {
+            Some(p) => self.deps.store.clinic(p.clinic_id).await?,
+            None => None,
         };
-        Ok(crate::render::reply(
+        Ok(crate::service::templates::reply_text(
+            &self.deps.store,
             &self.deps.catalog,
+            clinic.as_ref(),
             &self.lang(),
             which,
-            &clinic_name,
-        ))
+        )
+        .await?)
     }
 
     pub async fn reply(&self, html: String) -> anyhow::Result<()> {

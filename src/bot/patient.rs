@@ -5,6 +5,7 @@ use crate::catalog::Reply;
 use crate::render::{local_when, reply};
 use crate::service::link::{LinkOutcome, Opener, open_link as open};
 use crate::service::patient;
+use crate::service::texts::Texts;
 use crate::store::{PatientStatus, StaffRole};
 
 pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
@@ -104,7 +105,10 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
             lang,
         } => {
             tracing::info!(patient = patient.id, clinic = clinic.id, "patient linked");
-            let text = deps.catalog.reply(&lang, Reply::Greeting).render(&[
+            let greeting = Texts::new(&deps.store, &deps.catalog)
+                .reply(Some(clinic.id), &lang, Reply::Greeting)
+                .await?;
+            let text = greeting.render(&[
                 (
                     "first_name",
                     crate::domain::enroll_args::first_name(&patient.name),
@@ -160,16 +164,14 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let upcoming = deps.store.upcoming(p.id).await?;
     if upcoming.is_empty() {
         return ctx
-            .reply(reply(
-                &deps.catalog,
-                &lang,
-                Reply::ScheduleEmpty,
-                &clinic.name,
-            ))
+            .reply(ctx.patient_reply(Reply::ScheduleEmpty).await?)
             .await;
     }
     let tz = clinic.tz();
-    let mut text = reply(&deps.catalog, &lang, Reply::ScheduleHeader, &clinic.name);
+    let mut text = ctx.patient_reply(Reply::ScheduleHeader).await?;
+    let item_template = Texts::new(&deps.store, &deps.catalog)
+        .reply(Some(clinic.id), &lang, Reply::ScheduleItem)
+        .await?;
     text.push('\n');
     for r in upcoming.iter().take(30) {
         // Booking messages are not plan steps: they share one title.
@@ -189,10 +191,7 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
                 .unwrap_or(&r.step_id),
         };
         let when = local_when(&lang, &r.due().with_timezone(&tz));
-        let item = deps
-            .catalog
-            .reply(&lang, Reply::ScheduleItem)
-            .render(&[("when", &when), ("title", title)]);
+        let item = item_template.render(&[("when", &when), ("title", title)]);
         text.push('\n');
         text.push_str(&item);
     }

@@ -120,25 +120,23 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 }
 
 /// A staff member replied (in Telegram) to a message; if it was about a patient, the
-/// reply goes to them.
-pub async fn staff_reply(ctx: &Ctx<'_>, replied_id: i32) -> anyhow::Result<()> {
-    let deps = ctx.deps;
+/// reply goes to them. False when the replied-to message is not about a patient (the
+/// caller answers then).
+pub async fn staff_reply(ctx: &Ctx<'_>, replied_id: i32) -> anyhow::Result<bool> {
     let clinic_ids: Vec<i64> = ctx.memberships.iter().map(|(c, _)| c.id).collect();
-    let target = reply_target(&deps.store, ctx.chat().0, replied_id, &clinic_ids).await?;
+    let target = reply_target(&ctx.deps.store, ctx.chat().0, replied_id, &clinic_ids).await?;
+    if matches!(target, ReplyTarget::NotAThread) {
+        return Ok(false);
+    }
+    pass_on_staff_reply(ctx, target).await?;
+    Ok(true)
+}
+
+async fn pass_on_staff_reply(ctx: &Ctx<'_>, target: ReplyTarget) -> anyhow::Result<()> {
+    let deps = ctx.deps;
     let (patient, clinic) = match target {
         ReplyTarget::Patient { patient, clinic } => (patient, clinic),
-        ReplyTarget::NotAThread if ctx.patient.is_some() => {
-            // Someone who is staff and a patient, answering as a patient.
-            return patient_message(ctx).await;
-        }
-        ReplyTarget::NotAThread => {
-            return ctx
-                .reply(
-                    "To write to a patient, reply to their message or to an alert about them."
-                        .into(),
-                )
-                .await;
-        }
+        ReplyTarget::NotAThread => return Ok(()),
         ReplyTarget::NotYourClinic => {
             return ctx
                 .reply("You no longer work for this patient's clinic, so I did not send it.".into())

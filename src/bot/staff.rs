@@ -21,6 +21,9 @@ pub const HELP: &str = "<b>Staff commands</b>
 /done &lt;#id or name&gt; [[YYYY-MM-DD] HH:MM]: the patient had their next session; the course starts again in the same chat
 /series &lt;#id or name&gt; &lt;n&gt;: the patient's series has n sessions (shown as “session 2 of 3”)
 /pause, /resume, /cancel &lt;#id or name&gt;: pause, resume or end a patient's reminders
+/templates: every message your patients can receive; /template &lt;key&gt; [lang] shows one
+/edit &lt;key&gt; [lang]: change a text (owner, admins); /history, /revert &lt;key&gt; &lt;version&gt;, /reset &lt;key&gt;
+/timing: the course timing; /timing &lt;step&gt; 36h | off | default changes a step (owner, admins)
 /relink &lt;patient number&gt;: a fresh link for a patient; the old one stops working
 /staff: the clinic's people and roles
 /invite staff|admin: a one-time invite link (owners and admins)

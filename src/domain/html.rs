@@ -185,3 +185,89 @@ mod tests {
         }
     }
 }
+
+/// Splits plain text into pieces of at most `max` UTF-16 units, at line ends where it
+/// can: for showing a long text across several messages.
+pub fn split_plain(text: &str, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut piece = String::new();
+    let mut len = 0;
+    for line in text.split_inclusive('\n') {
+        let line_len: usize = line.encode_utf16().count();
+        if len + line_len > max && !piece.is_empty() {
+            out.push(std::mem::take(&mut piece));
+            len = 0;
+        }
+        if line_len > max {
+            for c in line.chars() {
+                if len + c.len_utf16() > max {
+                    out.push(std::mem::take(&mut piece));
+                    len = 0;
+                }
+                piece.push(c);
+                len += c.len_utf16();
+            }
+        } else {
+            piece.push_str(line);
+            len += line_len;
+        }
+    }
+    if !piece.is_empty() {
+        out.push(piece);
+    }
+    out
+}
+
+/// Joins lines of HTML (each valid on its own) into as few messages as fit in `max`
+/// visible characters each.
+pub fn pack_lines(lines: &[String], max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut message = String::new();
+    let mut len = 0;
+    for line in lines {
+        let line_len = check(line).unwrap_or(line.len()) + 1;
+        if len + line_len > max && !message.is_empty() {
+            out.push(std::mem::take(&mut message));
+            len = 0;
+        }
+        if !message.is_empty() {
+            message.push('\n');
+        }
+        message.push_str(line);
+        len += line_len;
+    }
+    if !message.is_empty() {
+        out.push(message);
+    }
+    out
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn long_text_splits_at_lines_and_within_over_long_lines() {
+        let text = format!("{}\n{}\n{}", "a".repeat(5), "b".repeat(5), "c".repeat(12));
+        let parts = split_plain(&text, 6);
+        assert!(
+            parts.iter().all(|p| p.encode_utf16().count() <= 6),
+            "{parts:?}"
+        );
+        assert_eq!(parts.concat(), text);
+        assert_eq!(parts[0], "aaaaa\n");
+    }
+
+    #[test]
+    fn lines_pack_into_messages_under_the_limit() {
+        let lines: Vec<String> = (0..10)
+            .map(|i| format!("<b>{i}</b>{}", "x".repeat(8)))
+            .collect();
+        let packed = pack_lines(&lines, 25);
+        assert!(packed.len() > 1);
+        for m in &packed {
+            assert!(check(m).unwrap() <= 25, "{m}");
+        }
+        assert_eq!(packed.join("\n"), lines.join("\n"));
+    }
+}

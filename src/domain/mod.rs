@@ -3,6 +3,7 @@
 pub mod booking;
 pub mod checkin;
 pub mod enroll_args;
+pub mod entities;
 pub mod html;
 pub mod link;
 pub mod offset;
@@ -13,4 +14,5 @@ pub mod roles;
 pub mod template;
 pub mod throttle;
 pub mod time;
+pub mod timing;
 pub mod words;

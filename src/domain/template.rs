@@ -32,6 +32,8 @@ pub enum TemplateError {
     Markup(String),
     #[error("the text is {0} characters once filled in; Telegram allows {max}", max = html::MAX_MESSAGE_LEN)]
     TooLong(usize),
+    #[error("this message must contain {{{0}}}")]
+    MissingPlaceholder(String),
 }
 
 /// Values for placeholders; `None` of a name means "leave empty".
@@ -85,6 +87,29 @@ impl Template {
             return Err(TemplateError::TooLong(len));
         }
         Ok(template)
+    }
+
+    /// Like `parse`, and each name in `required` must appear: a schedule line without
+    /// `{when}` would tell the patient nothing.
+    pub fn parse_requiring(
+        source: &str,
+        allowed: &[&str],
+        required: &[&str],
+    ) -> Result<Template, TemplateError> {
+        let template = Template::parse(source, allowed)?;
+        for name in required {
+            if !template.uses(name) {
+                return Err(TemplateError::MissingPlaceholder((*name).to_string()));
+            }
+        }
+        Ok(template)
+    }
+
+    /// Whether the template fills `{name}` somewhere.
+    pub fn uses(&self, name: &str) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Var(n) if n == name))
     }
 
     /// Fills placeholders with HTML-escaped values.
@@ -219,6 +244,18 @@ mod tests {
             Template::parse(&near, ALLOWED),
             Err(TemplateError::TooLong(_))
         ));
+    }
+
+    #[test]
+    fn a_required_placeholder_must_appear() {
+        let allowed = &["when", "title"];
+        assert_eq!(
+            Template::parse_requiring("{title} soon", allowed, allowed)
+                .unwrap_err()
+                .to_string(),
+            "this message must contain {when}"
+        );
+        assert!(Template::parse_requiring("<b>{when}</b> {title}", allowed, allowed).is_ok());
     }
 
     #[test]

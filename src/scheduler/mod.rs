@@ -21,7 +21,8 @@ use tokio::task::JoinSet;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::domain::booking::BookingStep;
-use crate::render::{StepVars, step_text};
+use crate::render::{StepVars, fill_step};
+use crate::service::texts::Texts;
 use crate::store::{Claimed, PatientStatus, ReminderStatus, Store};
 use outcome::{MAX_ATTEMPTS, Outcome, backoff, classify};
 use pacer::Pacer;
@@ -36,6 +37,17 @@ const MAX_IN_FLIGHT: usize = 200;
 const STORE_RETRY: Duration = Duration::from_secs(1);
 /// How long shutdown waits for sends already on the wire.
 const DRAIN: Duration = Duration::from_secs(8);
+
+/// Why a claimed row is not sent now.
+/// A rendered row: the chat, the text, and the buttons that go with it.
+type Prepared = (i64, String, Option<InlineKeyboardMarkup>);
+
+enum Unsent {
+    /// Done with it: recorded with this status and note.
+    Finish(ReminderStatus, &'static str),
+    /// The database failed while rendering: try again shortly.
+    RetryLater,
+}
 
 pub struct Scheduler {
     pub store: Store,
@@ -76,12 +88,19 @@ impl Scheduler {
             };
             let full_batch = room > 0 && claimed.len() as i64 == BATCH.min(room as i64);
             for row in claimed {
+                // Rendered and booked here, in due order, so a patient's messages keep
+                // their order however long each text lookup takes.
+                let prepared = self.prepare(&row, self.clock.now()).await;
+                let turn = prepared
+                    .as_ref()
+                    .ok()
+                    .map(|(chat, _, _)| self.pacer.book_chat(*chat, tokio::time::Instant::now()));
                 let me = self.clone();
                 let stop = shutdown.clone();
                 sending.insert(row.id);
                 in_flight.spawn(async move {
                     let id = row.id;
-                    me.deliver(row, stop).await;
+                    me.deliver(row, prepared, turn, stop).await;
                     Some(id)
                 });
             }
@@ -170,42 +189,34 @@ impl Scheduler {
         }
     }
 
-    /// Delivers one claimed row and records what happened.
+    /// Delivers one claimed row, prepared and booked by the loop, and records what
+    /// happened.
     #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
     ///
     /// A send still waiting for its turn when shutdown begins is given up: its row stays
     /// leased and the next start sends it. Only sends already on the wire are awaited.
-    pub async fn deliver(&self, row: Claimed, mut shutdown: watch::Receiver<bool>) {
+    async fn deliver(
+        &self,
+        row: Claimed,
+        prepared: Result<Prepared, Unsent>,
+        turn: Option<tokio::time::Instant>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let now = self.clock.now();
-        // The chat's turn is booked before anything else awaits: rows are spawned in
-        // due order, and a patient's messages must keep that order.
-        let turn = row
-            .chat_id
-            .map(|chat| self.pacer.book_chat(chat, tokio::time::Instant::now()));
-        // Booking messages render from the booking as it is now (moved or cancelled).
-        let booking = match BookingStep::from_id(&row.step_id) {
-            Some(_) => match self.store.booking_of(row.patient_id).await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not read the booking; will retry");
-                    return;
-                }
-            },
-            None => None,
-        };
-        let series = match self.store.series_of(row.patient_id).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "could not read the patient's series; will retry");
-                return;
+        let result = match prepared {
+            Err(Unsent::Finish(status, note)) => {
+                self.store.finish_unsent(row.id, status, note).await
             }
-        };
-        let result = match self.prepare(&row, now, booking.as_ref(), series) {
-            Err((status, note)) => self.store.finish_unsent(row.id, status, note).await,
+            Err(Unsent::RetryLater) => {
+                let again = now + chrono::Duration::seconds(30);
+                self.store
+                    .retry_at(row.id, again, "could not read the text")
+                    .await
+            }
             Ok((chat, text, buttons)) => {
                 let wait = async {
                     match turn {
-                        Some(t) => self.pacer.wait_booked(chat, t).await,
+                        Some(turn) => self.pacer.wait_booked(chat, turn).await,
                         None => self.pacer.wait_turn(chat).await,
                     }
                 };
@@ -243,29 +254,54 @@ impl Scheduler {
         }
     }
 
-    /// Decides whether a row can be sent, and renders it.
-    fn prepare(
-        &self,
-        row: &Claimed,
-        now: DateTime<Utc>,
-        booking: Option<&crate::store::Booking>,
-        series: (i64, Option<i64>),
-    ) -> Result<(i64, String, Option<InlineKeyboardMarkup>), (ReminderStatus, &'static str)> {
+    /// Decides whether a row can be sent, and renders it with the text in force at the
+    /// patient's clinic now (the clinic's own version or the default).
+    async fn prepare(&self, row: &Claimed, now: DateTime<Utc>) -> Result<Prepared, Unsent> {
         let chat = match (row.patient_status, row.chat_id) {
             (PatientStatus::Active, Some(chat)) => chat,
-            _ => return Err((ReminderStatus::Cancelled, "patient not active")),
+            _ => {
+                return Err(Unsent::Finish(
+                    ReminderStatus::Cancelled,
+                    "patient not active",
+                ));
+            }
         };
         if row.expires().is_some_and(|e| now > e) {
             tracing::info!(late_by = %(now - row.due()), "skipped: past its expiry");
-            return Err((ReminderStatus::Skipped, "past its expiry"));
+            return Err(Unsent::Finish(ReminderStatus::Skipped, "past its expiry"));
         }
         let tz: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
         let lang = row.lang.as_deref().unwrap_or(crate::catalog::BASE_LANG);
+        // Booking messages render from the booking as it is now (moved or cancelled).
         if let Some(step) = BookingStep::from_id(&row.step_id) {
-            return booking_steps::render(&self.catalog, lang, step, booking, &row.clinic_name, tz)
-                .map(|(text, buttons)| (chat, text, buttons))
-                .ok_or((ReminderStatus::Cancelled, "booking moved or cancelled"));
+            let booking = match self.store.booking_of(row.patient_id).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not read the booking");
+                    return Err(Unsent::RetryLater);
+                }
+            };
+            return booking_steps::render(
+                &self.catalog,
+                lang,
+                step,
+                booking.as_ref(),
+                &row.clinic_name,
+                tz,
+            )
+            .map(|(text, buttons)| (chat, text, buttons))
+            .ok_or(Unsent::Finish(
+                ReminderStatus::Cancelled,
+                "booking moved or cancelled",
+            ));
         }
+        let series = match self.store.series_of(row.patient_id).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the patient's series");
+                return Err(Unsent::RetryLater);
+            }
+        };
         let vars = StepVars {
             patient_name: &row.patient_name,
             clinic_name: &row.clinic_name,
@@ -273,9 +309,21 @@ impl Scheduler {
             session: crate::store::from_millis(row.session_at).with_timezone(&tz),
             lang,
         };
-        match step_text(&self.catalog, &row.plan, &row.step_id, &vars) {
+        let texts = Texts::new(&self.store, &self.catalog);
+        let template = match texts
+            .step(row.clinic_id, lang, &row.plan, &row.step_id)
+            .await
+        {
+            Ok(t) => t,
+            Err(e) => {
+                // The database failed: try again later rather than send the wrong text.
+                tracing::error!(error = %e, "could not read the clinic's text");
+                return Err(Unsent::RetryLater);
+            }
+        };
+        match template.map(|t| fill_step(&t, &vars)) {
             Some(text) => {
-                // A check-in carries its answer buttons.
+                // A check-in carries its answer buttons; book-next its "contact me".
                 let checkin = self
                     .catalog
                     .plan(&row.plan)
@@ -296,7 +344,10 @@ impl Scheduler {
             }
             None => {
                 tracing::error!(plan = %row.plan, "no wording for this step in the messages folder");
-                Err((ReminderStatus::Failed, "no wording for this step"))
+                Err(Unsent::Finish(
+                    ReminderStatus::Failed,
+                    "no wording for this step",
+                ))
             }
         }
     }

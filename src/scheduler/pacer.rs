@@ -99,32 +99,51 @@ impl Pacer {
     pub async fn wait_booked(&self, chat: i64, chat_turn: Instant) {
         tokio::time::sleep_until(chat_turn).await;
         loop {
-            let at = self.book_global(Instant::now());
-            tokio::time::sleep_until(at).await;
+            // Book a global slot only once the chat is free: a slot booked and then
+            // given up because the chat was still busy is throughput lost for everyone.
             let now = Instant::now();
-            let hold = {
+            let booked = {
                 let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                let paused = s.paused_until.filter(|p| *p > now);
-                let chat_free = s
+                let gap = self.limits.chat_gap;
+                match s
                     .last_sent
                     .get(&chat)
-                    .map(|t| *t + self.limits.chat_gap)
-                    .filter(|t| *t > now);
-                match paused.max(chat_free) {
-                    Some(until) => Some(until),
+                    .map(|t| *t + gap)
+                    .filter(|t| *t > now)
+                {
+                    Some(chat_free) => Err(chat_free),
                     None => {
-                        s.last_sent.insert(chat, now);
+                        let mut at = now;
+                        if let Some(t) = s.next_global {
+                            at = at.max(t);
+                        }
+                        if let Some(p) = s.paused_until {
+                            at = at.max(p);
+                        }
+                        s.next_global = Some(at + self.limits.global_gap);
+                        // The planned send instant: the chat's next message waits for it.
+                        s.last_sent.insert(chat, at);
                         if s.last_sent.len() > 10_000 {
-                            let gap = self.limits.chat_gap;
                             s.last_sent.retain(|_, t| *t + gap > now);
                         }
-                        None
+                        Ok(at)
                     }
                 }
             };
-            match hold {
-                Some(until) => tokio::time::sleep_until(until).await,
-                None => return,
+            match booked {
+                Err(chat_free) => tokio::time::sleep_until(chat_free).await,
+                Ok(at) => {
+                    tokio::time::sleep_until(at).await;
+                    // A 429 may have paused everything while we waited for the slot.
+                    let paused = {
+                        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                        s.paused_until.filter(|p| *p > Instant::now())
+                    };
+                    match paused {
+                        Some(p) => tokio::time::sleep_until(p).await,
+                        None => return,
+                    }
+                }
             }
         }
     }

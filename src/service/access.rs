@@ -187,8 +187,16 @@ pub async fn change_setting(
         };
         let tz = updated.tz();
         let quiet = updated.quiet_hours();
+        // By the clinic's own timing of each plan (`/timing`), not the file's.
+        let mut plans: std::collections::HashMap<String, Option<crate::domain::plan::Plan>> =
+            std::collections::HashMap::new();
         for p in reminders::pending_by_patient(&mut tx, clinic.id).await? {
-            let Some(plan) = catalog.plan(&p.plan) else {
+            if !plans.contains_key(&p.plan) {
+                let plan =
+                    crate::service::timing::clinic_plan(store, catalog, clinic.id, &p.plan).await?;
+                plans.insert(p.plan.clone(), plan);
+            }
+            let Some(plan) = plans.get(&p.plan).and_then(Option::as_ref) else {
                 continue;
             };
             for planned in plan.schedule(p.session(), tz, quiet) {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::Catalog;
 use crate::domain::link;
+use crate::domain::plan::Plan;
 use crate::store::access::{self, Audit};
 use crate::store::{
     Clinic, LinkKind, NewReminder, Patient, ReminderStatus, StaffRole, Store, clinics, links,
@@ -113,7 +114,16 @@ pub async fn open_link(
                 return Ok(LinkOutcome::Invalid);
             };
             let lang = catalog.pick_language(who.language_code, &clinic.default_lang);
-            let rows = plan_rows(catalog, &clinic, &patient, now);
+            // The clinic's own timing of the plan, fixed for this patient from now on.
+            let plan =
+                match super::timing::clinic_plan(store, catalog, clinic.id, &patient.plan).await? {
+                    Some(p) => Some(p),
+                    None => {
+                        super::timing::clinic_plan(store, catalog, clinic.id, &clinic.default_plan)
+                            .await?
+                    }
+                };
+            let rows = plan_rows(plan.as_ref(), &patient, &clinic, now);
             patients::stop_other_courses(&mut tx, who.chat_id, patient.id).await?;
             patients::activate_patient(&mut tx, patient.id, who.chat_id, &lang, now).await?;
             reminders::insert_reminders(&mut tx, patient.id, &rows).await?;
@@ -141,15 +151,12 @@ pub async fn open_link(
 /// The patient's reminders as of linking: steps already due go out now, unless they are
 /// past their `expires`, in which case they are recorded as skipped.
 pub(crate) fn plan_rows(
-    catalog: &Catalog,
-    clinic: &Clinic,
+    plan: Option<&Plan>,
     patient: &Patient,
+    clinic: &Clinic,
     now: DateTime<Utc>,
 ) -> Vec<NewReminder> {
-    let Some(plan) = catalog
-        .plan(&patient.plan)
-        .or_else(|| catalog.plan(&clinic.default_plan))
-    else {
+    let Some(plan) = plan else {
         tracing::error!(plan = %patient.plan, "the patient's plan is not in the messages folder");
         return Vec::new();
     };

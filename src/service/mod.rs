@@ -12,3 +12,6 @@ pub mod link;
 pub mod patient;
 pub mod relay;
 pub mod series;
+pub mod templates;
+pub mod texts;
+pub mod timing;

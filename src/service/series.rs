@@ -36,7 +36,12 @@ pub async fn next_session(
     }
     let mut moved = (*patient).clone();
     moved.session_at = session_at.timestamp_millis();
-    let rows = super::link::plan_rows(catalog, clinic, &moved, now);
+    // The clinic's own timing of the plan, as when the patient linked.
+    let plan = match super::timing::clinic_plan(store, catalog, clinic.id, &moved.plan).await? {
+        Some(p) => Some(p),
+        None => super::timing::clinic_plan(store, catalog, clinic.id, &clinic.default_plan).await?,
+    };
+    let rows = super::link::plan_rows(plan.as_ref(), &moved, clinic, now);
     let mut tx = store.begin().await?;
     let session_no = series::start_next_session(&mut tx, patient.id, session_at).await?;
     series::restart_reminders(&mut tx, patient.id, &rows).await?;

@@ -13,7 +13,9 @@ pub mod patients;
 pub mod reminders;
 pub mod series;
 pub mod team;
+pub mod templates;
 pub mod threads;
+pub mod timing;
 
 use std::path::PathBuf;
 use std::str::FromStr;

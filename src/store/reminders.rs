@@ -35,6 +35,7 @@ pub struct NewReminder {
 pub struct Claimed {
     pub id: i64,
     pub patient_id: i64,
+    pub clinic_id: i64,
     pub step_id: String,
     pub due_at: i64,
     pub expires_at: Option<i64>,
@@ -142,7 +143,7 @@ impl Store {
         // One query for the whole batch rather than one per claimed row.
         let ids_json = json_ids(&ids);
         let mut claimed: Vec<Claimed> = sqlx::query_as(
-            "SELECT r.id, r.patient_id, r.step_id, r.due_at, r.expires_at, r.attempts,
+            "SELECT r.id, r.patient_id, p.clinic_id, r.step_id, r.due_at, r.expires_at, r.attempts,
                     p.chat_id, p.name AS patient_name, p.status AS patient_status, p.lang, p.plan,
                     p.session_at, c.name AS clinic_name, c.timezone, c.contact
              FROM reminders r JOIN patients p ON p.id = r.patient_id JOIN clinics c ON c.id = p.clinic_id

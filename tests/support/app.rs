@@ -173,7 +173,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     while !check().await {
         assert!(
             tokio::time::Instant::now() < deadline,

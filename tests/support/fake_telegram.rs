@@ -313,6 +313,19 @@ impl FakeTelegram {
         self.push_user_message(from, chat, |m| add_text(m, text))
     }
 
+    /// A private-chat text message with formatting, as Telegram delivers one typed with
+    /// bold, italic, links…: the plain `text` plus `entities` (offsets and lengths in
+    /// UTF-16 code units, e.g. `[{"type":"bold","offset":0,"length":5}]`).
+    pub fn send_formatted(&self, from: &TestUser, text: &str, entities: Value) -> i32 {
+        let chat = from.private_chat_json();
+        self.push_user_message(from, chat, |m| {
+            m.insert("text".into(), json!(text));
+            if entities.as_array().is_some_and(|a| !a.is_empty()) {
+                m.insert("entities".into(), entities);
+            }
+        })
+    }
+
     /// A text message in a (basic) group; `group_chat_id` should be negative.
     pub fn send_text_in_group(&self, from: &TestUser, group_chat_id: i64, text: &str) -> i32 {
         let chat = json!({

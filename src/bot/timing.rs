@@ -1,0 +1,118 @@
+//! `/timing`: the clinic's course with each step's offset; owners and admins move a step
+//! or switch it off. New enrollments follow at once; patients already enrolled keep
+//! their schedule unless the button `tim:apply:<change>` is pressed.
+
+use teloxide::prelude::*;
+use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
+use teloxide::utils::html::escape;
+
+use super::templates::{STAFF_ONLY, clinic_and_role, reply_with_buttons};
+use super::{Ctx, Deps};
+use crate::domain::timing::{StepTiming, describe};
+use crate::service::timing::{self as svc, Applied};
+
+pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
+    let Some((clinic, role)) = clinic_and_role(ctx) else {
+        return ctx.reply(STAFF_ONLY.into()).await;
+    };
+    let deps = ctx.deps;
+    if args.trim().is_empty() {
+        let lines = svc::overview(&deps.store, &deps.catalog, clinic).await?;
+        let mut text = format!(
+            "<b>Course timing at {}</b> (after the session, clinic time; ✏️ = changed by your clinic)\n",
+            escape(&clinic.name)
+        );
+        for l in &lines {
+            let title = deps
+                .catalog
+                .step(&clinic.default_lang, &clinic.default_plan, &l.step_id)
+                .map(|w| escape(&w.title))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "\n{}<code>{}</code> · {} · {}",
+                if l.changed { "✏️ " } else { "" },
+                l.step_id,
+                l.timing.as_deref().unwrap_or("off"),
+                title
+            ));
+        }
+        text.push_str("\n\nChange one: /timing makeup-ok 36h · /timing activities off · /timing activities default");
+        return ctx.reply(text).await;
+    }
+    let now = deps.clock.now();
+    let changed = match svc::change(
+        &deps.store,
+        &deps.catalog,
+        clinic,
+        role,
+        ctx.user_id(),
+        args,
+        now,
+    )
+    .await?
+    {
+        Ok(c) => c,
+        Err(why) => return ctx.reply(escape(&why)).await,
+    };
+    let what = match &changed.timing {
+        StepTiming::Moved { after, at } => {
+            format!("now goes out {} after the session", describe(*after, *at))
+        }
+        StepTiming::Off => "is switched off".into(),
+        StepTiming::Default => "is back to the default timing".into(),
+    };
+    let mut text = format!(
+        "<code>{}</code> {what} for patients enrolled from now on.",
+        changed.step_id
+    );
+    if changed.pending == 0 {
+        return ctx.reply(text).await;
+    }
+    text.push_str(&format!(
+        "\n\n{} enrolled patient(s) still have this step ahead of them and keep their schedule, unless you apply the change to them too.",
+        changed.pending
+    ));
+    let markup = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
+        "Apply to enrolled patients",
+        format!("tim:apply:{}", changed.timing_id),
+    )]]);
+    reply_with_buttons(ctx, text, markup).await
+}
+
+/// `tim:apply:<change>`; returns the answer to show.
+pub async fn on_button(
+    bot: &Bot,
+    q: &CallbackQuery,
+    rest: &str,
+    deps: &Deps,
+) -> anyhow::Result<Option<String>> {
+    let Some(id) = rest
+        .strip_prefix("apply:")
+        .and_then(|i| i.parse::<i64>().ok())
+    else {
+        return Ok(None);
+    };
+    let user = q.from.id.0 as i64;
+    let memberships = deps.store.memberships(user).await?;
+    match svc::apply_to_enrolled(&deps.store, &deps.catalog, id, &memberships).await? {
+        Applied::Done { step_id, moved } => {
+            deps.wake.notify_one();
+            super::templates::remove_buttons(bot, q).await;
+            super::send(
+                bot,
+                deps,
+                ChatId(user),
+                format!(
+                    "Done: <code>{}</code> re-planned for {moved} enrolled patient(s).",
+                    escape(&step_id)
+                ),
+            )
+            .await?;
+            Ok(Some("Applied".into()))
+        }
+        Applied::NotAllowed => Ok(Some(
+            "Only the clinic's owner and admins can change the timing.".into(),
+        )),
+        Applied::Stale => Ok(None),
+    }
+}

@@ -1,0 +1,216 @@
+//! The one place that decides which text a patient gets: the clinic's own version when
+//! it saved one, else the default from the messages folder. The scheduler, the bot's
+//! replies and the staff previews all ask here, so they never disagree.
+
+use crate::catalog::{Catalog, Reply, STEP_PLACEHOLDERS};
+use crate::domain::template::{Template, TemplateError};
+use crate::store::Store;
+
+/// A message a clinic's patients can receive: `step.<step id>` or `reply.<reply key>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextKey {
+    Step(String),
+    Reply(Reply),
+}
+
+impl TextKey {
+    /// Reads a key; a step must belong to `plan`.
+    pub fn parse(text: &str, catalog: &Catalog, plan: &str) -> Option<TextKey> {
+        let (area, name) = text.trim().split_once('.')?;
+        match area.to_ascii_lowercase().as_str() {
+            "step" => catalog
+                .plan(plan)?
+                .step(name)
+                .map(|s| TextKey::Step(s.id.clone())),
+            "reply" => Reply::ALL
+                .iter()
+                .find(|r| r.key() == name)
+                .map(|r| TextKey::Reply(*r)),
+            _ => None,
+        }
+    }
+
+    /// Every key of a plan: its steps in order, then the replies.
+    pub fn all(catalog: &Catalog, plan: &str) -> Vec<TextKey> {
+        let steps: Vec<TextKey> = catalog
+            .plan(plan)
+            .map(|p| {
+                p.steps
+                    .iter()
+                    .map(|s| TextKey::Step(s.id.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        steps
+            .into_iter()
+            .chain(Reply::ALL.iter().map(|r| TextKey::Reply(*r)))
+            .collect()
+    }
+
+    pub fn allowed(&self) -> &'static [&'static str] {
+        match self {
+            TextKey::Step(_) => STEP_PLACEHOLDERS,
+            TextKey::Reply(r) => r.placeholders(),
+        }
+    }
+
+    /// Placeholders without which the message makes no sense.
+    pub fn required(&self) -> &'static [&'static str] {
+        match self {
+            TextKey::Reply(Reply::ScheduleItem) => &["when", "title"],
+            _ => &[],
+        }
+    }
+
+    /// Checks a text for this message the way the messages folder is checked.
+    pub fn check(&self, source: &str) -> Result<Template, TemplateError> {
+        Template::parse_requiring(source, self.allowed(), self.required())
+    }
+}
+
+impl std::fmt::Display for TextKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TextKey::Step(id) => write!(f, "step.{id}"),
+            TextKey::Reply(r) => write!(f, "reply.{}", r.key()),
+        }
+    }
+}
+
+/// Text lookup with the clinic's versions in front of the catalog.
+pub struct Texts<'a> {
+    pub store: &'a Store,
+    pub catalog: &'a Catalog,
+}
+
+/// A template and whether it is the clinic's own.
+pub struct Resolved {
+    pub template: Template,
+    pub own: bool,
+}
+
+impl<'a> Texts<'a> {
+    pub fn new(store: &'a Store, catalog: &'a Catalog) -> Texts<'a> {
+        Texts { store, catalog }
+    }
+
+    /// The text in force for `key` at a clinic (none: the catalog's) in `lang`; None
+    /// only for a step the plan does not have.
+    pub async fn resolve(
+        &self,
+        clinic_id: Option<i64>,
+        lang: &str,
+        plan: &str,
+        key: &TextKey,
+    ) -> Result<Option<Resolved>, sqlx::Error> {
+        if let Some(clinic_id) = clinic_id
+            && let Some(body) = self
+                .store
+                .template_override(clinic_id, &key.to_string(), lang)
+                .await?
+        {
+            match key.check(&body) {
+                Ok(template) => {
+                    return Ok(Some(Resolved {
+                        template,
+                        own: true,
+                    }));
+                }
+                // Checked when saved; failing now means the messages folder changed
+                // its placeholders since. The default still reaches the patient.
+                Err(_) => tracing::error!(
+                    clinic = clinic_id,
+                    key = %key,
+                    lang,
+                    "a clinic's saved text no longer passes the check, using the default (/history shows it)"
+                ),
+            }
+        }
+        Ok(self.default(lang, plan, key).map(|template| Resolved {
+            template,
+            own: false,
+        }))
+    }
+
+    /// The text from the messages folder.
+    pub fn default(&self, lang: &str, plan: &str, key: &TextKey) -> Option<Template> {
+        match key {
+            TextKey::Step(step) => self.catalog.step(lang, plan, step).map(|w| w.text.clone()),
+            TextKey::Reply(r) => Some(self.catalog.reply(lang, *r).clone()),
+        }
+    }
+
+    /// A reply to a patient of `clinic_id` (None: someone with no clinic yet).
+    pub async fn reply(
+        &self,
+        clinic_id: Option<i64>,
+        lang: &str,
+        which: Reply,
+    ) -> Result<Template, sqlx::Error> {
+        let key = TextKey::Reply(which);
+        Ok(match self.resolve(clinic_id, lang, "", &key).await? {
+            Some(r) => r.template,
+            None => self.catalog.reply(lang, which).clone(),
+        })
+    }
+
+    /// A course step's text for a patient of `clinic_id`.
+    pub async fn step(
+        &self,
+        clinic_id: i64,
+        lang: &str,
+        plan: &str,
+        step: &str,
+    ) -> Result<Option<Template>, sqlx::Error> {
+        let key = TextKey::Step(step.to_string());
+        Ok(self
+            .resolve(Some(clinic_id), lang, plan, &key)
+            .await?
+            .map(|r| r.template))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("messages");
+        Catalog::load(&dir).unwrap()
+    }
+
+    #[test]
+    fn keys_read_and_print_the_same_way() {
+        let c = catalog();
+        for text in ["step.sun-morning", "reply.greeting", "reply.schedule_item"] {
+            let key = TextKey::parse(text, &c, "microneedling").unwrap();
+            assert_eq!(key.to_string(), text);
+        }
+        assert_eq!(TextKey::parse("step.sauna", &c, "microneedling"), None);
+        assert_eq!(TextKey::parse("reply.nope", &c, "microneedling"), None);
+        assert_eq!(TextKey::parse("sun-morning", &c, "microneedling"), None);
+        let all = TextKey::all(&c, "microneedling");
+        assert_eq!(all.len(), 9 + Reply::ALL.len());
+    }
+
+    #[test]
+    fn every_default_text_passes_its_own_check() {
+        let c = catalog();
+        for lang in c.languages() {
+            for key in TextKey::all(&c, "microneedling") {
+                let source = match &key {
+                    TextKey::Step(s) => {
+                        c.step(&lang.code, "microneedling", s).unwrap().text.clone()
+                    }
+                    TextKey::Reply(r) => c.reply(&lang.code, *r).clone(),
+                };
+                assert!(key.check(source.source()).is_ok(), "{key} {}", lang.code);
+            }
+        }
+        assert!(
+            TextKey::Reply(Reply::ScheduleItem)
+                .check("{title}")
+                .is_err()
+        );
+    }
+}

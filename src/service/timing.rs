@@ -1,0 +1,238 @@
+//! A clinic's own timing of its plan: view, move or switch off a step, and (only when
+//! the owner confirms) re-plan the reminders of patients already enrolled.
+
+use chrono::{DateTime, Utc};
+
+use super::templates::may_change;
+use crate::catalog::Catalog;
+use crate::domain::offset::parse_offset;
+use crate::domain::plan::Plan;
+use crate::domain::time::parse_clock;
+use crate::domain::timing::{StepTiming, apply, parse_request, resolve, short};
+use crate::store::timing::StoredTiming;
+use crate::store::{Clinic, StaffRole, Store};
+
+/// Note on reminders cancelled because the clinic switched their step off.
+pub const SWITCHED_OFF: &str = "step switched off by the clinic";
+
+fn to_domain(t: &StoredTiming) -> Option<(String, StepTiming)> {
+    let timing = match t.kind.as_str() {
+        "off" => StepTiming::Off,
+        "default" => StepTiming::Default,
+        "moved" => StepTiming::Moved {
+            after: parse_offset(t.after.as_deref()?).ok()?,
+            at: match t.at.as_deref() {
+                Some(a) => Some(parse_clock(a)?),
+                None => None,
+            },
+        },
+        _ => return None,
+    };
+    Some((t.step_id.clone(), timing))
+}
+
+/// The clinic's changes to a plan, oldest first.
+async fn changes(
+    store: &Store,
+    clinic_id: i64,
+    plan: &str,
+) -> Result<Vec<(String, StepTiming)>, sqlx::Error> {
+    Ok(store
+        .step_timings(clinic_id, plan)
+        .await?
+        .iter()
+        .filter_map(to_domain)
+        .collect())
+}
+
+/// The plan as this clinic runs it: the file's plan with the clinic's changes.
+pub async fn clinic_plan(
+    store: &Store,
+    catalog: &Catalog,
+    clinic_id: i64,
+    plan_id: &str,
+) -> Result<Option<Plan>, sqlx::Error> {
+    let Some(plan) = catalog.plan(plan_id) else {
+        return Ok(None);
+    };
+    Ok(Some(apply(
+        plan,
+        &changes(store, clinic_id, plan_id).await?,
+    )))
+}
+
+/// A step switched on again (moved or back to default) also brings back the reminders
+/// that switching it off cancelled; one switched off only touches pending ones.
+fn revives(timing: &StepTiming) -> Option<&'static str> {
+    (!matches!(timing, StepTiming::Off)).then_some(SWITCHED_OFF)
+}
+
+/// One line of `/timing`.
+pub struct StepLine {
+    pub step_id: String,
+    /// None: switched off.
+    pub timing: Option<String>,
+    pub changed: bool,
+}
+
+pub async fn overview(
+    store: &Store,
+    catalog: &Catalog,
+    clinic: &Clinic,
+) -> Result<Vec<StepLine>, sqlx::Error> {
+    let Some(file) = catalog.plan(&clinic.default_plan) else {
+        return Ok(Vec::new());
+    };
+    let changes = changes(store, clinic.id, &clinic.default_plan).await?;
+    let mine = apply(file, &changes);
+    Ok(file
+        .steps
+        .iter()
+        .map(|s| {
+            let now = mine.step(&s.id);
+            StepLine {
+                step_id: s.id.clone(),
+                timing: now.map(|n| crate::domain::timing::describe(n.after, n.at)),
+                changed: now != Some(s),
+            }
+        })
+        .collect())
+}
+
+/// A saved change, and how many enrolled patients still have the step ahead of them.
+pub struct Changed {
+    pub timing_id: i64,
+    pub step_id: String,
+    pub timing: StepTiming,
+    pub pending: usize,
+}
+
+/// `/timing <step> …` by a staff member: saves the change for new enrollments.
+pub async fn change(
+    store: &Store,
+    catalog: &Catalog,
+    clinic: &Clinic,
+    role: StaffRole,
+    user_id: i64,
+    args: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<Changed, String>, sqlx::Error> {
+    if !may_change(role) {
+        return Ok(Err(
+            "Only the clinic's owner and admins can change the timing.".into(),
+        ));
+    }
+    let (step_id, request) = match parse_request(args) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    let Some(plan) = catalog.plan(&clinic.default_plan) else {
+        return Ok(Err(
+            "This clinic's plan is missing from the messages folder.".into(),
+        ));
+    };
+    let Some(step) = plan.step(&step_id) else {
+        let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+        return Ok(Err(format!(
+            "There is no step `{}` (steps: {}).",
+            step_id.chars().take(40).collect::<String>(),
+            ids.join(", ")
+        )));
+    };
+    let timing = resolve(step, &request);
+    let (kind, after, at) = match &timing {
+        StepTiming::Moved { after, at } => (
+            "moved",
+            Some(short(*after)),
+            at.map(|t| t.format("%H:%M").to_string()),
+        ),
+        StepTiming::Off => ("off", None, None),
+        StepTiming::Default => ("default", None, None),
+    };
+    let timing_id = store
+        .save_step_timing(
+            clinic.id,
+            &plan.id,
+            &step.id,
+            kind,
+            after.as_deref(),
+            at.as_deref(),
+            user_id,
+            now,
+        )
+        .await?;
+    let pending = store
+        .pending_step_reminders(clinic.id, &plan.id, &step.id, revives(&timing))
+        .await?
+        .len();
+    tracing::info!(clinic = clinic.id, step = %step.id, kind, timing = timing_id, "step timing changed");
+    Ok(Ok(Changed {
+        timing_id,
+        step_id: step.id.clone(),
+        timing,
+        pending,
+    }))
+}
+
+/// What applying a change to enrolled patients did.
+pub enum Applied {
+    Done {
+        step_id: String,
+        moved: u64,
+    },
+    /// A newer change of the step replaced this one, or it does not exist.
+    Stale,
+    NotAllowed,
+}
+
+/// Re-plans the reminders of a step not yet sent for the clinic's enrolled patients, by
+/// the timing in force (which must still be change `timing_id`).
+pub async fn apply_to_enrolled(
+    store: &Store,
+    catalog: &Catalog,
+    timing_id: i64,
+    memberships: &[(Clinic, StaffRole)],
+) -> Result<Applied, sqlx::Error> {
+    let Some(change) = store.step_timing(timing_id).await? else {
+        return Ok(Applied::Stale);
+    };
+    let Some((clinic, _)) = memberships
+        .iter()
+        .find(|(c, r)| c.id == change.clinic_id && may_change(*r))
+    else {
+        return Ok(Applied::NotAllowed);
+    };
+    let latest = store
+        .latest_step_timing_id(clinic.id, &change.plan, &change.step_id)
+        .await?;
+    if latest != Some(timing_id) {
+        return Ok(Applied::Stale);
+    }
+    let Some(plan) = clinic_plan(store, catalog, clinic.id, &change.plan).await? else {
+        return Ok(Applied::Stale);
+    };
+    let tz = clinic.tz();
+    let quiet = clinic.quiet_hours();
+    let timing = to_domain(&change).map(|(_, t)| t);
+    let revive = timing.as_ref().and_then(revives);
+    let rows: Vec<_> = store
+        .pending_step_reminders(clinic.id, &change.plan, &change.step_id, revive)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let session = crate::store::from_millis(r.session_at);
+            let due = plan
+                .schedule(session, tz, quiet)
+                .into_iter()
+                .find(|p| p.step_id == change.step_id)
+                .map(|p| (p.due_at, p.expires_at));
+            (r.reminder_id, due)
+        })
+        .collect();
+    let moved = store.replan_reminders(&rows, SWITCHED_OFF).await?;
+    tracing::info!(clinic = clinic.id, step = %change.step_id, rows = moved, "timing applied to enrolled patients");
+    Ok(Applied::Done {
+        step_id: change.step_id,
+        moved,
+    })
+}

@@ -1,0 +1,226 @@
+//! Clinics' own texts: every saved version, and edits waiting for their text or for Save.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, millis};
+
+/// One saved version; `body` None means "back to the default from messages/".
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TemplateVersion {
+    pub version: i64,
+    pub body: Option<String>,
+    pub saved_by: i64,
+    pub saved_at: i64,
+}
+
+/// An edit in progress; `body` is None until the staff member sends the new text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Draft {
+    pub id: i64,
+    pub user_id: i64,
+    pub clinic_id: i64,
+    pub key: String,
+    pub lang: String,
+    pub body: Option<String>,
+}
+
+const DRAFT_COLUMNS: &str = "id, user_id, clinic_id, key, lang, body";
+
+impl Store {
+    /// The clinic's text in force for a message, if it has one.
+    pub async fn template_override(
+        &self,
+        clinic_id: i64,
+        key: &str,
+        lang: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let body: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT body FROM template_versions WHERE clinic_id = ? AND key = ? AND lang = ?
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(clinic_id)
+        .bind(key)
+        .bind(lang)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(body.flatten())
+    }
+
+    /// `(key, lang)` of every message whose text in force at the clinic is its own.
+    pub async fn overridden_templates(
+        &self,
+        clinic_id: i64,
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT v.key, v.lang FROM template_versions v
+             WHERE v.clinic_id = ? AND v.body IS NOT NULL
+               AND v.version = (SELECT MAX(version) FROM template_versions w
+                                WHERE w.clinic_id = v.clinic_id AND w.key = v.key AND w.lang = v.lang)",
+        )
+        .bind(clinic_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Saves a new version; returns its number (1, 2, …).
+    pub async fn save_template_version(
+        &self,
+        clinic_id: i64,
+        key: &str,
+        lang: &str,
+        body: Option<&str>,
+        saved_by: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        let version = insert_version(&mut tx, clinic_id, key, lang, body, saved_by, now).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Every version, newest first.
+    pub async fn template_history(
+        &self,
+        clinic_id: i64,
+        key: &str,
+        lang: &str,
+    ) -> Result<Vec<TemplateVersion>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT version, body, saved_by, saved_at FROM template_versions
+             WHERE clinic_id = ? AND key = ? AND lang = ? ORDER BY version DESC",
+        )
+        .bind(clinic_id)
+        .bind(key)
+        .bind(lang)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Starts an edit, replacing the person's earlier one (whose buttons go stale).
+    pub async fn start_template_draft(
+        &self,
+        user_id: i64,
+        clinic_id: i64,
+        key: &str,
+        lang: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM template_drafts WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO template_drafts (user_id, clinic_id, key, lang, created_at)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(clinic_id)
+        .bind(key)
+        .bind(lang)
+        .bind(millis(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The person's edit in progress, if any.
+    pub async fn template_draft_of(&self, user_id: i64) -> Result<Option<Draft>, sqlx::Error> {
+        let sql = format!("SELECT {DRAFT_COLUMNS} FROM template_drafts WHERE user_id = ?");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    pub async fn template_draft(&self, id: i64) -> Result<Option<Draft>, sqlx::Error> {
+        let sql = format!("SELECT {DRAFT_COLUMNS} FROM template_drafts WHERE id = ?");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// Keeps the checked new text with the edit until Save or Cancel.
+    pub async fn set_template_draft_body(&self, id: i64, body: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE template_drafts SET body = ? WHERE id = ?")
+            .bind(body)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Drops an edit; false when it was already gone.
+    pub async fn delete_template_draft(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM template_drafts WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Saves an edit's text as the next version and ends the edit, in one transaction,
+    /// so a double press of Save saves once. None when the edit is gone or its text is
+    /// no longer `body` (a newer text arrived since the preview).
+    pub async fn commit_template_draft(
+        &self,
+        id: i64,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Draft, i64)>, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "DELETE FROM template_drafts WHERE id = ? AND body = ? RETURNING {DRAFT_COLUMNS}"
+        );
+        let draft: Option<Draft> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(body)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(draft) = draft else {
+            return Ok(None);
+        };
+        let version = insert_version(
+            &mut tx,
+            draft.clinic_id,
+            &draft.key,
+            &draft.lang,
+            draft.body.as_deref(),
+            draft.user_id,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some((draft, version)))
+    }
+}
+
+async fn insert_version(
+    tx: &mut super::Tx,
+    clinic_id: i64,
+    key: &str,
+    lang: &str,
+    body: Option<&str>,
+    saved_by: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO template_versions (clinic_id, key, lang, version, body, saved_by, saved_at)
+         VALUES (?, ?, ?, (SELECT COALESCE(MAX(version), 0) + 1 FROM template_versions
+                           WHERE clinic_id = ? AND key = ? AND lang = ?), ?, ?, ?)
+         RETURNING version",
+    )
+    .bind(clinic_id)
+    .bind(key)
+    .bind(lang)
+    .bind(clinic_id)
+    .bind(key)
+    .bind(lang)
+    .bind(body)
+    .bind(saved_by)
+    .bind(millis(now))
+    .fetch_one(&mut **tx)
+    .await
+}
