@@ -451,3 +451,48 @@ async fn a_check_in_button_after_the_patient_erased_their_data_is_stale() {
     assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_clinics_own_wording_of_the_check_in_thanks_is_used() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    app.tg.send_text(&owner(), "/edit reply.checkin_thanks en");
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("Send me the new text"),
+            WAIT,
+        )
+        .await;
+    app.tg
+        .send_text(&owner(), "Lovely! {clinic_name} is glad you're well.");
+    let preview = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| m.buttons().iter().any(|(label, _)| label == "Save"),
+            WAIT,
+        )
+        .await;
+    let save = preview
+        .buttons()
+        .into_iter()
+        .find(|(l, _)| l == "Save")
+        .and_then(|(_, d)| d)
+        .unwrap();
+    app.tg.press_button(&owner(), preview.message_id, &save);
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().starts_with("Saved:"), WAIT)
+        .await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "good"));
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text() == "Lovely! Glow Clinic is glad you're well.",
+            WAIT,
+        )
+        .await;
+    app.stop().await;
+}

@@ -174,11 +174,15 @@ pub async fn on_booking_button(
     let when = when
         .map(|t| local_when(&lang, &t.with_timezone(&clinic.tz())))
         .unwrap_or_default();
-    let text = deps.catalog.reply(&lang, which).render_dropping_empty(&[
-        ("clinic_name", &clinic.name),
-        ("clinic_contact", &clinic.contact),
-        ("when", &when),
-    ]);
+    // The clinic's own wording when it changed it (/edit), else the default.
+    let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
+        .reply(Some(clinic.id), &lang, which)
+        .await?
+        .render_dropping_empty(&[
+            ("clinic_name", &clinic.name),
+            ("clinic_contact", &clinic.contact),
+            ("when", &when),
+        ]);
     super::send(bot, deps, ChatId(chat), text).await?;
     if let Some((patient_id, alert_id)) = alert
         && let Some(alert) = deps.store.alert(alert_id).await?

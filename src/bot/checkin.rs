@@ -61,10 +61,14 @@ pub async fn on_checkin_button(
         .await?
         .and_then(|p| p.lang)
         .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
-    let text = deps.catalog.reply(&lang, which).render_dropping_empty(&[
-        ("clinic_name", &clinic.name),
-        ("clinic_contact", &clinic.contact),
-    ]);
+    // The clinic's own wording when it changed it (/edit), else the default.
+    let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
+        .reply(Some(clinic.id), &lang, which)
+        .await?
+        .render_dropping_empty(&[
+            ("clinic_name", &clinic.name),
+            ("clinic_contact", &clinic.contact),
+        ]);
     super::send(bot, deps, ChatId(chat), text).await?;
     if let Some(alert_id) = alert
         && let Some(alert) = deps.store.alert(alert_id).await?

@@ -107,9 +107,9 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         "patient message relayed"
     );
     if delivered == 0 {
-        let text = deps
-            .catalog
-            .reply(&ctx.lang(), Reply::RelayFailed)
+        let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
+            .reply(Some(clinic.id), &ctx.lang(), Reply::RelayFailed)
+            .await?
             .render_dropping_empty(&[
                 ("clinic_name", &clinic.name),
                 ("clinic_contact", &clinic.contact),
@@ -161,11 +161,12 @@ async fn pass_on_staff_reply(ctx: &Ctx<'_>, target: ReplyTarget) -> anyhow::Resu
         .clone()
         .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
     deps.pacer.wait_turn(chat).await;
+    let texts = crate::service::texts::Texts::new(&deps.store, &deps.catalog);
     let sent = match &content {
         Content::Text(text) => {
-            let html = deps
-                .catalog
-                .reply(&lang, Reply::RelayFromClinic)
+            let html = texts
+                .reply(Some(clinic.id), &lang, Reply::RelayFromClinic)
+                .await?
                 .render(&[("clinic_name", &clinic.name), ("message", text)]);
             ctx.bot
                 .send_message(ChatId(chat), html)
@@ -173,9 +174,9 @@ async fn pass_on_staff_reply(ctx: &Ctx<'_>, target: ReplyTarget) -> anyhow::Resu
                 .await
         }
         Content::Photo { file_id, caption } => {
-            let html = deps
-                .catalog
-                .reply(&lang, Reply::RelayPhotoCaption)
+            let html = texts
+                .reply(Some(clinic.id), &lang, Reply::RelayPhotoCaption)
+                .await?
                 .render(&[("clinic_name", &clinic.name), ("message", caption)]);
             ctx.bot
                 .send_photo(ChatId(chat), InputFile::file_id(FileId(file_id.clone())))
