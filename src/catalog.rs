@@ -49,11 +49,47 @@ pub enum Reply {
     UnknownCommand,
     PlainText,
     PrivateOnly,
+    CheckinGood,
+    CheckinRedness,
+    CheckinInfection,
+    CheckinOther,
+    CheckinThanks,
+    CheckinAdvice,
+    CheckinUrgent,
+    CheckinAlready,
+    RelayFromClinic,
+    RelayPhotoCaption,
+    RelayUnsupported,
+    RelayFailed,
+    BookingConfirmed,
+    BookingCancelled,
+    BookingPrep,
+    BookingDayBefore,
+    BookingSoon,
+    BookingComingLabel,
+    BookingRescheduleLabel,
+    BookingComingReply,
+    BookingRescheduleReply,
+    BookingRescheduleAlready,
+    SeriesHeader,
+    SeriesHeaderOpen,
+    BookNextLabel,
+    BookNextReply,
+    BookNextAlready,
+    ResumeDone,
+    ResumeNothing,
+    LanguagePick,
+    LanguageSet,
+    Mydata,
+    DeleteConfirm,
+    DeleteButton,
+    DeleteDone,
     TooManyTries,
+    ScheduleBooking,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 16] = [
+    pub const ALL: [Reply; 52] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -69,7 +105,43 @@ impl Reply {
         Reply::UnknownCommand,
         Reply::PlainText,
         Reply::PrivateOnly,
+        Reply::CheckinGood,
+        Reply::CheckinRedness,
+        Reply::CheckinInfection,
+        Reply::CheckinOther,
+        Reply::CheckinThanks,
+        Reply::CheckinAdvice,
+        Reply::CheckinUrgent,
+        Reply::CheckinAlready,
+        Reply::RelayFromClinic,
+        Reply::RelayPhotoCaption,
+        Reply::RelayUnsupported,
+        Reply::RelayFailed,
+        Reply::BookingConfirmed,
+        Reply::BookingCancelled,
+        Reply::BookingPrep,
+        Reply::BookingDayBefore,
+        Reply::BookingSoon,
+        Reply::BookingComingLabel,
+        Reply::BookingRescheduleLabel,
+        Reply::BookingComingReply,
+        Reply::BookingRescheduleReply,
+        Reply::BookingRescheduleAlready,
+        Reply::SeriesHeader,
+        Reply::SeriesHeaderOpen,
+        Reply::BookNextLabel,
+        Reply::BookNextReply,
+        Reply::BookNextAlready,
+        Reply::ResumeDone,
+        Reply::ResumeNothing,
+        Reply::LanguagePick,
+        Reply::LanguageSet,
+        Reply::Mydata,
+        Reply::DeleteConfirm,
+        Reply::DeleteButton,
+        Reply::DeleteDone,
         Reply::TooManyTries,
+        Reply::ScheduleBooking,
     ];
 
     pub fn key(self) -> &'static str {
@@ -89,7 +161,43 @@ impl Reply {
             Reply::UnknownCommand => "unknown_command",
             Reply::PlainText => "plain_text",
             Reply::PrivateOnly => "private_only",
+            Reply::CheckinGood => "checkin_good",
+            Reply::CheckinRedness => "checkin_redness",
+            Reply::CheckinInfection => "checkin_infection",
+            Reply::CheckinOther => "checkin_other",
+            Reply::CheckinThanks => "checkin_thanks",
+            Reply::CheckinAdvice => "checkin_advice",
+            Reply::CheckinUrgent => "checkin_urgent",
+            Reply::CheckinAlready => "checkin_already",
+            Reply::RelayFromClinic => "relay_from_clinic",
+            Reply::RelayPhotoCaption => "relay_photo_caption",
+            Reply::RelayUnsupported => "relay_unsupported",
+            Reply::RelayFailed => "relay_failed",
+            Reply::BookingConfirmed => "booking_confirmed",
+            Reply::BookingCancelled => "booking_cancelled",
+            Reply::BookingPrep => "booking_prep",
+            Reply::BookingDayBefore => "booking_day_before",
+            Reply::BookingSoon => "booking_soon",
+            Reply::BookingComingLabel => "booking_coming_label",
+            Reply::BookingRescheduleLabel => "booking_reschedule_label",
+            Reply::BookingComingReply => "booking_coming_reply",
+            Reply::BookingRescheduleReply => "booking_reschedule_reply",
+            Reply::BookingRescheduleAlready => "booking_reschedule_already",
+            Reply::SeriesHeader => "series_header",
+            Reply::SeriesHeaderOpen => "series_header_open",
+            Reply::BookNextLabel => "book_next_label",
+            Reply::BookNextReply => "book_next_reply",
+            Reply::BookNextAlready => "book_next_already",
+            Reply::ResumeDone => "resume_done",
+            Reply::ResumeNothing => "resume_nothing",
+            Reply::LanguagePick => "language_pick",
+            Reply::LanguageSet => "language_set",
+            Reply::Mydata => "mydata",
+            Reply::DeleteConfirm => "delete_confirm",
+            Reply::DeleteButton => "delete_button",
+            Reply::DeleteDone => "delete_done",
             Reply::TooManyTries => "too_many_tries",
+            Reply::ScheduleBooking => "schedule_booking",
         }
     }
 
@@ -110,7 +218,46 @@ impl Reply {
             | Reply::LinkUsed
             | Reply::LinkExpired
             | Reply::UnknownCommand
-            | Reply::PrivateOnly => &[],
+            | Reply::PrivateOnly
+            | Reply::CheckinGood
+            | Reply::CheckinRedness
+            | Reply::CheckinInfection
+            | Reply::CheckinOther => &[],
+            Reply::CheckinThanks
+            | Reply::CheckinAdvice
+            | Reply::CheckinUrgent
+            | Reply::CheckinAlready
+            | Reply::RelayFailed => &["clinic_name", "clinic_contact"],
+            Reply::RelayFromClinic | Reply::RelayPhotoCaption => &["clinic_name", "message"],
+            Reply::RelayUnsupported => &["clinic_name"],
+            Reply::BookingConfirmed
+            | Reply::BookingCancelled
+            | Reply::BookingPrep
+            | Reply::BookingDayBefore
+            | Reply::BookingSoon
+            | Reply::BookingComingReply => &["clinic_name", "when"],
+            Reply::BookingComingLabel | Reply::BookingRescheduleLabel | Reply::BookNextLabel => &[],
+            Reply::SeriesHeader => &["number", "total"],
+            Reply::SeriesHeaderOpen => &["number"],
+            Reply::ResumeDone | Reply::DeleteConfirm => &["clinic_name"],
+            Reply::ResumeNothing
+            | Reply::LanguagePick
+            | Reply::LanguageSet
+            | Reply::DeleteButton
+            | Reply::DeleteDone
+            | Reply::ScheduleBooking => &[],
+            Reply::Mydata => &[
+                "name",
+                "clinic_name",
+                "session",
+                "language",
+                "upcoming",
+                "booking",
+            ],
+            Reply::BookNextReply | Reply::BookNextAlready => &["clinic_name", "clinic_contact"],
+            Reply::BookingRescheduleReply | Reply::BookingRescheduleAlready => {
+                &["clinic_name", "clinic_contact"]
+            }
         }
     }
 }

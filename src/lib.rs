@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod domain;
+pub mod notify;
 pub mod qr;
 pub mod render;
 pub mod scheduler;

@@ -354,13 +354,21 @@ async fn photo_upload_edits_and_callbacks() {
     assert_eq!(s.text, "<b>cap</b>");
     assert_eq!(s.button_data(), ["p"]);
 
-    // By file_id (multipart text field), without a name.
+    // By file_id (multipart text field), without a name: a file Telegram has seen.
+    let known = m.photo().unwrap().last().unwrap().file.id.clone();
     let m2 = bot
-        .send_photo(ChatId(77), InputFile::file_id("AgAD-some-id".into()))
+        .send_photo(ChatId(77), InputFile::file_id(known.clone()))
         .await
         .unwrap();
     assert!(m2.photo().is_some());
-    assert_eq!(fake.wait_for(77, |_| true, T).await.photo_bytes, None);
+    let s2 = fake.wait_for(77, |_| true, T).await;
+    assert_eq!(s2.photo_bytes, None);
+    assert_eq!(s2.photo_file_id.as_deref(), Some(known.0.as_str()));
+    // An unknown file_id is refused, as Telegram does.
+    let unknown = bot
+        .send_photo(ChatId(77), InputFile::file_id("AgAD-some-id".into()))
+        .await;
+    assert!(unknown.is_err());
 
     // Edit text of a text message.
     let t = bot

@@ -16,26 +16,37 @@ pub async fn on_callback(bot: Bot, q: CallbackQuery, deps: Arc<Deps>) -> anyhow:
     let data = q.data.clone().unwrap_or_default();
     let (area, rest) = data.split_once(':').unwrap_or((data.as_str(), ""));
     tracing::info!(user = q.from.id.0, area, "button pressed");
-    // Each area (check-ins, template edits, bookings…) dispatches here on `area`;
-    // `None` means the button is stale.
+    // Each area (check-ins, template edits, bookings…) dispatches here on `area`.
+    // `Ok(None)` means the press matched nothing live: the button is stale.
     let handled = match area {
         "tpl" => super::templates::on_button(&bot, &q, rest, &deps).await,
         "tim" => super::timing::on_button(&bot, &q, rest, &deps).await,
+        "ci" => super::checkin::on_checkin_button(&bot, &deps, &q, rest).await,
+        "al" => super::checkin::on_handled_button(&deps, &q, rest).await,
+        "bk" => super::booking::on_booking_button(&bot, &deps, &q, rest).await,
+        "bn" => super::series::on_book_next_button(&bot, &deps, &q, rest).await,
+        "lang" => super::controls::on_language_button(&bot, &deps, &q, rest).await,
+        "del" => super::controls::on_delete_button(&bot, &deps, &q, rest).await,
         _ => Ok(None),
     };
     let answer = match handled {
-        Ok(Some(answer)) => answer,
+        Ok(Some(text)) => text,
         Ok(None) => STALE.to_string(),
         Err(e) => {
             tracing::error!(
-                error = crate::telegram_error::describe(&e),
+                user = q.from.id.0,
                 area,
-                "button handler failed"
+                error = crate::telegram_error::describe(&e),
+                "a button press could not be handled"
             );
             super::APOLOGY.to_string()
         }
     };
-    if let Err(e) = bot.answer_callback_query(q.id.clone()).text(answer).await {
+    let mut request = bot.answer_callback_query(q.id.clone());
+    if !answer.is_empty() {
+        request = request.text(answer);
+    }
+    if let Err(e) = request.await {
         tracing::warn!(
             error = crate::telegram_error::describe_request(&e),
             "could not answer a button press"

@@ -9,6 +9,10 @@ fn patient_commands() -> Vec<BotCommand> {
     vec![
         BotCommand::new("schedule", "What's coming up"),
         BotCommand::new("stop", "Stop all reminders"),
+        BotCommand::new("resume", "Turn reminders back on"),
+        BotCommand::new("language", "Change the language"),
+        BotCommand::new("mydata", "What is stored about you"),
+        BotCommand::new("delete", "Erase your data"),
         BotCommand::new("help", "What this bot does"),
     ]
 }
@@ -17,6 +21,15 @@ fn staff_commands() -> Vec<BotCommand> {
     vec![
         BotCommand::new("enroll", "Enroll a patient: /enroll Anna Berg 14:30"),
         BotCommand::new("patients", "Your clinic's patients"),
+        BotCommand::new("alerts", "Open alerts from patients"),
+        BotCommand::new("book", "Book the next session: /book #12 2026-12-21 10:30"),
+        BotCommand::new("unbook", "Cancel a booked session: /unbook #12"),
+        BotCommand::new("done", "Next session done: /done #12 [HH:MM]"),
+        BotCommand::new("series", "Sessions in the series: /series #12 3"),
+        BotCommand::new("patient", "One patient: /patient #12"),
+        BotCommand::new("pause", "Pause a patient's reminders: /pause #12"),
+        BotCommand::new("resume", "Resume them: /resume #12"),
+        BotCommand::new("cancel", "End a patient's course: /cancel #12"),
         BotCommand::new("templates", "Messages patients receive, and their texts"),
         BotCommand::new("edit", "Change a text: /edit step.sun-morning en"),
         BotCommand::new("timing", "The course timing: /timing makeup-ok 36h"),

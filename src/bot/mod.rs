@@ -2,10 +2,16 @@
 //! from the catalog (patients) or plain functions (staff), with user strings escaped.
 
 mod access;
+mod booking;
 mod callbacks;
+mod checkin;
 mod commands;
+mod controls;
 mod menus;
 mod patient;
+mod patient_admin;
+mod relay;
+mod series;
 mod staff;
 mod templates;
 mod timing;
@@ -104,8 +110,23 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         }
         Some(Command::Enroll(args)) => staff::enroll(&ctx, &args).await,
         Some(Command::Patients) => staff::patients(&ctx).await,
+        Some(Command::Alerts) => checkin::alerts(&ctx).await,
+        Some(Command::Book(args)) => booking::book(&ctx, &args).await,
+        Some(Command::Unbook(args)) => booking::unbook(&ctx, &args).await,
+        Some(Command::Done(args)) => series::done(&ctx, &args).await,
+        Some(Command::Series(args)) => series::series(&ctx, &args).await,
         Some(Command::Schedule) => patient::schedule(&ctx).await,
         Some(Command::Stop) => patient::stop(&ctx).await,
+        Some(Command::Resume(args)) if ctx.is_staff() && !args.trim().is_empty() => {
+            patient_admin::resume(&ctx, &args).await
+        }
+        Some(Command::Resume(_)) => controls::resume(&ctx).await,
+        Some(Command::Patient(args)) => patient_admin::show(&ctx, &args).await,
+        Some(Command::Pause(args)) => patient_admin::pause(&ctx, &args).await,
+        Some(Command::Cancel(args)) => patient_admin::cancel(&ctx, &args).await,
+        Some(Command::Language) => controls::language(&ctx).await,
+        Some(Command::MyData) => controls::mydata(&ctx).await,
+        Some(Command::Delete) => controls::delete(&ctx).await,
         Some(Command::Templates) => templates::list(&ctx).await,
         Some(Command::Template(args)) => templates::show(&ctx, &args).await,
         Some(Command::Edit(args)) => templates::edit(&ctx, &args).await,
@@ -131,13 +152,35 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
             }
         }
         Some(Command::OtherBot) => Ok(()),
-        None if ctx.is_staff() && ctx.patient.is_none() => {
-            // The new text of an edit in progress, if there is one.
+        None if ctx.is_staff() => {
+            // A reply to a message about a patient goes to that patient; otherwise the
+            // text may be the new wording of an edit in progress.
+            if let Some(replied) = msg.reply_to_message()
+                && relay::staff_reply(&ctx, replied.id.0).await?
+            {
+                return Ok(());
+            }
             if templates::new_text(&ctx).await? {
                 return Ok(());
             }
-            ctx.reply("Send /help to see what I can do.".into()).await
+            if ctx.patient.is_some() {
+                // Someone who works for a clinic and is also a patient.
+                return if crate::domain::words::is_stop_word(text) {
+                    patient::stop(&ctx).await
+                } else {
+                    relay::patient_message(&ctx).await
+                };
+            }
+            ctx.reply(
+                "Send /help to see what I can do. To write to a patient, reply to their message."
+                    .into(),
+            )
+            .await
         }
+        None if ctx.patient.is_some() && crate::domain::words::is_stop_word(text) => {
+            patient::stop(&ctx).await
+        }
+        None if ctx.patient.is_some() => relay::patient_message(&ctx).await,
         None => patient::plain_text(&ctx).await,
     }
 }

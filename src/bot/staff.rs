@@ -14,6 +14,13 @@ use crate::store::{Clinic, from_millis};
 pub const HELP: &str = "<b>Staff commands</b>
 /enroll &lt;name&gt; [[YYYY-MM-DD] HH:MM]: enroll a patient after their session (default: now) and get their one-time link
 /patients: your clinic's patients, their status and next reminder
+/alerts: open alerts from patients' check-ins
+/patient &lt;#id or name&gt;: status, progress, what's coming and open alerts
+/book &lt;#id or name&gt; YYYY-MM-DD HH:MM: book (or move) the patient's next session
+/unbook &lt;#id or name&gt;: cancel it
+/done &lt;#id or name&gt; [[YYYY-MM-DD] HH:MM]: the patient had their next session; the course starts again in the same chat
+/series &lt;#id or name&gt; &lt;n&gt;: the patient's series has n sessions (shown as “session 2 of 3”)
+/pause, /resume, /cancel &lt;#id or name&gt;: pause, resume or end a patient's reminders
 /templates: every message your patients can receive; /template &lt;key&gt; [lang] shows one
 /edit &lt;key&gt; [lang]: change a text (owner, admins); /history, /revert &lt;key&gt; &lt;version&gt;, /reset &lt;key&gt;
 /timing: the course timing; /timing &lt;step&gt; 36h | off | default changes a step (owner, admins)
@@ -24,6 +31,7 @@ pub const HELP: &str = "<b>Staff commands</b>
 /clinic [number]: show or switch the clinic you act for
 /settings: name, time zone, quiet hours, contact, plan, link lifetime (owners)
 /audit [n]: who did what, recently (owners)
+Reply to a patient's message or an alert to write to the patient.
 /help: this list";
 
 /// The clinic a staff member acts for: the one chosen with /clinic, else the first
@@ -62,6 +70,7 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Ok(p) => p,
         Err(e) => return ctx.reply(escape(&e.to_string())).await,
     };
+    let same_person_hint = super::series::already_linked_hint(ctx, clinic, &parsed.name).await?;
     let enrolled = enroll_patient(&ctx.deps.store, clinic, ctx.user_id(), &parsed, now).await?;
     tracing::info!(
         clinic = clinic.id,
@@ -72,7 +81,7 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let caption = format!(
         "<b>{name}</b> is enrolled (patient #{id}), session {session}.\n\n\
          Show this QR code or send the link:\n{url}\n\n\
-         The link works once and until {expires}.",
+         The link works once and until {expires}.{same_person_hint}",
         name = escape(&parsed.name),
         id = enrolled.patient_id,
         session = local_when("en", &parsed.session_at.with_timezone(&tz)),
@@ -107,7 +116,11 @@ pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         text.push_str(&format!(
             "\n#{} {} · {} · {}",
             r.id,
-            escape(&r.name),
+            if r.name.is_empty() {
+                crate::notify::ERASED.to_string()
+            } else {
+                escape(&r.name)
+            },
             r.status.label(),
             next
         ));

@@ -2,8 +2,11 @@
 //! new enrollment), claims due rows with a lease, sends each at its paced turn, and
 //! records the outcome. All state is in SQLite, so a restart picks up where it stopped.
 
+mod booking_steps;
+pub mod buttons;
 pub mod outcome;
 pub mod pacer;
+mod realert;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,12 +14,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use teloxide::prelude::*;
-use teloxide::types::ParseMode;
+use teloxide::types::{InlineKeyboardMarkup, ParseMode};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
+use crate::domain::booking::BookingStep;
 use crate::render::{StepVars, fill_step};
 use crate::service::texts::Texts;
 use crate::store::{Claimed, PatientStatus, ReminderStatus, Store};
@@ -35,6 +39,9 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 const DRAIN: Duration = Duration::from_secs(8);
 
 /// Why a claimed row is not sent now.
+/// A rendered row: the chat, the text, and the buttons that go with it.
+type Prepared = (i64, String, Option<InlineKeyboardMarkup>);
+
 enum Unsent {
     /// Done with it: recorded with this status and note.
     Finish(ReminderStatus, &'static str),
@@ -63,12 +70,13 @@ impl Scheduler {
             ),
             Err(e) => tracing::error!(error = %e, "could not release old leases"),
         }
-        let mut in_flight: JoinSet<i64> = JoinSet::new();
+        // Each task yields the reminder id it sent, or None for a re-alert.
+        let mut in_flight: JoinSet<Option<i64>> = JoinSet::new();
         // Ids of rows this process is sending, kept out of lease expiry.
         let mut sending: HashSet<i64> = HashSet::new();
         while !*shutdown.borrow() {
             while let Some(done) = in_flight.try_join_next() {
-                if let Ok(id) = done {
+                if let Ok(Some(id)) = done {
                     sending.remove(&id);
                 }
             }
@@ -86,15 +94,24 @@ impl Scheduler {
                 let turn = prepared
                     .as_ref()
                     .ok()
-                    .map(|(chat, _)| self.pacer.book_chat(*chat, tokio::time::Instant::now()));
+                    .map(|(chat, _, _)| self.pacer.book_chat(*chat, tokio::time::Instant::now()));
                 let me = self.clone();
                 let stop = shutdown.clone();
                 sending.insert(row.id);
                 in_flight.spawn(async move {
                     let id = row.id;
                     me.deliver(row, prepared, turn, stop).await;
-                    id
+                    Some(id)
                 });
+            }
+            if room > 0 {
+                for alert in self.claim_realerts().await {
+                    let me = self.clone();
+                    in_flight.spawn(async move {
+                        me.realert(alert).await;
+                        None
+                    });
+                }
             }
             if full_batch {
                 // More may be due right now.
@@ -110,7 +127,7 @@ impl Scheduler {
                 _ = self.clock.sleep_until(next.unwrap_or(far)), if room > 0 => {}
                 _ = self.wake.notified() => {}
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Ok(id) = done {
+                    if let Ok(Some(id)) = done {
                         sending.remove(&id);
                     }
                 }
@@ -158,7 +175,12 @@ impl Scheduler {
     }
 
     async fn next_wakeup(&self) -> Option<DateTime<Utc>> {
-        match self.store.next_wakeup().await {
+        let both = async {
+            let reminder = self.store.next_wakeup().await?;
+            let realert = self.next_realert().await?;
+            Ok::<_, sqlx::Error>(reminder.into_iter().chain(realert).min())
+        };
+        match both.await {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the next due time");
@@ -176,7 +198,7 @@ impl Scheduler {
     async fn deliver(
         &self,
         row: Claimed,
-        prepared: Result<(i64, String), Unsent>,
+        prepared: Result<Prepared, Unsent>,
         turn: Option<tokio::time::Instant>,
         mut shutdown: watch::Receiver<bool>,
     ) {
@@ -191,7 +213,7 @@ impl Scheduler {
                     .retry_at(row.id, again, "could not read the text")
                     .await
             }
-            Ok((chat, text)) => {
+            Ok((chat, text, buttons)) => {
                 let wait = async {
                     match turn {
                         Some(turn) => self.pacer.wait_booked(chat, turn).await,
@@ -202,11 +224,14 @@ impl Scheduler {
                     _ = wait => {}
                     _ = shutdown.wait_for(|stop| *stop) => return,
                 }
-                let sent = self
+                let mut request = self
                     .bot
                     .send_message(ChatId(chat), text)
-                    .parse_mode(ParseMode::Html)
-                    .await;
+                    .parse_mode(ParseMode::Html);
+                if let Some(b) = buttons {
+                    request = request.reply_markup(b);
+                }
+                let sent = request.await;
                 let outcome = classify(sent, |m| m.id.0);
                 // Telegram has answered: try hard to write that down, since a row left
                 // leased is sent again when its lease runs out.
@@ -231,7 +256,7 @@ impl Scheduler {
 
     /// Decides whether a row can be sent, and renders it with the text in force at the
     /// patient's clinic now (the clinic's own version or the default).
-    async fn prepare(&self, row: &Claimed, now: DateTime<Utc>) -> Result<(i64, String), Unsent> {
+    async fn prepare(&self, row: &Claimed, now: DateTime<Utc>) -> Result<Prepared, Unsent> {
         let chat = match (row.patient_status, row.chat_id) {
             (PatientStatus::Active, Some(chat)) => chat,
             _ => {
@@ -247,6 +272,36 @@ impl Scheduler {
         }
         let tz: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
         let lang = row.lang.as_deref().unwrap_or(crate::catalog::BASE_LANG);
+        // Booking messages render from the booking as it is now (moved or cancelled).
+        if let Some(step) = BookingStep::from_id(&row.step_id) {
+            let booking = match self.store.booking_of(row.patient_id).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not read the booking");
+                    return Err(Unsent::RetryLater);
+                }
+            };
+            return booking_steps::render(
+                &self.catalog,
+                lang,
+                step,
+                booking.as_ref(),
+                &row.clinic_name,
+                tz,
+            )
+            .map(|(text, buttons)| (chat, text, buttons))
+            .ok_or(Unsent::Finish(
+                ReminderStatus::Cancelled,
+                "booking moved or cancelled",
+            ));
+        }
+        let series = match self.store.series_of(row.patient_id).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the patient's series");
+                return Err(Unsent::RetryLater);
+            }
+        };
         let vars = StepVars {
             patient_name: &row.patient_name,
             clinic_name: &row.clinic_name,
@@ -267,7 +322,26 @@ impl Scheduler {
             }
         };
         match template.map(|t| fill_step(&t, &vars)) {
-            Some(text) => Ok((chat, text)),
+            Some(text) => {
+                // A check-in carries its answer buttons; book-next its "contact me".
+                let checkin = self
+                    .catalog
+                    .plan(&row.plan)
+                    .and_then(|p| p.step(&row.step_id))
+                    .is_some_and(|s| s.checkin);
+                let buttons = if checkin {
+                    Some(buttons::checkin_keyboard(&self.catalog, lang, row.id))
+                } else if row.step_id == buttons::BOOK_NEXT_STEP {
+                    Some(buttons::book_next_keyboard(&self.catalog, lang, row.id))
+                } else {
+                    None
+                };
+                let text = match buttons::series_header(&self.catalog, lang, series) {
+                    Some(header) => format!("{header}\n\n{text}"),
+                    None => text,
+                };
+                Ok((chat, text, buttons))
+            }
             None => {
                 tracing::error!(plan = %row.plan, "no wording for this step in the messages folder");
                 Err(Unsent::Finish(

@@ -150,7 +150,7 @@ pub async fn open_link(
 
 /// The patient's reminders as of linking: steps already due go out now, unless they are
 /// past their `expires`, in which case they are recorded as skipped.
-fn plan_rows(
+pub(crate) fn plan_rows(
     plan: Option<&Plan>,
     patient: &Patient,
     clinic: &Clinic,

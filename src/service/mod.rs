@@ -3,10 +3,15 @@
 //! `sqlx::Error` means the database failed and is logged, not shown.
 
 pub mod access;
+pub mod alerts;
+pub mod booking;
+pub mod checkin;
 pub mod clinic;
 pub mod enroll;
 pub mod link;
 pub mod patient;
+pub mod relay;
+pub mod series;
 pub mod templates;
 pub mod texts;
 pub mod timing;

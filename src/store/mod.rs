@@ -2,11 +2,19 @@
 //! runs in `BEGIN IMMEDIATE` transactions so two writers never race on a stale read.
 
 pub mod access;
+pub mod alerts;
+pub mod bookings;
+pub mod checkins;
 pub mod clinics;
 pub mod links;
+pub mod patient_care;
+pub mod patient_lookup;
 pub mod patients;
 pub mod reminders;
+pub mod series;
+pub mod team;
 pub mod templates;
+pub mod threads;
 pub mod timing;
 
 use std::path::PathBuf;
@@ -18,8 +26,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{SqlitePool, Transaction};
 
 pub use access::{Audit, AuditEntry, StaffMember};
+pub use alerts::Alert;
+pub use bookings::Booking;
+pub use checkins::CheckinTarget;
 pub use clinics::{Clinic, StaffRole};
 pub use links::{Link, LinkKind};
+pub use patient_lookup::Lookup;
 pub use patients::{Patient, PatientListing, PatientStatus};
 pub use reminders::{Claimed, NewReminder, ReminderStatus, Upcoming};
 

@@ -121,6 +121,8 @@ pub struct SentMessage {
     pub reply_markup: Option<Value>,
     /// Size of the uploaded photo, for multipart uploads.
     pub photo_bytes: Option<usize>,
+    /// The file_id a photo was sent by (re-sending a file Telegram already has).
+    pub photo_file_id: Option<String>,
     pub at: Instant,
 }
 
@@ -359,6 +361,34 @@ impl FakeTelegram {
         let chat = from.private_chat_json();
         let uniq = self.shared.lock().next_message_id;
         self.push_user_message(from, chat, |m| {
+            m.insert("photo".into(), photo_sizes(&format!("user{uniq}"), 12345));
+            if let Some(c) = caption {
+                m.insert("caption".into(), json!(c));
+            }
+        })
+    }
+
+    /// A private-chat photo sent as a reply to an earlier message in the user's chat.
+    /// Panics if no message with that id exists in the user's chat.
+    pub fn send_photo_reply(
+        &self,
+        from: &TestUser,
+        caption: Option<&str>,
+        reply_to_message_id: i32,
+    ) -> i32 {
+        let (replied, uniq) = {
+            let inner = self.shared.lock();
+            match inner.messages.get(&reply_to_message_id) {
+                Some(m) if m.chat_id == from.id => (shallow(&m.json), inner.next_message_id),
+                _ => panic!(
+                    "fake telegram: send_photo_reply: no message {reply_to_message_id} in chat {}",
+                    from.id
+                ),
+            }
+        };
+        let chat = from.private_chat_json();
+        self.push_user_message(from, chat, |m| {
+            m.insert("reply_to_message".into(), replied);
             m.insert("photo".into(), photo_sizes(&format!("user{uniq}"), 12345));
             if let Some(c) = caption {
                 m.insert("caption".into(), json!(c));
@@ -715,6 +745,15 @@ fn photo_sizes(prefix: &str, size: usize) -> Value {
         {"file_id": format!("{prefix}-m"), "file_unique_id": format!("{prefix}m"),
          "width": 800, "height": 800, "file_size": size},
     ])
+}
+
+fn knows_file(inner: &Inner, file_id: &str) -> bool {
+    inner.messages.values().any(|m| {
+        m.json
+            .get("photo")
+            .and_then(Value::as_array)
+            .is_some_and(|sizes| sizes.iter().any(|s| s["file_id"] == file_id))
+    })
 }
 
 fn unix_now() -> i64 {
@@ -1364,7 +1403,13 @@ async fn send(shared: &Shared, method: &str, p: &Params, files: &Files) -> Reply
                 Some(b) => Some(b.len()),
                 None => return bad("there is no photo in the request"),
             },
-            Some(Value::String(s)) if !s.is_empty() => None,
+            // A file_id must name a photo Telegram has seen (sent by a user or the bot).
+            Some(Value::String(s)) if !s.is_empty() => {
+                if !knows_file(&inner, s) {
+                    return bad("wrong file identifier/HTTP URL specified");
+                }
+                None
+            }
             None if files.contains_key("photo") => files.get("photo").map(Vec::len),
             _ => return bad("there is no photo in the request"),
         };
@@ -1465,6 +1510,14 @@ async fn send(shared: &Shared, method: &str, p: &Params, files: &Files) -> Reply
         parse_mode,
         reply_markup: raw_markup,
         photo_bytes: photo.flatten(),
+        photo_file_id: if is_photo {
+            p.get("photo")
+                .and_then(Value::as_str)
+                .filter(|f| !f.starts_with("attach://"))
+                .map(str::to_string)
+        } else {
+            None
+        },
         at: now,
     });
     inner.recent_sends.push_back(now);
@@ -1557,6 +1610,7 @@ fn edit(shared: &Shared, method: &str, p: &Params) -> Reply {
         parse_mode,
         reply_markup: raw_markup,
         photo_bytes: None,
+        photo_file_id: None,
         at: Instant::now(),
     });
     drop(inner);

@@ -1,0 +1,171 @@
+//! Check-in answers (`ci:` buttons), "Handled" on alerts (`al:` buttons) and `/alerts`.
+
+use teloxide::prelude::*;
+use teloxide::types::CallbackQuery;
+use teloxide::utils::html::escape;
+
+use super::{Ctx, Deps};
+use crate::catalog::Reply;
+use crate::domain::checkin::parse_button;
+use crate::notify::{About, Outgoing, alert_line, alert_text, handled_button, to_staff};
+use crate::render::local_when;
+use crate::service::alerts::{HandleOutcome, handle_alert};
+use crate::service::checkin::{CheckinOutcome, answer_checkin};
+
+/// A patient pressed a check-in button. Returns the text for the button's answer.
+pub async fn on_checkin_button(
+    bot: &Bot,
+    deps: &Deps,
+    q: &CallbackQuery,
+    rest: &str,
+) -> anyhow::Result<Option<String>> {
+    let Some((reminder_id, answer)) = parse_button(rest) else {
+        return Ok(None);
+    };
+    let chat = q.from.id.0 as i64;
+    let now = deps.clock.now();
+    let outcome =
+        answer_checkin(&deps.store, &deps.catalog, reminder_id, chat, answer, now).await?;
+    let (target, which, alert) = match outcome {
+        CheckinOutcome::Stale => return Ok(None),
+        CheckinOutcome::AlreadyAnswered { target, .. } => {
+            tracing::info!(
+                patient = target.patient_id,
+                "check-in answered again; ignored"
+            );
+            (target, Reply::CheckinAlready, None)
+        }
+        CheckinOutcome::Recorded { target, alert } => {
+            tracing::info!(
+                patient = target.patient_id,
+                answer = answer.code(),
+                alert,
+                "check-in answered"
+            );
+            let which = if !answer.alerts_staff() {
+                Reply::CheckinThanks
+            } else if answer.is_urgent() {
+                Reply::CheckinUrgent
+            } else {
+                Reply::CheckinAdvice
+            };
+            (target, which, alert)
+        }
+    };
+    let Some(clinic) = deps.store.clinic(target.clinic_id).await? else {
+        return Ok(None);
+    };
+    let lang = deps
+        .store
+        .patient(target.patient_id)
+        .await?
+        .and_then(|p| p.lang)
+        .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
+    // The clinic's own wording when it changed it (/edit), else the default.
+    let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
+        .reply(Some(clinic.id), &lang, which)
+        .await?
+        .render_dropping_empty(&[
+            ("clinic_name", &clinic.name),
+            ("clinic_contact", &clinic.contact),
+        ]);
+    super::send(bot, deps, ChatId(chat), text).await?;
+    if let Some(alert_id) = alert
+        && let Some(alert) = deps.store.alert(alert_id).await?
+    {
+        let staff: Vec<i64> = deps
+            .store
+            .team(clinic.id)
+            .await?
+            .into_iter()
+            .map(|(u, _)| u)
+            .collect();
+        let delivered = to_staff(
+            bot,
+            &deps.pacer,
+            &deps.store,
+            &staff,
+            About {
+                clinic_id: clinic.id,
+                patient_id: Some(target.patient_id),
+            },
+            Outgoing::Text(&alert_text(&alert, clinic.tz(), false)),
+            Some(handled_button(alert_id)),
+            now,
+        )
+        .await;
+        tracing::info!(
+            alert = alert_id,
+            staff = staff.len(),
+            delivered,
+            "alert sent to staff"
+        );
+        // The re-alert time is new work for the scheduler's sleep.
+        deps.wake.notify_one();
+    }
+    Ok(Some(String::new()))
+}
+
+/// A staff member pressed "Handled" on an alert.
+pub async fn on_handled_button(
+    deps: &Deps,
+    q: &CallbackQuery,
+    rest: &str,
+) -> anyhow::Result<Option<String>> {
+    let Ok(alert_id) = rest.parse::<i64>() else {
+        return Ok(None);
+    };
+    let user = q.from.id.0 as i64;
+    let memberships = deps.store.memberships(user).await?;
+    let clinics: Vec<i64> = memberships.iter().map(|(c, _)| c.id).collect();
+    let now = deps.clock.now();
+    let name = q.from.full_name();
+    let outcome = handle_alert(&deps.store, alert_id, &clinics, user, &name, now).await?;
+    Ok(Some(match outcome {
+        HandleOutcome::Unknown => return Ok(None),
+        HandleOutcome::Handled(_) => {
+            tracing::info!(alert = alert_id, user, "alert handled");
+            "Marked as handled. Thank you!".to_string()
+        }
+        HandleOutcome::AlreadyHandled(alert) => {
+            let tz = memberships
+                .iter()
+                .find(|(c, _)| c.id == alert.clinic_id)
+                .map(|(c, _)| c.tz())
+                .unwrap_or(chrono_tz::UTC);
+            let when = alert
+                .handled()
+                .map(|t| local_when("en", &t.with_timezone(&tz)))
+                .unwrap_or_default();
+            format!(
+                "Already handled by {} ({when}).",
+                alert.handled_by_name.as_deref().unwrap_or("someone")
+            )
+        }
+    }))
+}
+
+/// `/alerts`: the clinic's open alerts, oldest first.
+pub async fn alerts(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let Some(clinic) = super::staff::active_clinic(ctx) else {
+        return ctx.reply("Only clinic staff can see alerts.".into()).await;
+    };
+    const SHOWN: i64 = 30;
+    let open = ctx.deps.store.open_alerts(clinic.id, SHOWN).await?;
+    if open.is_empty() {
+        return ctx
+            .reply(format!(
+                "No open alerts for <b>{}</b>.",
+                escape(&clinic.name)
+            ))
+            .await;
+    }
+    let tz = clinic.tz();
+    let mut text = format!("<b>Open alerts of {}</b>\n", escape(&clinic.name));
+    for a in &open {
+        text.push('\n');
+        text.push_str(&alert_line(a, tz));
+    }
+    text.push_str("\n\nPress “Handled” on an alert once someone has taken care of it.");
+    ctx.reply(text).await
+}

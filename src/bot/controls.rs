@@ -1,0 +1,167 @@
+//! What a patient controls: /resume, /language (`lang:` buttons), /mydata and /delete
+//! (`del:` confirm button). Stopping is in `patient.rs`; plain "stop" words route there.
+
+use teloxide::prelude::*;
+use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
+
+use super::{Ctx, Deps};
+use crate::catalog::Reply;
+use crate::render::local_when;
+use crate::store::PatientStatus;
+
+async fn reply_with_buttons(
+    ctx: &Ctx<'_>,
+    html: String,
+    markup: InlineKeyboardMarkup,
+) -> anyhow::Result<()> {
+    ctx.deps.pacer.wait_turn(ctx.chat().0).await;
+    ctx.bot
+        .send_message(ctx.chat(), html)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(markup)
+        .await?;
+    Ok(())
+}
+
+pub async fn resume(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let Some(p) = &ctx.patient else {
+        return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
+    };
+    if p.status == PatientStatus::Active {
+        return ctx
+            .reply(ctx.patient_reply(Reply::ResumeNothing).await?)
+            .await;
+    }
+    // The answer's turn is booked first, so reminders due at once queue behind it.
+    let turn = ctx
+        .deps
+        .pacer
+        .book_chat(ctx.chat().0, tokio::time::Instant::now());
+    let text = ctx.patient_reply(Reply::ResumeDone).await?;
+    let queued = ctx
+        .deps
+        .store
+        .resume_patient(p.id, ctx.deps.clock.now())
+        .await?;
+    tracing::info!(patient = p.id, queued, "patient resumed their reminders");
+    ctx.deps.wake.notify_one();
+    super::send_at(ctx.bot, ctx.deps, ctx.chat(), turn, text).await
+}
+
+pub async fn language(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    if ctx.patient.is_none() {
+        return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
+    }
+    let buttons: Vec<Vec<InlineKeyboardButton>> = ctx
+        .deps
+        .catalog
+        .languages()
+        .map(|l| {
+            vec![InlineKeyboardButton::callback(
+                l.name.clone(),
+                format!("lang:{}", l.code),
+            )]
+        })
+        .collect();
+    let text = ctx.patient_reply(Reply::LanguagePick).await?;
+    reply_with_buttons(ctx, text, InlineKeyboardMarkup::new(buttons)).await
+}
+
+pub async fn on_language_button(
+    bot: &Bot,
+    deps: &Deps,
+    q: &CallbackQuery,
+    code: &str,
+) -> anyhow::Result<Option<String>> {
+    let chat = q.from.id.0 as i64;
+    let Some(p) = deps.store.patient_by_chat(chat).await? else {
+        return Ok(None);
+    };
+    if !deps.catalog.languages().any(|l| l.code == code) {
+        return Ok(None);
+    }
+    deps.store.set_language(p.id, code).await?;
+    tracing::info!(patient = p.id, lang = code, "language changed");
+    let text = crate::render::reply(&deps.catalog, code, Reply::LanguageSet, "");
+    super::send(bot, deps, ChatId(chat), text).await?;
+    Ok(Some(String::new()))
+}
+
+pub async fn mydata(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let Some(p) = &ctx.patient else {
+        return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
+    };
+    let deps = ctx.deps;
+    let Some(clinic) = deps.store.clinic(p.clinic_id).await? else {
+        return Ok(());
+    };
+    let lang = ctx.lang();
+    let tz = clinic.tz();
+    let session = local_when(&lang, &p.session().with_timezone(&tz));
+    let language = deps
+        .catalog
+        .languages()
+        .find(|l| l.code == lang)
+        .map(|l| l.name.clone())
+        .unwrap_or_else(|| lang.clone());
+    let upcoming = deps.store.upcoming(p.id).await?.len().to_string();
+    let booking = deps
+        .store
+        .booking_of(p.id)
+        .await?
+        .filter(|b| b.is_booked())
+        .map(|b| local_when(&lang, &b.starts().with_timezone(&tz)))
+        .unwrap_or_else(|| "–".into());
+    let text = deps.catalog.reply(&lang, Reply::Mydata).render(&[
+        ("name", &p.name),
+        ("clinic_name", &clinic.name),
+        ("session", &session),
+        ("language", &language),
+        ("upcoming", &upcoming),
+        ("booking", &booking),
+    ]);
+    ctx.reply(text).await
+}
+
+pub async fn delete(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let Some(p) = &ctx.patient else {
+        return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
+    };
+    let label = crate::domain::html::to_plain(&ctx.patient_reply(Reply::DeleteButton).await?);
+    let markup = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
+        label,
+        format!("del:{}", p.id),
+    )]]);
+    let text = ctx.patient_reply(Reply::DeleteConfirm).await?;
+    reply_with_buttons(ctx, text, markup).await
+}
+
+pub async fn on_delete_button(
+    bot: &Bot,
+    deps: &Deps,
+    q: &CallbackQuery,
+    rest: &str,
+) -> anyhow::Result<Option<String>> {
+    let chat = q.from.id.0 as i64;
+    let Ok(patient_id) = rest.parse::<i64>() else {
+        return Ok(None);
+    };
+    // Only the patient's own chat, and only while the data is still there.
+    let Some(p) = deps
+        .store
+        .patient_by_chat(chat)
+        .await?
+        .filter(|p| p.id == patient_id)
+    else {
+        return Ok(None);
+    };
+    let lang = p
+        .lang
+        .clone()
+        .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
+    deps.store.erase_patient(p.id).await?;
+    tracing::info!(patient = p.id, "patient erased their data");
+    let text = crate::render::reply(&deps.catalog, &lang, Reply::DeleteDone, "");
+    super::send(bot, deps, ChatId(chat), text).await?;
+    Ok(Some(String::new()))
+}

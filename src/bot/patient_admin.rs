@@ -1,0 +1,169 @@
+//! Staff look after one patient: `/patient`, `/pause`, `/resume <patient>`, `/cancel`.
+//! Patients are always looked up within the staff member's clinic.
+
+use teloxide::utils::html::escape;
+
+use super::Ctx;
+use crate::domain::booking::PatientRef;
+use crate::notify::{ERASED, alert_line};
+use crate::render::local_when;
+use crate::store::patient_care::{CANCELLED_NOTE, PAUSED_NOTE};
+use crate::store::{Clinic, Lookup, Patient, PatientStatus};
+
+/// The patient a staff command names, or the answer to give instead.
+async fn named_patient<'a>(
+    ctx: &'a Ctx<'_>,
+    args: &str,
+    command: &str,
+) -> anyhow::Result<Result<(&'a Clinic, Box<Patient>), String>> {
+    let Some(clinic) = super::staff::active_clinic(ctx) else {
+        return Ok(Err("Only clinic staff can do that.".into()));
+    };
+    let Some(who) = PatientRef::parse(args) else {
+        return Ok(Err(format!(
+            "Please write: /{command} &lt;patient #id or name&gt;"
+        )));
+    };
+    Ok(match ctx.deps.store.find_patient(clinic.id, &who).await? {
+        Lookup::One(p) => Ok((clinic, p)),
+        other => Err(super::booking::not_found(&other, command)),
+    })
+}
+
+fn name_of(p: &Patient) -> String {
+    if p.name.is_empty() {
+        ERASED.to_string()
+    } else {
+        escape(&p.name)
+    }
+}
+
+pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
+    let (clinic, p) = match named_patient(ctx, args, "patient").await? {
+        Ok(found) => found,
+        Err(answer) => return ctx.reply(answer).await,
+    };
+    let store = &ctx.deps.store;
+    let tz = clinic.tz();
+    let (sent, total) = store.progress(p.id).await?;
+    let (session_no, series_total) = store.series_of(p.id).await?;
+    let mut text = format!(
+        "<b>{}</b> (#{}) · {}\nSession {}{} on {}\nMessages sent: {sent} of {total}",
+        name_of(&p),
+        p.id,
+        p.status.label(),
+        session_no,
+        series_total.map(|t| format!(" of {t}")).unwrap_or_default(),
+        local_when("en", &p.session().with_timezone(&tz)),
+    );
+    if let Some(b) = store.booking_of(p.id).await?.filter(|b| b.is_booked()) {
+        text.push_str(&format!(
+            "\nNext appointment: {}",
+            local_when("en", &b.starts().with_timezone(&tz))
+        ));
+    }
+    let upcoming = store.upcoming(p.id).await?;
+    if !upcoming.is_empty() {
+        text.push_str("\n\n<b>Coming up</b>");
+        for r in upcoming.iter().take(5) {
+            let title = ctx
+                .deps
+                .catalog
+                .step("en", &p.plan, &r.step_id)
+                .map(|w| w.title.clone())
+                .unwrap_or_else(|| r.step_id.clone());
+            text.push_str(&format!(
+                "\n{} · {}",
+                local_when("en", &r.due().with_timezone(&tz)),
+                escape(&title)
+            ));
+        }
+    }
+    let alerts = store.open_alerts_of(p.id).await?;
+    if !alerts.is_empty() {
+        text.push_str("\n\n<b>Open alerts</b>");
+        for a in &alerts {
+            text.push('\n');
+            text.push_str(&alert_line(a, tz));
+        }
+    }
+    ctx.reply(text).await
+}
+
+pub async fn pause(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
+    halt(ctx, args, "pause", PAUSED_NOTE).await
+}
+
+pub async fn cancel(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
+    halt(ctx, args, "cancel", CANCELLED_NOTE).await
+}
+
+async fn halt(ctx: &Ctx<'_>, args: &str, command: &str, note: &str) -> anyhow::Result<()> {
+    let (clinic, p) = match named_patient(ctx, args, command).await? {
+        Ok(found) => found,
+        Err(answer) => return ctx.reply(answer).await,
+    };
+    if p.status != PatientStatus::Active {
+        return ctx
+            .reply(format!(
+                "<b>{}</b> has no active reminders (status: {}).",
+                name_of(&p),
+                p.status.label()
+            ))
+            .await;
+    }
+    let n = ctx.deps.store.halt_patient(p.id, note).await?;
+    tracing::info!(
+        patient = p.id,
+        clinic = clinic.id,
+        cancelled = n,
+        command,
+        "staff halted a patient's reminders"
+    );
+    let how = if note == PAUSED_NOTE {
+        "Paused. /resume #ID turns them back on."
+    } else {
+        "Cancelled; the course will not resume."
+    };
+    ctx.reply(format!(
+        "<b>{}</b> (#{}): {n} reminders stopped. {}",
+        name_of(&p),
+        p.id,
+        how.replace("#ID", &format!("#{}", p.id))
+    ))
+    .await
+}
+
+pub async fn resume(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
+    let (clinic, p) = match named_patient(ctx, args, "resume").await? {
+        Ok(found) => found,
+        Err(answer) => return ctx.reply(answer).await,
+    };
+    if p.status != PatientStatus::Stopped || p.name.is_empty() || p.chat_id.is_none() {
+        return ctx
+            .reply(format!(
+                "<b>{}</b> cannot be resumed (status: {}).",
+                name_of(&p),
+                p.status.label()
+            ))
+            .await;
+    }
+    let n = ctx
+        .deps
+        .store
+        .resume_patient(p.id, ctx.deps.clock.now())
+        .await?;
+    ctx.deps.wake.notify_one();
+    tracing::info!(
+        patient = p.id,
+        clinic = clinic.id,
+        queued = n,
+        "staff resumed a patient's reminders"
+    );
+    ctx.reply(format!(
+        "<b>{}</b> (#{}): resumed, {n} reminders queued again.",
+        name_of(&p),
+        p.id
+    ))
+    .await
+}

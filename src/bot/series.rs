@@ -1,0 +1,220 @@
+//! `/done` (a new session of the series: the course starts again over the same chat),
+//! `/series` (how many sessions), and "Please contact me to book" (`bn:` buttons).
+
+use teloxide::prelude::*;
+use teloxide::types::CallbackQuery;
+use teloxide::utils::html::escape;
+
+use super::{Ctx, Deps};
+use crate::catalog::Reply;
+use crate::domain::booking::PatientRef;
+use crate::domain::enroll_args::parse_enroll;
+use crate::notify::{About, Outgoing, alert_text, handled_button, to_staff};
+use crate::render::local_when;
+use crate::service::checkin::{CheckinOutcome, ask_to_book};
+use crate::service::series::{SeriesOutcome, next_session, set_series};
+
+/// The most sessions a series may have.
+const MAX_SESSIONS: i64 = 20;
+
+fn session_label(number: i64, total: Option<i64>) -> String {
+    match total {
+        Some(t) => format!("session {number} of {t}"),
+        None => format!("session {number}"),
+    }
+}
+
+fn outcome_text(outcome: SeriesOutcome, command: &str) -> Result<String, String> {
+    match outcome {
+        SeriesOutcome::NotFound(l) => Err(super::booking::not_found(&l, command)),
+        SeriesOutcome::NotActive(p) => Err(format!(
+            "The bot cannot send <b>{}</b> the course (status: {}).",
+            escape(&p.name),
+            p.status.label()
+        )),
+        SeriesOutcome::Done {
+            patient,
+            session_no,
+            total,
+        } => Ok(format!(
+            "<b>{}</b> (#{}): {}",
+            escape(&patient.name),
+            patient.id,
+            session_label(session_no, total)
+        )),
+    }
+}
+
+/// For `/enroll`: when a linked patient of the clinic has exactly this name, it may be
+/// the same person back for their next session, which needs no new link. Said, not
+/// assumed: a namesake must never get someone else's chat.
+pub(crate) async fn already_linked_hint(
+    ctx: &Ctx<'_>,
+    clinic: &crate::store::Clinic,
+    name: &str,
+) -> anyhow::Result<String> {
+    let who = PatientRef::Name(name.to_string());
+    Ok(match ctx.deps.store.find_patient(clinic.id, &who).await? {
+        crate::store::Lookup::One(p)
+            if p.name.to_lowercase() == name.to_lowercase()
+                && p.status == crate::store::PatientStatus::Active =>
+        {
+            format!(
+                "\n\n<b>{}</b> (#{}) is already linked. If this is the same person back for \
+                 their next session, use /done #{} instead: no new link needed.",
+                escape(&p.name),
+                p.id,
+                p.id
+            )
+        }
+        _ => String::new(),
+    })
+}
+
+/// `/done <patient> [[YYYY-MM-DD] HH:MM]`: the patient had their next session.
+pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
+    let Some(clinic) = super::staff::active_clinic(ctx) else {
+        return ctx
+            .reply("Only clinic staff can record sessions.".into())
+            .await;
+    };
+    let now = ctx.deps.clock.now();
+    let tz = clinic.tz();
+    // The same shape as /enroll: a patient, then an optional session time.
+    let parsed = match parse_enroll(args, now, tz) {
+        Ok(p) => p,
+        Err(e) => {
+            return ctx
+                .reply(escape(&e.to_string().replace("/enroll", "/done")))
+                .await;
+        }
+    };
+    let Some(who) = PatientRef::parse(&parsed.name) else {
+        return ctx
+            .reply("Please write: /done &lt;patient #id or name&gt; [HH:MM]".into())
+            .await;
+    };
+    let outcome = next_session(
+        &ctx.deps.store,
+        &ctx.deps.catalog,
+        clinic,
+        &who,
+        parsed.session_at,
+        now,
+    )
+    .await?;
+    if let SeriesOutcome::Done {
+        patient,
+        session_no,
+        ..
+    } = &outcome
+    {
+        tracing::info!(
+            patient = patient.id,
+            clinic = clinic.id,
+            session_no,
+            "new session recorded"
+        );
+        ctx.deps.wake.notify_one();
+    }
+    let text = match outcome_text(outcome, "done") {
+        Ok(head) => format!(
+            "{head} on {}. The aftercare course starts again from it, in the same chat.",
+            local_when("en", &parsed.session_at.with_timezone(&tz))
+        ),
+        Err(e) => e,
+    };
+    ctx.reply(text).await
+}
+
+/// `/series <patient> <n>`: the patient's series has `n` sessions.
+pub async fn series(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
+    let Some(clinic) = super::staff::active_clinic(ctx) else {
+        return ctx
+            .reply("Only clinic staff can set a series.".into())
+            .await;
+    };
+    let usage = "Please write: /series &lt;patient #id or name&gt; &lt;number of sessions&gt;, e.g. /series #12 3";
+    let Some((who, n)) = args.trim().rsplit_once(char::is_whitespace) else {
+        return ctx.reply(usage.into()).await;
+    };
+    let (Some(who), Ok(total)) = (PatientRef::parse(who), n.parse::<i64>()) else {
+        return ctx.reply(usage.into()).await;
+    };
+    if !(1..=MAX_SESSIONS).contains(&total) {
+        return ctx
+            .reply(format!("A series has 1 to {MAX_SESSIONS} sessions."))
+            .await;
+    }
+    let outcome = set_series(&ctx.deps.store, clinic, &who, total).await?;
+    let text = match outcome_text(outcome, "series") {
+        Ok(head) => format!("{head}. Their messages now show it."),
+        Err(e) => e,
+    };
+    ctx.reply(text).await
+}
+
+/// A patient pressed "Please contact me to book".
+pub async fn on_book_next_button(
+    bot: &Bot,
+    deps: &Deps,
+    q: &CallbackQuery,
+    rest: &str,
+) -> anyhow::Result<Option<String>> {
+    let Ok(reminder_id) = rest.parse::<i64>() else {
+        return Ok(None);
+    };
+    let chat = q.from.id.0 as i64;
+    let now = deps.clock.now();
+    let (target, which, alert) = match ask_to_book(&deps.store, reminder_id, chat, now).await? {
+        CheckinOutcome::Stale => return Ok(None),
+        CheckinOutcome::AlreadyAnswered { target, .. } => (target, Reply::BookNextAlready, None),
+        CheckinOutcome::Recorded { target, alert } => (target, Reply::BookNextReply, alert),
+    };
+    tracing::info!(patient = target.patient_id, alert, "patient asked to book");
+    let Some(clinic) = deps.store.clinic(target.clinic_id).await? else {
+        return Ok(None);
+    };
+    let lang = deps
+        .store
+        .patient(target.patient_id)
+        .await?
+        .and_then(|p| p.lang)
+        .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
+    // The clinic's own wording when it changed it (/edit), else the default.
+    let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
+        .reply(Some(clinic.id), &lang, which)
+        .await?
+        .render_dropping_empty(&[
+            ("clinic_name", &clinic.name),
+            ("clinic_contact", &clinic.contact),
+        ]);
+    super::send(bot, deps, ChatId(chat), text).await?;
+    if let Some(alert_id) = alert
+        && let Some(alert) = deps.store.alert(alert_id).await?
+    {
+        let staff: Vec<i64> = deps
+            .store
+            .team(clinic.id)
+            .await?
+            .into_iter()
+            .map(|(u, _)| u)
+            .collect();
+        to_staff(
+            bot,
+            &deps.pacer,
+            &deps.store,
+            &staff,
+            About {
+                clinic_id: clinic.id,
+                patient_id: Some(target.patient_id),
+            },
+            Outgoing::Text(&alert_text(&alert, clinic.tz(), false)),
+            Some(handled_button(alert_id)),
+            now,
+        )
+        .await;
+        deps.wake.notify_one();
+    }
+    Ok(Some(String::new()))
+}

@@ -1,0 +1,119 @@
+//! A patient answers a check-in: the answer is recorded once, and anything but "all
+//! good" opens an alert for the clinic's staff.
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::Catalog;
+use crate::domain::checkin::{CheckinAnswer, realert_at};
+use crate::store::{CheckinTarget, PatientStatus, Store, alerts, checkins};
+
+pub enum CheckinOutcome {
+    /// The answer counts; `alert` is the alert it opened, if any.
+    Recorded {
+        target: CheckinTarget,
+        alert: Option<i64>,
+    },
+    /// The step was answered before; nothing changed.
+    AlreadyAnswered {
+        target: CheckinTarget,
+        previous: Option<CheckinAnswer>,
+    },
+    /// No such check-in for this person (erased, stopped, someone else's, not a check-in).
+    Stale,
+}
+
+pub async fn answer_checkin(
+    store: &Store,
+    catalog: &Catalog,
+    reminder_id: i64,
+    presser_chat: i64,
+    answer: CheckinAnswer,
+    now: DateTime<Utc>,
+) -> Result<CheckinOutcome, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let Some(target) = checkins::checkin_target(&mut tx, reminder_id).await? else {
+        return Ok(CheckinOutcome::Stale);
+    };
+    let is_checkin = catalog
+        .plan(&target.plan)
+        .and_then(|p| p.step(&target.step_id))
+        .is_some_and(|s| s.checkin);
+    if !is_checkin || target.chat_id != Some(presser_chat) {
+        return Ok(CheckinOutcome::Stale);
+    }
+    if target.status == PatientStatus::Invited {
+        return Ok(CheckinOutcome::Stale);
+    }
+    if !checkins::record_answer(
+        &mut tx,
+        target.patient_id,
+        &target.step_id,
+        answer.code(),
+        now,
+    )
+    .await?
+    {
+        let previous = checkins::recorded_answer(&mut tx, target.patient_id, &target.step_id)
+            .await?
+            .and_then(|c| CheckinAnswer::from_code(&c));
+        return Ok(CheckinOutcome::AlreadyAnswered { target, previous });
+    }
+    let alert = if answer.alerts_staff() {
+        Some(
+            alerts::insert_alert(
+                &mut tx,
+                target.clinic_id,
+                target.patient_id,
+                answer.code(),
+                now,
+                realert_at(now),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(CheckinOutcome::Recorded { target, alert })
+}
+
+/// The patient pressed "Please contact me to book" under the book-next step: recorded
+/// once per session, and an alert for the staff.
+pub async fn ask_to_book(
+    store: &Store,
+    reminder_id: i64,
+    presser_chat: i64,
+    now: DateTime<Utc>,
+) -> Result<CheckinOutcome, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let Some(target) = checkins::checkin_target(&mut tx, reminder_id).await? else {
+        return Ok(CheckinOutcome::Stale);
+    };
+    if target.step_id != crate::scheduler::buttons::BOOK_NEXT_STEP
+        || target.chat_id != Some(presser_chat)
+        || target.status == PatientStatus::Invited
+    {
+        return Ok(CheckinOutcome::Stale);
+    }
+    if !checkins::record_answer(&mut tx, target.patient_id, &target.step_id, "contact", now).await?
+    {
+        return Ok(CheckinOutcome::AlreadyAnswered {
+            target,
+            previous: None,
+        });
+    }
+    let alert = alerts::insert_alert(
+        &mut tx,
+        target.clinic_id,
+        target.patient_id,
+        "book",
+        now,
+        realert_at(now),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CheckinOutcome::Recorded {
+        target,
+        alert: Some(alert),
+    })
+}

@@ -1,0 +1,45 @@
+//! Staff-side messages sent on a patient's behalf, so a staff reply finds the patient.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, millis};
+
+impl Store {
+    pub async fn remember_thread(
+        &self,
+        chat_id: i64,
+        message_id: i32,
+        clinic_id: i64,
+        patient_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO staff_threads (chat_id, message_id, clinic_id, patient_id, created_at)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+        )
+        .bind(chat_id)
+        .bind(message_id)
+        .bind(clinic_id)
+        .bind(patient_id)
+        .bind(millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The (clinic, patient) a staff-side message was about; the patient is `None` once
+    /// erased.
+    pub async fn thread_of(
+        &self,
+        chat_id: i64,
+        message_id: i32,
+    ) -> Result<Option<(i64, Option<i64>)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT clinic_id, patient_id FROM staff_threads WHERE chat_id = ? AND message_id = ?",
+        )
+        .bind(chat_id)
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+}

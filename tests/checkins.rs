@@ -1,0 +1,498 @@
+//! Check-ins: the patient answers with a button; anything but "all good" reaches every
+//! staff member at once, and an alert nobody handles goes to the owners again.
+
+mod support;
+
+use chrono::{Duration, NaiveDateTime};
+use chrono_tz::Tz;
+use support::app::{QUIET, TestApp, WAIT, eventually};
+use support::fake_telegram::{SentMessage, TestUser};
+
+fn owner() -> TestUser {
+    TestUser::new(1001, "Olga")
+}
+fn sam() -> TestUser {
+    TestUser::new(1002, "Sam")
+}
+fn anna() -> TestUser {
+    TestUser::new(2001, "Anna")
+}
+
+fn berlin(s: &str) -> chrono::DateTime<chrono::Utc> {
+    let tz: Tz = "Europe/Berlin".parse().unwrap();
+    aftercare::domain::time::resolve_local(
+        tz,
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
+    )
+}
+
+/// A clinic with Olga (owner) and Sam (staff), and Anna linked with a session now.
+async fn clinic_with_patient(app: &TestApp, patient: &TestUser, name: &str) {
+    let clinic = app
+        .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    sqlx::query(
+        "INSERT INTO staff (clinic_id, user_id, role, created_at) VALUES (?, ?, 'staff', 0)",
+    )
+    .bind(clinic)
+    .bind(sam().id)
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    app.tg.send_text(&sam(), "/help");
+    app.tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("Staff commands"),
+            WAIT,
+        )
+        .await;
+    let payload = app.enroll(&owner(), &format!("{name} 14:00")).await;
+    app.tg.send_text(patient, &format!("/start {payload}"));
+    app.tg
+        .wait_for(
+            patient.id,
+            |m| m.plain_text().contains(patient.first_name.as_str()),
+            WAIT,
+        )
+        .await;
+    app.tg.skip_sent(owner().id);
+}
+
+/// Moves the clock to the day-3 check-in and returns it.
+async fn day3_checkin(app: &TestApp, patient: &TestUser) -> SentMessage {
+    app.clock.set(berlin("2026-11-26 10:00"));
+    app.tg
+        .wait_for(patient.id, |m| !m.buttons().is_empty(), WAIT)
+        .await
+}
+
+fn data_for(m: &SentMessage, answer: &str) -> String {
+    m.button_data()
+        .into_iter()
+        .find(|d| d.ends_with(&format!(":{answer}")))
+        .expect("the check-in has this answer")
+}
+
+async fn answer_text(app: &TestApp, callback_id: &str) -> Option<String> {
+    eventually("the button press is answered", || async {
+        app.tg
+            .answered_callbacks()
+            .iter()
+            .any(|(id, _)| id == callback_id)
+    })
+    .await;
+    app.tg
+        .answered_callbacks()
+        .into_iter()
+        .find(|(id, _)| id == callback_id)
+        .and_then(|(_, t)| t)
+}
+
+#[tokio::test]
+async fn a_check_in_comes_with_four_answer_buttons_in_the_patients_language() {
+    let app = TestApp::start().await;
+    let erik = TestUser::new(2002, "Erik").lang("de");
+    clinic_with_patient(&app, &erik, "Erik Lang").await;
+    let checkin = day3_checkin(&app, &erik).await;
+    let labels: Vec<String> = checkin.buttons().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(labels.len(), 4);
+    assert_eq!(labels[0], "Alles gut");
+    assert!(labels[2].contains("Infektion"));
+    for d in checkin.button_data() {
+        assert!(d.starts_with("ci:") && d.len() <= 64, "{d}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn all_good_is_thanked_and_bothers_no_one() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "good"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("good to hear"), WAIT)
+        .await;
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    app.tg.assert_nothing_sent_to(sam().id, QUIET).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signs_of_infection_send_the_patient_to_urgent_care_and_alert_every_staff_member() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna <Berg> & Co").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.clock.set(berlin("2026-11-26 10:07"));
+    app.tg.press_button(
+        &anna(),
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    let advice = app
+        .tg
+        .wait_for(anna().id, |m| m.plain_text().contains("notified"), WAIT)
+        .await;
+    assert!(advice.plain_text().contains("emergency"));
+    assert!(advice.plain_text().contains("Glow Clinic"));
+    for staff in [owner(), sam()] {
+        let alert = app
+            .tg
+            .wait_for(
+                staff.id,
+                |m| m.plain_text().contains("Signs of infection"),
+                WAIT,
+            )
+            .await;
+        let text = alert.plain_text();
+        assert!(text.contains("Anna <Berg> & Co"), "escaped name: {text}");
+        assert!(text.contains("Thu 26 Nov, 10:07"), "local time: {text}");
+        assert_eq!(alert.buttons()[0].0, "Handled");
+        assert!(alert.button_data()[0].starts_with("al:"));
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn more_redness_points_the_patient_to_the_clinic_without_urgent_care() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "redness"));
+    let advice = app
+        .tg
+        .wait_for(anna().id, |m| m.plain_text().contains("notified"), WAIT)
+        .await;
+    assert!(!advice.plain_text().contains("emergency"));
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("More redness"),
+            WAIT,
+        )
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_check_in_button_pressed_twice_raises_one_alert_and_says_it_was_answered() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "other"));
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("Something else"),
+            WAIT,
+        )
+        .await;
+    app.tg.press_button(
+        &anna(),
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("already answered"),
+            WAIT,
+        )
+        .await;
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn handled_by_one_staff_member_tells_the_next_who_handled_it() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "redness"));
+    let to_olga = app
+        .tg
+        .wait_for(owner().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    let to_sam = app
+        .tg
+        .wait_for(sam().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    app.clock.set(berlin("2026-11-26 10:30"));
+    let first = app
+        .tg
+        .press_button(&sam(), to_sam.message_id, &to_sam.button_data()[0]);
+    assert!(
+        answer_text(&app, &first)
+            .await
+            .unwrap()
+            .contains("Marked as handled")
+    );
+    let second = app
+        .tg
+        .press_button(&owner(), to_olga.message_id, &to_olga.button_data()[0]);
+    let said = answer_text(&app, &second).await.unwrap();
+    assert!(said.contains("Already handled by Sam"), "{said}");
+    assert!(said.contains("10:30"), "{said}");
+    // And Sam again.
+    let again = app
+        .tg
+        .press_button(&sam(), to_sam.message_id, &to_sam.button_data()[0]);
+    assert!(
+        answer_text(&app, &again)
+            .await
+            .unwrap()
+            .contains("Already handled by Sam")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_alert_nobody_handles_in_two_hours_goes_to_the_owners_again() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg.press_button(
+        &anna(),
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    app.tg
+        .wait_for(owner().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    app.tg
+        .wait_for(sam().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    app.clock.set(berlin("2026-11-26 11:59"));
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    app.clock.set(berlin("2026-11-26 12:00"));
+    let again = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("Still open"), WAIT)
+        .await;
+    assert!(again.plain_text().contains("Anna Berg"));
+    assert_eq!(again.buttons()[0].0, "Handled");
+    // Staff who are not owners are not woken twice, and it goes out once.
+    app.tg.assert_nothing_sent_to(sam().id, QUIET).await;
+    app.clock.advance(Duration::hours(5));
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_handled_alert_is_not_sent_again() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "other"));
+    let alert = app
+        .tg
+        .wait_for(owner().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    let pressed = app
+        .tg
+        .press_button(&owner(), alert.message_id, &alert.button_data()[0]);
+    answer_text(&app, &pressed).await;
+    app.clock.set(berlin("2026-11-26 13:00"));
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn alerts_lists_open_alerts_until_they_are_handled() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    app.tg.send_text(&sam(), "/alerts");
+    app.tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("No open alerts"),
+            WAIT,
+        )
+        .await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "redness"));
+    let alert = app
+        .tg
+        .wait_for(sam().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    app.tg.send_text(&sam(), "/alerts");
+    let list = app
+        .tg
+        .wait_for(sam().id, |m| m.plain_text().contains("Open alerts"), WAIT)
+        .await;
+    assert!(list.plain_text().contains("Anna Berg"));
+    assert!(list.plain_text().contains("More redness"));
+    let pressed = app
+        .tg
+        .press_button(&sam(), alert.message_id, &alert.button_data()[0]);
+    answer_text(&app, &pressed).await;
+    app.tg.send_text(&sam(), "/alerts");
+    app.tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("No open alerts"),
+            WAIT,
+        )
+        .await;
+    // Not for patients.
+    app.tg.send_text(&anna(), "/alerts");
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("Only clinic staff"),
+            WAIT,
+        )
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_check_in_button_of_an_erased_patient_or_of_someone_else_is_stale() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    let mallory = TestUser::new(3001, "Mallory");
+    let id = app.tg.press_button(
+        &mallory,
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    assert!(
+        answer_text(&app, &id)
+            .await
+            .unwrap()
+            .contains("no longer active")
+    );
+    sqlx::query("DELETE FROM patients")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let id = app.tg.press_button(
+        &anna(),
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    assert!(
+        answer_text(&app, &id)
+            .await
+            .unwrap()
+            .contains("no longer active")
+    );
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_open_alert_is_sent_to_the_owners_again_after_a_restart() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg.press_button(
+        &anna(),
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    app.tg
+        .wait_for(owner().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    let app = app.restart().await;
+    app.clock.set(berlin("2026-11-26 12:00"));
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().contains("Still open"), WAIT)
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_check_in_button_after_the_patient_erased_their_data_is_stale() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg.send_text(&anna(), "/delete");
+    let confirm = app
+        .tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("cannot be undone"),
+            WAIT,
+        )
+        .await;
+    app.tg
+        .press_button(&anna(), confirm.message_id, &confirm.button_data()[0]);
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("data is erased"),
+            WAIT,
+        )
+        .await;
+    let id = app.tg.press_button(
+        &anna(),
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    assert!(
+        answer_text(&app, &id)
+            .await
+            .unwrap()
+            .contains("no longer active")
+    );
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_clinics_own_wording_of_the_check_in_thanks_is_used() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    app.tg.send_text(&owner(), "/edit reply.checkin_thanks en");
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("Send me the new text"),
+            WAIT,
+        )
+        .await;
+    app.tg
+        .send_text(&owner(), "Lovely! {clinic_name} is glad you're well.");
+    let preview = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| m.buttons().iter().any(|(label, _)| label == "Save"),
+            WAIT,
+        )
+        .await;
+    let save = preview
+        .buttons()
+        .into_iter()
+        .find(|(l, _)| l == "Save")
+        .and_then(|(_, d)| d)
+        .unwrap();
+    app.tg.press_button(&owner(), preview.message_id, &save);
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().starts_with("Saved:"), WAIT)
+        .await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "good"));
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text() == "Lovely! Glow Clinic is glad you're well.",
+            WAIT,
+        )
+        .await;
+    app.stop().await;
+}

@@ -1,0 +1,127 @@
+//! Staff look after one patient: /patient, /pause, /resume, /cancel.
+
+mod support;
+
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
+use support::app::{QUIET, TestApp, WAIT};
+use support::fake_telegram::{SentMessage, TestUser};
+
+fn owner() -> TestUser {
+    TestUser::new(1001, "Olga")
+}
+fn anna() -> TestUser {
+    TestUser::new(2001, "Anna")
+}
+
+fn berlin(s: &str) -> chrono::DateTime<chrono::Utc> {
+    let tz: Tz = "Europe/Berlin".parse().unwrap();
+    aftercare::domain::time::resolve_local(
+        tz,
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
+    )
+}
+
+async fn clinic_with_anna(app: &TestApp) {
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    app.linked_patient(&owner(), &anna(), "Anna Berg 14:00")
+        .await;
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    app.tg.skip_sent(owner().id);
+}
+
+async fn staff_says(app: &TestApp, command: &str, expect: &str) -> SentMessage {
+    app.tg.send_text(&owner(), command);
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().contains(expect), WAIT)
+        .await
+}
+
+#[tokio::test]
+async fn patient_shows_status_progress_what_is_coming_and_open_alerts() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    support::app::eventually("the first step is recorded", || async {
+        app.count("SELECT COUNT(*) FROM reminders WHERE status = 'sent'")
+            .await
+            == 1
+    })
+    .await;
+    let m = staff_says(&app, "/patient #1", "Anna Berg (#1) · active").await;
+    let text = m.plain_text();
+    assert!(text.contains("Messages sent: 1 of 9"), "{text}");
+    assert!(text.contains("Coming up"), "{text}");
+    assert!(text.contains("Mon 23 Nov, 19:00"), "{text}");
+
+    app.clock.set(berlin("2026-11-26 10:00"));
+    let checkin = app
+        .tg
+        .wait_for(anna().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &checkin.button_data()[1]);
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("More redness"),
+            WAIT,
+        )
+        .await;
+    let m = staff_says(&app, "/patient Anna", "Open alerts").await;
+    assert!(m.plain_text().contains("More redness"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pause_holds_the_reminders_and_resume_brings_them_back() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    staff_says(&app, "/pause #1", "Paused").await;
+    app.clock.set(berlin("2026-11-23 19:00"));
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    staff_says(&app, "/pause #1", "has no active reminders").await;
+    staff_says(&app, "/resume #1", "resumed").await;
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("aloe vera"), WAIT)
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cancel_ends_the_course_for_good() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    staff_says(&app, "/cancel #1", "will not resume").await;
+    staff_says(&app, "/resume #1", "0 reminders queued").await;
+    app.clock.set(berlin("2026-11-24 12:00"));
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_of_another_clinic_cannot_see_or_pause_a_patient() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    let other = TestUser::new(1501, "Otto");
+    app.clinic_with_owner(&other, "Other Clinic", "Europe/Berlin")
+        .await;
+    for command in ["/patient #1", "/pause #1", "/cancel #1", "/resume #1"] {
+        app.tg.send_text(&other, command);
+        app.tg
+            .wait_for(
+                other.id,
+                |m| m.plain_text().contains("No patient of your clinic"),
+                WAIT,
+            )
+            .await;
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE status = 'active'")
+            .await,
+        1
+    );
+    app.stop().await;
+}

@@ -1,0 +1,188 @@
+//! A series of sessions: /done starts the course again over the same chat, /series shows
+//! "session 2 of 3", and the book-next step lets the patient ask to be contacted.
+
+mod support;
+
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
+use support::app::{QUIET, TestApp, WAIT, eventually};
+use support::fake_telegram::{SentMessage, TestUser};
+
+fn owner() -> TestUser {
+    TestUser::new(1001, "Olga")
+}
+fn anna() -> TestUser {
+    TestUser::new(2001, "Anna")
+}
+
+fn berlin(s: &str) -> chrono::DateTime<chrono::Utc> {
+    let tz: Tz = "Europe/Berlin".parse().unwrap();
+    aftercare::domain::time::resolve_local(
+        tz,
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
+    )
+}
+
+async fn clinic_with_anna(app: &TestApp) {
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    app.linked_patient(&owner(), &anna(), "Anna Berg 14:00")
+        .await;
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    app.tg.skip_sent(owner().id);
+}
+
+async fn staff_says(app: &TestApp, command: &str, expect: &str) -> SentMessage {
+    app.tg.send_text(&owner(), command);
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().contains(expect), WAIT)
+        .await
+}
+
+#[tokio::test]
+async fn done_restarts_the_course_in_the_same_chat_showing_session_2_of_3() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    staff_says(&app, "/series #1 3", "Anna Berg (#1): session 1 of 3").await;
+
+    // Session 1's check-in, answered.
+    app.clock.set(berlin("2026-11-26 10:00"));
+    let checkin = app
+        .tg
+        .wait_for(anna().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    assert!(checkin.plain_text().starts_with("Session 1 of 3"));
+    app.tg
+        .press_button(&anna(), checkin.message_id, &checkin.button_data()[0]);
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("good to hear"), WAIT)
+        .await;
+
+    app.clock.set(berlin("2026-12-22 11:00"));
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("book your next"),
+            WAIT,
+        )
+        .await;
+    staff_says(
+        &app,
+        "/done #1",
+        "Anna Berg (#1): session 2 of 3 on Tue 22 Dec, 11:00",
+    )
+    .await;
+    let first = app
+        .tg
+        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    assert!(
+        first.plain_text().starts_with("Session 2 of 3"),
+        "{}",
+        first.plain_text()
+    );
+    // No new link: the staff member got no QR code.
+    assert!(
+        !app.tg
+            .sent_to(owner().id)
+            .iter()
+            .any(|m| m.method == "sendPhoto" && m.plain_text().contains("session 2"))
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM links").await, 2);
+
+    // Session 2's check-in can be answered although session 1's was.
+    app.clock.set(berlin("2026-12-25 10:00"));
+    let checkin = app
+        .tg
+        .wait_for(anna().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    assert!(checkin.plain_text().starts_with("Session 2 of 3"));
+    app.tg
+        .press_button(&anna(), checkin.message_id, &checkin.button_data()[0]);
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("good to hear"), WAIT)
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn please_contact_me_to_book_alerts_the_staff_once() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    app.clock.set(berlin("2026-12-21 10:00"));
+    let book_next = app
+        .tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("book your next"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(book_next.buttons()[0].0, "Please contact me to book");
+    let data = book_next.button_data()[0].clone();
+    app.tg.press_button(&anna(), book_next.message_id, &data);
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("will contact you to book"),
+            WAIT,
+        )
+        .await;
+    let alert = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("contacted to book"),
+            WAIT,
+        )
+        .await;
+    assert!(alert.plain_text().contains("Anna Berg"));
+    app.tg.press_button(&anna(), book_next.message_id, &data);
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("already asked"),
+            WAIT,
+        )
+        .await;
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    eventually("one alert only", || async {
+        app.count("SELECT COUNT(*) FROM alerts").await == 1
+    })
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn done_and_series_refuse_what_they_cannot_do() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    app.enroll(&owner(), "Ben Kurz").await;
+    staff_says(&app, "/done #2", "(status: link not opened)").await;
+    staff_says(&app, "/done #99", "No patient of your clinic").await;
+    staff_says(&app, "/series #1 0", "1 to 20 sessions").await;
+    staff_says(&app, "/series #1", "Please write: /series").await;
+    staff_says(&app, "/done", "/done").await;
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn enrolling_a_linked_patient_again_points_to_done() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    app.tg.send_text(&owner(), "/enroll anna berg");
+    let m = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("?start="), WAIT)
+        .await;
+    assert!(
+        m.plain_text()
+            .contains("Anna Berg (#1) is already linked. If this is the same person back for their next session, use /done #1 instead"),
+        "{}",
+        m.plain_text()
+    );
+    app.stop().await;
+}
