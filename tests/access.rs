@@ -465,3 +465,65 @@ async fn a_backup_taken_while_the_bot_runs_restores_to_a_working_bot() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn care_text_and_timing_actions_are_audited_and_an_erasure_keeps_no_name() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let anna = TestUser::new(2001, "Anna");
+    app.linked_patient(&owner(), &anna, "Anna Berg 14:00").await;
+    for (command, answer) in [
+        ("/book #1 2026-12-21 10:30", "Booked"),
+        ("/unbook #1", "Cancelled"),
+        ("/pause #1", "Paused"),
+        ("/resume #1", "resumed"),
+        ("/timing makeup-ok 36h", "makeup-ok"),
+        ("/reset step.sun-morning", "default text again"),
+        ("/cancel #1", "will not resume"),
+    ] {
+        app.tg.send_text(&owner(), command);
+        app.tg
+            .wait_for(owner().id, |m| m.plain_text().contains(answer), WAIT)
+            .await;
+    }
+    app.tg.send_text(&anna, "/delete");
+    let confirm = app
+        .tg
+        .wait_for(
+            anna.id,
+            |m| m.plain_text().contains("cannot be undone"),
+            WAIT,
+        )
+        .await;
+    app.tg
+        .press_button(&anna, confirm.message_id, &confirm.button_data()[0]);
+    eventually("the erasure is recorded", || async {
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'erase'")
+            .await
+            == 1
+    })
+    .await;
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT action, subject FROM audit ORDER BY id")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    for wanted in [
+        "enroll", "link", "book", "unbook", "pause", "resume", "timing", "reset", "cancel", "erase",
+    ] {
+        assert!(actions.contains(&wanted), "no `{wanted}` in {actions:?}");
+    }
+    let everything = format!("{rows:?}");
+    assert!(
+        !everything.contains("Anna"),
+        "the trail names the patient: {everything}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE subject = 'patient 1'")
+            .await,
+        8
+    );
+    app.stop().await;
+}

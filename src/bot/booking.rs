@@ -70,6 +70,15 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
                 moved = moved_from.is_some(),
                 "appointment booked"
             );
+            let detail = Some(parsed.starts_at.format("%Y-%m-%d %H:%M UTC").to_string());
+            super::audit(
+                ctx,
+                clinic.id,
+                "book",
+                format!("patient {}", patient.id),
+                detail,
+            )
+            .await;
             let name = escape(&patient.name);
             match moved_from {
                 Some(before) => format!(
@@ -112,6 +121,14 @@ pub async fn unbook(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
                 clinic = clinic.id,
                 "appointment cancelled"
             );
+            super::audit(
+                ctx,
+                clinic.id,
+                "unbook",
+                format!("patient {}", patient.id),
+                None,
+            )
+            .await;
             format!(
                 "Cancelled <b>{}</b>'s appointment of {}. They are told now (or when quiet hours end).",
                 escape(&patient.name),

@@ -160,6 +160,17 @@ pub async fn on_delete_button(
         .clone()
         .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
     deps.store.erase_patient(p.id).await?;
+    // The trail keeps the patient's number, never their name.
+    let entry = crate::store::Audit {
+        clinic_id: p.clinic_id,
+        actor: Some(chat),
+        action: "erase",
+        subject: Some(format!("patient {}", p.id)),
+        detail: None,
+    };
+    if let Err(e) = deps.store.audit(entry, deps.clock.now()).await {
+        tracing::error!(patient = p.id, error = %e, "could not record the erasure in the audit trail");
+    }
     tracing::info!(patient = p.id, "patient erased their data");
     let text = crate::render::reply(&deps.catalog, &lang, Reply::DeleteDone, "");
     super::send(bot, deps, ChatId(chat), text).await?;

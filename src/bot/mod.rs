@@ -185,6 +185,27 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
     }
 }
 
+/// Records an action in the clinic's audit trail. The action itself has happened; a
+/// failure to record it is logged, not shown to the person.
+pub(crate) async fn audit(
+    ctx: &Ctx<'_>,
+    clinic_id: i64,
+    action: &'static str,
+    subject: String,
+    detail: Option<String>,
+) {
+    let entry = crate::store::Audit {
+        clinic_id,
+        actor: Some(ctx.user_id()),
+        action,
+        subject: Some(subject),
+        detail,
+    };
+    if let Err(e) = ctx.deps.store.audit(entry, ctx.deps.clock.now()).await {
+        tracing::error!(clinic = clinic_id, action, error = %e, "could not record an audit entry");
+    }
+}
+
 /// One update's context.
 pub(crate) struct Ctx<'a> {
     pub bot: &'a Bot,

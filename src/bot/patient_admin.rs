@@ -113,6 +113,12 @@ async fn halt(ctx: &Ctx<'_>, args: &str, command: &str, note: &str) -> anyhow::R
             .await;
     }
     let n = ctx.deps.store.halt_patient(p.id, note).await?;
+    let action = if note == PAUSED_NOTE {
+        "pause"
+    } else {
+        "cancel"
+    };
+    super::audit(ctx, clinic.id, action, format!("patient {}", p.id), None).await;
     tracing::info!(
         patient = p.id,
         clinic = clinic.id,
@@ -154,6 +160,7 @@ pub async fn resume(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         .resume_patient(p.id, ctx.deps.clock.now())
         .await?;
     ctx.deps.wake.notify_one();
+    super::audit(ctx, clinic.id, "resume", format!("patient {}", p.id), None).await;
     tracing::info!(
         patient = p.id,
         clinic = clinic.id,

@@ -116,6 +116,14 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             "new session recorded"
         );
         ctx.deps.wake.notify_one();
+        super::audit(
+            ctx,
+            clinic.id,
+            "done",
+            format!("patient {}", patient.id),
+            Some(format!("session {session_no}")),
+        )
+        .await;
     }
     let text = match outcome_text(outcome, "done") {
         Ok(head) => format!(

@@ -384,6 +384,8 @@ pub async fn revert(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     match svc::revert(&deps.store, clinic, role, ctx.user_id(), &t, version, now).await? {
         Ok(new) => {
             tracing::info!(clinic = clinic.id, key = %t.key, lang = %t.lang, version, new, "text reverted");
+            let detail = Some(format!("{} v{version} as v{new}", t.lang));
+            super::audit(ctx, clinic.id, "revert", format!("text {}", t.key), detail).await;
             ctx.reply(format!(
                 "<b>{}</b> ({}) is back to version {version}, saved as version {new}. It applies to every reminder not yet sent.",
                 t.key, t.lang
@@ -407,6 +409,8 @@ pub async fn reset(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     match svc::reset(&deps.store, clinic, role, ctx.user_id(), &t, now).await? {
         Ok(new) => {
             tracing::info!(clinic = clinic.id, key = %t.key, lang = %t.lang, new, "text reset to default");
+            let detail = Some(format!("{} as v{new}", t.lang));
+            super::audit(ctx, clinic.id, "reset", format!("text {}", t.key), detail).await;
             ctx.reply(format!(
                 "<b>{}</b> ({}) uses the default text again (saved as version {new}; /revert undoes it).",
                 t.key, t.lang
@@ -443,6 +447,16 @@ pub async fn on_button(
                 Saved::Done { draft, version } => {
                     remove_buttons(bot, q).await;
                     tracing::info!(clinic = draft.clinic_id, key = %draft.key, lang = %draft.lang, version, "text saved");
+                    let entry = crate::store::Audit {
+                        clinic_id: draft.clinic_id,
+                        actor: Some(user),
+                        action: "edit",
+                        subject: Some(format!("text {}", draft.key)),
+                        detail: Some(format!("{} v{version}", draft.lang)),
+                    };
+                    if let Err(e) = deps.store.audit(entry, now).await {
+                        tracing::error!(error = %e, "could not record an audit entry");
+                    }
                     super::send(
                         bot,
                         deps,

@@ -61,6 +61,14 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         StepTiming::Off => "is switched off".into(),
         StepTiming::Default => "is back to the default timing".into(),
     };
+    super::audit(
+        ctx,
+        clinic.id,
+        "timing",
+        format!("step {}", changed.step_id),
+        Some(what.clone()),
+    )
+    .await;
     let mut text = format!(
         "<code>{}</code> {what} for patients enrolled from now on.",
         changed.step_id
