@@ -2,15 +2,13 @@
 
 mod support;
 
+use support::people::owner;
+
 use aftercare::clock::Clock;
 use aftercare::store::{StaffRole, clinics};
 use chrono::Duration;
 use support::app::{TestApp, WAIT, eventually, payload_of};
 use support::fake_telegram::TestUser;
-
-fn owner() -> TestUser {
-    TestUser::new(1001, "Olga")
-}
 
 async fn answer(app: &TestApp, who: &TestUser, text: &str) -> String {
     app.tg.send_text(who, text);

@@ -2,13 +2,11 @@
 
 mod support;
 
+use support::people::owner;
+
 use chrono::Duration;
 use support::app::{QUIET, TestApp, WAIT};
 use support::fake_telegram::TestUser;
-
-fn owner() -> TestUser {
-    TestUser::new(1001, "Olga")
-}
 
 #[tokio::test]
 async fn strangers_cannot_enroll_and_get_told_why() {

@@ -3,27 +3,14 @@
 
 mod support;
 
-use chrono::{Duration, NaiveDateTime};
-use chrono_tz::Tz;
+use support::people::{anna, berlin, owner};
+
+use chrono::Duration;
 use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::{SentMessage, TestUser};
 
-fn owner() -> TestUser {
-    TestUser::new(1001, "Olga")
-}
 fn sam() -> TestUser {
     TestUser::new(1002, "Sam")
-}
-fn anna() -> TestUser {
-    TestUser::new(2001, "Anna")
-}
-
-fn berlin(s: &str) -> chrono::DateTime<chrono::Utc> {
-    let tz: Tz = "Europe/Berlin".parse().unwrap();
-    aftercare::domain::time::resolve_local(
-        tz,
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
-    )
 }
 
 /// A clinic with Olga (owner) and Sam (staff), and Anna linked with a session now.

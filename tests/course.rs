@@ -4,25 +4,11 @@
 
 mod support;
 
-use chrono::{Duration, NaiveDateTime};
-use chrono_tz::Tz;
+use support::people::{anna, local, owner};
+
+use chrono::Duration;
 use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::TestUser;
-
-fn owner() -> TestUser {
-    TestUser::new(1001, "Olga")
-}
-fn anna() -> TestUser {
-    TestUser::new(2001, "Anna")
-}
-
-fn local(tz: &str, s: &str) -> chrono::DateTime<chrono::Utc> {
-    let tz: Tz = tz.parse().unwrap();
-    aftercare::domain::time::resolve_local(
-        tz,
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
-    )
-}
 
 #[tokio::test]
 async fn opening_the_owner_link_makes_an_owner_with_the_staff_menu() {

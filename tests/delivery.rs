@@ -2,26 +2,12 @@
 
 mod support;
 
+use support::people::{anna, berlin, owner};
+
 use aftercare::scheduler::pacer::Limits;
-use chrono::{Duration, NaiveDateTime};
-use chrono_tz::Tz;
+use chrono::Duration;
 use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::{Fault, TestUser};
-
-fn owner() -> TestUser {
-    TestUser::new(1001, "Olga")
-}
-fn anna() -> TestUser {
-    TestUser::new(2001, "Anna")
-}
-
-fn berlin(s: &str) -> chrono::DateTime<chrono::Utc> {
-    let tz: Tz = "Europe/Berlin".parse().unwrap();
-    aftercare::domain::time::resolve_local(
-        tz,
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
-    )
-}
 
 async fn app_with_linked_patient() -> TestApp {
     let app = TestApp::start().await;

@@ -3,17 +3,13 @@
 
 mod support;
 
+use support::people::{anna, owner};
+
 use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::{SentMessage, TestUser};
 
-fn owner() -> TestUser {
-    TestUser::new(1001, "Olga")
-}
 fn sam() -> TestUser {
     TestUser::new(1002, "Sam")
-}
-fn anna() -> TestUser {
-    TestUser::new(2001, "Anna")
 }
 
 /// Olga (owner) and Sam (staff) of Glow Clinic, and Anna linked.

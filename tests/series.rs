@@ -3,25 +3,10 @@
 
 mod support;
 
-use chrono::NaiveDateTime;
-use chrono_tz::Tz;
+use support::people::{anna, berlin, owner};
+
 use support::app::{QUIET, TestApp, WAIT, eventually};
-use support::fake_telegram::{SentMessage, TestUser};
-
-fn owner() -> TestUser {
-    TestUser::new(1001, "Olga")
-}
-fn anna() -> TestUser {
-    TestUser::new(2001, "Anna")
-}
-
-fn berlin(s: &str) -> chrono::DateTime<chrono::Utc> {
-    let tz: Tz = "Europe/Berlin".parse().unwrap();
-    aftercare::domain::time::resolve_local(
-        tz,
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
-    )
-}
+use support::fake_telegram::SentMessage;
 
 async fn clinic_with_anna(app: &TestApp) {
     app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")

@@ -2,27 +2,12 @@
 
 mod support;
 
+use support::people::{anna, berlin, owner};
+
 use aftercare::store::StaffRole;
-use chrono::NaiveDateTime;
-use chrono_tz::Tz;
 use serde_json::json;
 use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::{SentMessage, TestUser};
-
-fn owner() -> TestUser {
-    TestUser::new(1001, "Olga")
-}
-fn anna() -> TestUser {
-    TestUser::new(2001, "Anna")
-}
-
-fn berlin(s: &str) -> chrono::DateTime<chrono::Utc> {
-    let tz: Tz = "Europe/Berlin".parse().unwrap();
-    aftercare::domain::time::resolve_local(
-        tz,
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
-    )
-}
 
 /// A clinic whose owner enrolled Anna for a session at 14:00 today; her first step is in.
 async fn clinic_with_anna(app: &TestApp) -> i64 {

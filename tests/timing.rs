@@ -2,28 +2,15 @@
 
 mod support;
 
+use support::people::{anna, berlin, owner};
+
 use aftercare::store::StaffRole;
-use chrono::{DateTime, NaiveDateTime, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::TestUser;
 
-fn owner() -> TestUser {
-    TestUser::new(1001, "Olga")
-}
-fn anna() -> TestUser {
-    TestUser::new(2001, "Anna")
-}
 fn ben() -> TestUser {
     TestUser::new(2002, "Ben")
-}
-
-fn berlin(s: &str) -> DateTime<Utc> {
-    let tz: Tz = "Europe/Berlin".parse().unwrap();
-    aftercare::domain::time::resolve_local(
-        tz,
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
-    )
 }
 
 /// The reminder row of a patient (by chat) and step: (due time, status).

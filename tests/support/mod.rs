@@ -2,3 +2,4 @@
 
 pub mod app;
 pub mod fake_telegram;
+pub mod people;
