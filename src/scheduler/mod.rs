@@ -87,6 +87,13 @@ impl Scheduler {
                 Vec::new()
             };
             let full_batch = room > 0 && claimed.len() as i64 == BATCH.min(room as i64);
+            if room > 0 && claimed.is_empty() {
+                // Nothing due: a good moment to fold the WAL back into the database,
+                // rather than inside a claim (the claim's p99 was a checkpoint).
+                if let Err(e) = self.store.checkpoint().await {
+                    tracing::warn!(error = %e, "checkpoint failed; SQLite retries on its own");
+                }
+            }
             for row in claimed {
                 // Rendered and booked here, in due order, so a patient's messages keep
                 // their order however long each text lookup takes.
