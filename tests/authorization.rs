@@ -72,6 +72,46 @@ const CASES: &[Case] = &[
         may: MANAGERS,
     },
     Case {
+        command: "/patient #{patient}",
+        success: "Pia A",
+        may: ALL_STAFF,
+    },
+    Case {
+        command: "/pause #{patient}",
+        success: "Pia A",
+        may: ALL_STAFF,
+    },
+    Case {
+        command: "/resume #{patient}",
+        success: "Pia A",
+        may: ALL_STAFF,
+    },
+    Case {
+        command: "/book #{patient} 2026-12-21 10:30",
+        success: "Pia A",
+        may: ALL_STAFF,
+    },
+    Case {
+        command: "/unbook #{patient}",
+        success: "Pia A",
+        may: ALL_STAFF,
+    },
+    Case {
+        command: "/series #{patient} 3",
+        success: "Pia A",
+        may: ALL_STAFF,
+    },
+    Case {
+        command: "/done #{patient}",
+        success: "Pia A",
+        may: ALL_STAFF,
+    },
+    Case {
+        command: "/cancel #{patient}",
+        success: "Pia A",
+        may: ALL_STAFF,
+    },
+    Case {
         command: "/settings contact 555",
         success: "Saved.",
         may: OWNERS,
@@ -193,6 +233,9 @@ impl World {
             "SELECT COUNT(*) FROM audit",
             "SELECT COUNT(*) FROM active_clinic",
             "SELECT COUNT(*) FROM clinics WHERE contact != ''",
+            "SELECT COUNT(*) FROM patients WHERE status = 'active'",
+            "SELECT COUNT(*) FROM reminders WHERE status = 'pending'",
+            "SELECT COUNT(*) FROM bookings",
             "SELECT COUNT(*) FROM template_versions",
             "SELECT COUNT(*) FROM template_drafts",
             "SELECT COUNT(*) FROM step_timings",
