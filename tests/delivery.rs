@@ -278,3 +278,39 @@ async fn with_thirty_percent_server_errors_every_reminder_still_arrives_once() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_answer_that_comes_after_the_clients_timeout_is_retried_and_nothing_is_lost() {
+    let app = app_with_linked_patient().await;
+    // Telegram takes the message but answers after teloxide's 17 s client timeout.
+    app.tg
+        .push_fault(Fault::Slow(std::time::Duration::from_secs(18)));
+    app.clock.set(berlin("2026-11-23 19:00"));
+    eventually("the timed-out send is queued for a retry", || async {
+        app.count("SELECT COUNT(*) FROM reminders WHERE note LIKE 'retrying%'")
+            .await
+            == 1
+    })
+    .await;
+    app.clock.advance(Duration::seconds(5));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("aloe vera"), WAIT)
+        .await;
+    eventually("the retry is recorded as sent", || async {
+        app.count(
+            "SELECT COUNT(*) FROM reminders WHERE step_id = 'hydrate-evening' AND status = 'sent'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    // At least once: the slow first attempt may also have been delivered.
+    let copies = app
+        .tg
+        .sent_to(anna().id)
+        .iter()
+        .filter(|m| m.text.contains("aloe vera"))
+        .count();
+    assert!((1..=2).contains(&copies), "{copies} copies");
+    app.stop().await;
+}
