@@ -11,6 +11,7 @@ use crate::notify::{About, Outgoing, alert_line, alert_text, handled_button, to_
 use crate::render::local_when;
 use crate::service::alerts::{HandleOutcome, handle_alert};
 use crate::service::checkin::{CheckinOutcome, answer_checkin};
+use crate::store::CheckinTarget;
 
 /// A patient pressed a check-in button. Returns the text for the button's answer.
 pub async fn on_checkin_button(
@@ -52,6 +53,21 @@ pub async fn on_checkin_button(
             (target, which, alert)
         }
     };
+    answer_and_alert(bot, deps, chat, &target, which, alert, now).await
+}
+
+/// Answers the patient in the clinic's wording, then sends the alert (if one was opened)
+/// to every staff member with a "Handled" button. Check-in answers and "please contact
+/// me to book" both end this way.
+pub(crate) async fn answer_and_alert(
+    bot: &Bot,
+    deps: &Deps,
+    chat: i64,
+    target: &CheckinTarget,
+    which: Reply,
+    alert: Option<i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Option<String>> {
     let Some(clinic) = deps.store.clinic(target.clinic_id).await? else {
         return Ok(None);
     };

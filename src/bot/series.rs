@@ -9,7 +9,6 @@ use super::{Ctx, Deps};
 use crate::catalog::Reply;
 use crate::domain::booking::PatientRef;
 use crate::domain::enroll_args::parse_enroll;
-use crate::notify::{About, Outgoing, alert_text, handled_button, to_staff};
 use crate::render::local_when;
 use crate::service::checkin::{CheckinOutcome, ask_to_book};
 use crate::service::series::{SeriesOutcome, next_session, set_series};
@@ -180,49 +179,5 @@ pub async fn on_book_next_button(
         CheckinOutcome::Recorded { target, alert } => (target, Reply::BookNextReply, alert),
     };
     tracing::info!(patient = target.patient_id, alert, "patient asked to book");
-    let Some(clinic) = deps.store.clinic(target.clinic_id).await? else {
-        return Ok(None);
-    };
-    let lang = deps
-        .store
-        .patient(target.patient_id)
-        .await?
-        .and_then(|p| p.lang)
-        .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
-    // The clinic's own wording when it changed it (/edit), else the default.
-    let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
-        .reply(Some(clinic.id), &lang, which)
-        .await?
-        .render_dropping_empty(&[
-            ("clinic_name", &clinic.name),
-            ("clinic_contact", &clinic.contact),
-        ]);
-    super::send(bot, deps, ChatId(chat), text).await?;
-    if let Some(alert_id) = alert
-        && let Some(alert) = deps.store.alert(alert_id).await?
-    {
-        let staff: Vec<i64> = deps
-            .store
-            .team(clinic.id)
-            .await?
-            .into_iter()
-            .map(|(u, _)| u)
-            .collect();
-        to_staff(
-            bot,
-            &deps.pacer,
-            &deps.store,
-            &staff,
-            About {
-                clinic_id: clinic.id,
-                patient_id: Some(target.patient_id),
-            },
-            Outgoing::Text(&alert_text(&alert, clinic.tz(), false)),
-            Some(handled_button(alert_id)),
-            now,
-        )
-        .await;
-        deps.wake.notify_one();
-    }
-    Ok(Some(String::new()))
+    super::checkin::answer_and_alert(bot, deps, chat, &target, which, alert, now).await
 }
