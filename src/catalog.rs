@@ -60,6 +60,10 @@ pub enum Reply {
     RelayFromClinic,
     RelayPhotoCaption,
     RelayUnsupported,
+    TimezoneShow,
+    TimezoneSet,
+    TimezoneUnknown,
+    TimezoneLocation,
     RelayFailed,
     BookingConfirmed,
     BookingCancelled,
@@ -89,7 +93,7 @@ pub enum Reply {
 }
 
 impl Reply {
-    pub const ALL: [Reply; 52] = [
+    pub const ALL: [Reply; 56] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -116,6 +120,10 @@ impl Reply {
         Reply::RelayFromClinic,
         Reply::RelayPhotoCaption,
         Reply::RelayUnsupported,
+        Reply::TimezoneShow,
+        Reply::TimezoneSet,
+        Reply::TimezoneUnknown,
+        Reply::TimezoneLocation,
         Reply::RelayFailed,
         Reply::BookingConfirmed,
         Reply::BookingCancelled,
@@ -172,6 +180,10 @@ impl Reply {
             Reply::RelayFromClinic => "relay_from_clinic",
             Reply::RelayPhotoCaption => "relay_photo_caption",
             Reply::RelayUnsupported => "relay_unsupported",
+            Reply::TimezoneShow => "timezone_show",
+            Reply::TimezoneSet => "timezone_set",
+            Reply::TimezoneUnknown => "timezone_unknown",
+            Reply::TimezoneLocation => "timezone_location",
             Reply::RelayFailed => "relay_failed",
             Reply::BookingConfirmed => "booking_confirmed",
             Reply::BookingCancelled => "booking_cancelled",
@@ -230,6 +242,9 @@ impl Reply {
             | Reply::RelayFailed => &["clinic_name", "clinic_contact"],
             Reply::RelayFromClinic | Reply::RelayPhotoCaption => &["clinic_name", "message"],
             Reply::RelayUnsupported => &["clinic_name"],
+            Reply::TimezoneShow | Reply::TimezoneSet => &["zone", "local_time"],
+            Reply::TimezoneUnknown => &["query"],
+            Reply::TimezoneLocation => &["zone"],
             Reply::BookingConfirmed
             | Reply::BookingCancelled
             | Reply::BookingPrep

@@ -176,3 +176,82 @@ async fn delete_erases_the_patient_after_confirmation_and_staff_see_an_erased_pa
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_travelling_patient_sets_a_time_zone_and_reminders_and_quiet_hours_follow() {
+    let app = TestApp::start().await;
+    clinic_with(&app, &anna(), "welcome").await;
+    app.tg.send_text(&anna(), "/timezone");
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("follow Europe/Berlin time"),
+            WAIT,
+        )
+        .await;
+    app.tg.send_text(&anna(), "/timezone Atlantis");
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| {
+                m.plain_text()
+                    .contains("don't know a time zone for “Atlantis”")
+            },
+            WAIT,
+        )
+        .await;
+    app.tg.send_text(&anna(), "/timezone new york");
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("now follow America/New_York time"),
+            WAIT,
+        )
+        .await;
+    app.tg.send_text(&anna(), "/schedule");
+    let s = app
+        .tg
+        .wait_for(anna().id, |m| m.plain_text().contains("Coming up"), WAIT)
+        .await;
+    // The session was 08:00 in New York; the evening step is 19:00 there.
+    assert!(
+        s.plain_text().contains("Mon 23 Nov, 19:00"),
+        "{}",
+        s.plain_text()
+    );
+    assert!(
+        s.plain_text().contains("Tue 24 Nov, 09:00"),
+        "{}",
+        s.plain_text()
+    );
+    // 19:00 in New York is 01:00 in Berlin, inside the clinic's quiet hours: the patient's
+    // own evening counts, so it goes out then.
+    app.clock.set("2026-11-23T23:59:00Z".parse().unwrap());
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.clock.set("2026-11-24T00:00:00Z".parse().unwrap());
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("aloe vera"), WAIT)
+        .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE timezone = 'America/New_York'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn only_a_linked_patient_has_a_time_zone_to_set() {
+    let app = TestApp::start().await;
+    let stranger = TestUser::new(3001, "Eve");
+    app.tg.send_text(&stranger, "/timezone Lisbon");
+    app.tg
+        .wait_for(
+            stranger.id,
+            |m| m.plain_text().contains("open the link"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, 0);
+    app.stop().await;
+}

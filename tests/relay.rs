@@ -247,7 +247,7 @@ async fn a_reply_about_an_erased_patient_is_not_sent() {
 }
 
 #[tokio::test]
-async fn a_location_from_a_patient_is_politely_refused() {
+async fn a_location_from_a_patient_sets_their_zone_and_is_not_relayed() {
     let app = TestApp::start().await;
     clinic_with_patient(&app, "Anna Berg").await;
     app.tg.send_location(&anna(), 52.5, 13.4);
@@ -256,7 +256,7 @@ async fn a_location_from_a_patient_is_politely_refused() {
             anna().id,
             |m| {
                 m.plain_text()
-                    .contains("only pass text messages and photos")
+                    .contains("From your location I set Etc/GMT-1")
             },
             WAIT,
         )

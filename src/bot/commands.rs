@@ -20,6 +20,7 @@ pub enum Command {
     Pause(String),
     Cancel(String),
     Language,
+    Timezone(String),
     MyData,
     Delete,
     /// Staff: every message the clinic's patients can receive.
@@ -79,6 +80,7 @@ impl Command {
             "pause" => Command::Pause(args),
             "cancel" => Command::Cancel(args),
             "language" => Command::Language,
+            "timezone" => Command::Timezone(args),
             "mydata" => Command::MyData,
             "delete" => Command::Delete,
             "templates" => Command::Templates,
@@ -119,6 +121,7 @@ impl Command {
             Command::Pause(_) => "pause",
             Command::Cancel(_) => "cancel",
             Command::Language => "language",
+            Command::Timezone(_) => "timezone",
             Command::MyData => "mydata",
             Command::Delete => "delete",
             Command::Templates => "templates",

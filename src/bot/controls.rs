@@ -96,7 +96,7 @@ pub async fn mydata(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         return Ok(());
     };
     let lang = ctx.lang();
-    let tz = clinic.tz();
+    let tz = p.zone(&clinic);
     let session = local_when(&lang, &p.session().with_timezone(&tz));
     let language = deps
         .catalog

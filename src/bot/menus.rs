@@ -11,6 +11,7 @@ fn patient_commands() -> Vec<BotCommand> {
         BotCommand::new("stop", "Stop all reminders"),
         BotCommand::new("resume", "Turn reminders back on"),
         BotCommand::new("language", "Change the language"),
+        BotCommand::new("timezone", "Travelling? Reminders follow your time zone"),
         BotCommand::new("mydata", "What is stored about you"),
         BotCommand::new("delete", "Erase your data"),
         BotCommand::new("help", "What this bot does"),

@@ -14,6 +14,7 @@ mod relay;
 mod series;
 mod staff;
 mod templates;
+mod timezone;
 mod timing;
 
 use std::sync::Arc;
@@ -125,6 +126,7 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Pause(args)) => patient_admin::pause(&ctx, &args).await,
         Some(Command::Cancel(args)) => patient_admin::cancel(&ctx, &args).await,
         Some(Command::Language) => controls::language(&ctx).await,
+        Some(Command::Timezone(args)) => timezone::timezone(&ctx, &args).await,
         Some(Command::MyData) => controls::mydata(&ctx).await,
         Some(Command::Delete) => controls::delete(&ctx).await,
         Some(Command::Templates) => templates::list(&ctx).await,

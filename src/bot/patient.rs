@@ -167,7 +167,7 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             .reply(ctx.patient_reply(Reply::ScheduleEmpty).await?)
             .await;
     }
-    let tz = clinic.tz();
+    let tz = p.zone(&clinic);
     let mut text = ctx.patient_reply(Reply::ScheduleHeader).await?;
     let item_template = Texts::new(&deps.store, &deps.catalog)
         .reply(Some(clinic.id), &lang, Reply::ScheduleItem)

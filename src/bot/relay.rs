@@ -37,6 +37,9 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let Some(p) = &ctx.patient else {
         return super::patient::plain_text(ctx).await;
     };
+    if let Some(location) = ctx.msg.location() {
+        return super::timezone::location(ctx, location).await;
+    }
     let Some(content) = content_of(ctx.msg) else {
         return ctx
             .reply(ctx.patient_reply(Reply::RelayUnsupported).await?)

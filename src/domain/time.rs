@@ -114,6 +114,49 @@ pub fn parse_zone(name: &str) -> Result<Tz, String> {
     })
 }
 
+/// A zone from what a traveller types: an IANA name in any case ("europe/paris") or a
+/// city from one ("Lisbon", "new york").
+pub fn find_zone(query: &str) -> Option<Tz> {
+    let q = query.trim();
+    if let Ok(tz) = q.parse::<Tz>() {
+        return Some(tz);
+    }
+    let wanted = q.replace(' ', "_").to_lowercase();
+    if wanted.is_empty() {
+        return None;
+    }
+    let zones = chrono_tz::TZ_VARIANTS.iter();
+    zones
+        .clone()
+        .find(|tz| tz.name().to_lowercase() == wanted)
+        .or_else(|| {
+            zones.clone().find(|tz| {
+                !tz.name().starts_with("Etc/")
+                    && tz
+                        .name()
+                        .rsplit('/')
+                        .next()
+                        .map(str::to_lowercase)
+                        .as_deref()
+                        == Some(wanted.as_str())
+            })
+        })
+        .copied()
+}
+
+/// The whole-hour zone of a longitude, for a shared location. It knows no summer time,
+/// which is why the patient is told to send their city for the exact zone.
+pub fn zone_from_longitude(longitude: f64) -> Tz {
+    let hours = (longitude / 15.0).round().clamp(-12.0, 14.0) as i32;
+    // The tz database's Etc zones count the other way: Etc/GMT-1 is UTC+1.
+    let name = match hours {
+        0 => "Etc/GMT".to_string(),
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    };
+    name.parse().unwrap_or(chrono_tz::UTC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +284,19 @@ mod tests {
             end: parse_clock("08:00").unwrap(),
         };
         assert_eq!(none.defer(t, Berlin), t);
+    }
+
+    #[test]
+    fn zones_from_cities_names_and_longitudes() {
+        assert_eq!(find_zone("Lisbon"), Some(chrono_tz::Europe::Lisbon));
+        assert_eq!(find_zone("new york"), Some(New_York));
+        assert_eq!(find_zone("europe/berlin"), Some(Berlin));
+        assert_eq!(find_zone("Atlantis"), None);
+        assert_eq!(find_zone("  "), None);
+        assert_eq!(zone_from_longitude(13.4).name(), "Etc/GMT-1");
+        assert_eq!(zone_from_longitude(-74.0).name(), "Etc/GMT+5");
+        assert_eq!(zone_from_longitude(0.1).name(), "Etc/GMT");
+        assert_eq!(zone_from_longitude(179.9).name(), "Etc/GMT-12");
     }
 
     #[test]

@@ -199,7 +199,12 @@ pub async fn change_setting(
             let Some(plan) = plans.get(&p.plan).and_then(Option::as_ref) else {
                 continue;
             };
-            for planned in plan.schedule(p.session(), tz, quiet) {
+            let zone = p
+                .timezone
+                .as_deref()
+                .and_then(|z| z.parse().ok())
+                .unwrap_or(tz);
+            for planned in plan.schedule(p.session(), zone, quiet) {
                 moved += reminders::move_pending(
                     &mut tx,
                     p.id,

@@ -160,22 +160,26 @@ pub(crate) fn plan_rows(
         tracing::error!(plan = %patient.plan, "the patient's plan is not in the messages folder");
         return Vec::new();
     };
-    plan.schedule(patient.session(), clinic.tz(), clinic.quiet_hours())
-        .into_iter()
-        .map(|p| {
-            let expired = p.expires_at.is_some_and(|e| e <= now);
-            NewReminder {
-                step_id: p.step_id,
-                // A past due time makes the scheduler send it at once.
-                due_at: p.due_at,
-                expires_at: p.expires_at,
-                status: if expired {
-                    ReminderStatus::Skipped
-                } else {
-                    ReminderStatus::Pending
-                },
-                note: expired.then_some("expired before the patient linked"),
-            }
-        })
-        .collect()
+    plan.schedule(
+        patient.session(),
+        patient.zone(clinic),
+        clinic.quiet_hours(),
+    )
+    .into_iter()
+    .map(|p| {
+        let expired = p.expires_at.is_some_and(|e| e <= now);
+        NewReminder {
+            step_id: p.step_id,
+            // A past due time makes the scheduler send it at once.
+            due_at: p.due_at,
+            expires_at: p.expires_at,
+            status: if expired {
+                ReminderStatus::Skipped
+            } else {
+                ReminderStatus::Pending
+            },
+            note: expired.then_some("expired before the patient linked"),
+        }
+    })
+    .collect()
 }

@@ -11,7 +11,7 @@ pub enum Lookup {
     Many(Vec<(i64, String)>),
 }
 
-const COLUMNS: &str = "id, clinic_id, name, plan, session_at, chat_id, lang, status";
+const COLUMNS: &str = "id, clinic_id, name, plan, session_at, chat_id, lang, status, timezone";
 
 impl Store {
     pub async fn find_patient(

@@ -38,9 +38,20 @@ pub struct Patient {
     pub chat_id: Option<i64>,
     pub lang: Option<String>,
     pub status: PatientStatus,
+    /// The patient's own zone (/timezone); `None` follows the clinic.
+    #[sqlx(default)]
+    pub timezone: Option<String>,
 }
 
 impl Patient {
+    /// The zone the patient's reminders follow: their own, else the clinic's.
+    pub fn zone(&self, clinic: &super::Clinic) -> chrono_tz::Tz {
+        self.timezone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or_else(|| clinic.tz())
+    }
+
     pub fn session(&self) -> DateTime<Utc> {
         from_millis(self.session_at)
     }
@@ -56,7 +67,8 @@ pub struct PatientListing {
     pub next_due: Option<i64>,
 }
 
-const PATIENT_COLUMNS: &str = "id, clinic_id, name, plan, session_at, chat_id, lang, status";
+const PATIENT_COLUMNS: &str =
+    "id, clinic_id, name, plan, session_at, chat_id, lang, status, timezone";
 
 pub async fn insert_patient(
     conn: &mut SqliteConnection,
@@ -188,4 +200,18 @@ impl Store {
             .fetch_one(&self.pool)
             .await
     }
+}
+
+/// Sets (or, with `None`, clears) the zone a patient's reminders follow.
+pub async fn set_timezone(
+    conn: &mut SqliteConnection,
+    id: i64,
+    zone: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE patients SET timezone = ? WHERE id = ?")
+        .bind(zone)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

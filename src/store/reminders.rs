@@ -145,7 +145,7 @@ impl Store {
         let mut claimed: Vec<Claimed> = sqlx::query_as(
             "SELECT r.id, r.patient_id, p.clinic_id, r.step_id, r.due_at, r.expires_at, r.attempts,
                     p.chat_id, p.name AS patient_name, p.status AS patient_status, p.lang, p.plan,
-                    p.session_at, c.name AS clinic_name, c.timezone, c.contact
+                    p.session_at, c.name AS clinic_name, COALESCE(p.timezone, c.timezone) AS timezone, c.contact
              FROM reminders r JOIN patients p ON p.id = r.patient_id JOIN clinics c ON c.id = p.clinic_id
              WHERE r.id IN (SELECT value FROM json_each(?))",
         )
@@ -295,7 +295,7 @@ pub async fn pending_by_patient(
     clinic_id: i64,
 ) -> Result<Vec<super::Patient>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, clinic_id, name, plan, session_at, chat_id, lang, status FROM patients p
+        "SELECT id, clinic_id, name, plan, session_at, chat_id, lang, status, timezone FROM patients p
          WHERE clinic_id = ? AND EXISTS (SELECT 1 FROM reminders r WHERE r.patient_id = p.id AND r.status = 'pending')",
     )
     .bind(clinic_id)
