@@ -165,9 +165,27 @@ async fn enrolling_a_linked_patient_again_points_to_done() {
         .await;
     assert!(
         m.plain_text()
-            .contains("Anna Berg (#1) is already linked. If this is the same person back for their next session, use /done #1 instead"),
+            .contains("Anna Berg (#1) is already linked. If this is the same person back for their next session, use /enroll #1 (or /done #1) instead"),
         "{}",
         m.plain_text()
+    );
+    // Enrolling by number is the patient's next session, over the same chat.
+    app.tg.send_text(&owner(), "/enroll #1");
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| {
+                m.plain_text()
+                    .contains("starts again from it, in the same chat")
+            },
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM links WHERE patient_id = 1")
+            .await,
+        1,
+        "no new link for #1"
     );
     app.stop().await;
 }

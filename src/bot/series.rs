@@ -60,8 +60,9 @@ pub(crate) async fn already_linked_hint(
         {
             format!(
                 "\n\n<b>{}</b> (#{}) is already linked. If this is the same person back for \
-                 their next session, use /done #{} instead: no new link needed.",
+                 their next session, use /enroll #{} (or /done #{}) instead: no new link needed.",
                 escape(&p.name),
+                p.id,
                 p.id,
                 p.id
             )

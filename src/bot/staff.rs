@@ -64,6 +64,12 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .reply("That is too long for a name and a time. Try: /enroll Anna Berg 14:30".into())
             .await;
     }
+    // `/enroll #12 [time]` names a patient already linked: their next session starts the
+    // course again over the same chat, exactly as /done does. A name alone never does
+    // that, since a namesake must not get someone else's chat.
+    if args.trim_start().starts_with('#') {
+        return super::series::done(ctx, args).await;
+    }
     let now = ctx.deps.clock.now();
     let tz = clinic.tz();
     let parsed = match parse_enroll(args, now, tz) {
