@@ -37,6 +37,8 @@ pub enum StartError {
     Messages(String),
     #[error(transparent)]
     Database(#[from] crate::store::OpenError),
+    #[error("{url}: the database cannot be written ({reason}); the bot needs to write to it")]
+    ReadOnly { url: String, reason: String },
     #[error("cannot reach Telegram ({0}); check TELOXIDE_TOKEN and TELOXIDE_API_URL")]
     Telegram(String),
 }
@@ -79,6 +81,12 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let catalog = Arc::new(load_catalog(&settings.messages_dir)?);
     let store = Store::open(&settings.database_url).await?;
+    if let Err(e) = store.check_writable().await {
+        return Err(StartError::ReadOnly {
+            url: settings.database_url.clone(),
+            reason: e.to_string(),
+        });
+    }
     let bot = make_bot(&settings.token, settings.api_url.as_ref());
     let bot_username = bot_username(&bot).await?;
     if let Err(e) = bot::set_menus(&bot, &store).await {

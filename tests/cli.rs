@@ -267,3 +267,35 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn a_read_only_database_stops_start_up_with_a_clear_error_and_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("aftercare.db");
+    // Create and migrate the database once, as a first start would.
+    let (code, _, err) = run(aftercare()
+        .env("DATABASE_URL", format!("sqlite://{}", file.display()))
+        .args(["audit", "export", "--clinic", "1", "--since", "2026-01-01"]));
+    assert_eq!(code, 2, "{err}");
+    let before = std::fs::read(&file).unwrap();
+    // The same file, read-only (as a read-only mount or file would give it).
+    let read_only = format!("sqlite://{}?mode=ro", file.display());
+    let (code, _, err) = run(aftercare()
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("DATABASE_URL", &read_only)
+        .arg("run"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the database cannot be written"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), before, "the file changed");
+    // Readable is enough for exporting the audit trail.
+    let (_, _, err) = run(aftercare().env("DATABASE_URL", &read_only).args([
+        "audit",
+        "export",
+        "--clinic",
+        "1",
+        "--since",
+        "2026-01-01",
+    ]));
+    assert!(err.contains("there is no clinic #1"), "{err}");
+}

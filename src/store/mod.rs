@@ -90,6 +90,23 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// Fails when the database cannot be written (a read-only file or mount), so the bot
+    /// refuses to start instead of failing every reminder later.
+    pub async fn check_writable(&self) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        // Taking the lock is not enough on a read-only connection; a real (undone)
+        // write is: the header's user_version, set to what it already is.
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA user_version = {version}"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        tx.rollback().await
+    }
+
     /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
