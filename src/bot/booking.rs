@@ -7,7 +7,6 @@ use teloxide::utils::html::escape;
 use super::{Ctx, Deps};
 use crate::catalog::Reply;
 use crate::domain::booking::{PatientRef, parse_book};
-use crate::notify::{About, Outgoing, alert_text, handled_button, to_staff};
 use crate::render::local_when;
 use crate::service::booking::{
     BookOutcome, BookingAnswer, BookingAnswerOutcome, UnbookOutcome, answer_booking,
@@ -201,31 +200,8 @@ pub async fn on_booking_button(
             ("when", &when),
         ]);
     super::send(bot, deps, ChatId(chat), text).await?;
-    if let Some((patient_id, alert_id)) = alert
-        && let Some(alert) = deps.store.alert(alert_id).await?
-    {
-        let staff: Vec<i64> = deps
-            .store
-            .team(clinic.id)
-            .await?
-            .into_iter()
-            .map(|(u, _)| u)
-            .collect();
-        to_staff(
-            bot,
-            &deps.pacer,
-            &deps.store,
-            &staff,
-            About {
-                clinic_id: clinic.id,
-                patient_id: Some(patient_id),
-            },
-            Outgoing::Text(&alert_text(&alert, clinic.tz(), false)),
-            Some(handled_button(alert_id)),
-            now,
-        )
-        .await;
-        deps.wake.notify_one();
+    if let Some((patient_id, alert_id)) = alert {
+        super::checkin::alert_staff(bot, deps, &clinic, patient_id, alert_id, now).await?;
     }
     Ok(Some(String::new()))
 }

@@ -86,40 +86,52 @@ pub(crate) async fn answer_and_alert(
             ("clinic_contact", &clinic.contact),
         ]);
     super::send(bot, deps, ChatId(chat), text).await?;
-    if let Some(alert_id) = alert
-        && let Some(alert) = deps.store.alert(alert_id).await?
-    {
-        let staff: Vec<i64> = deps
-            .store
-            .team(clinic.id)
-            .await?
-            .into_iter()
-            .map(|(u, _)| u)
-            .collect();
-        let delivered = to_staff(
-            bot,
-            &deps.pacer,
-            &deps.store,
-            &staff,
-            About {
-                clinic_id: clinic.id,
-                patient_id: Some(target.patient_id),
-            },
-            Outgoing::Text(&alert_text(&alert, clinic.tz(), false)),
-            Some(handled_button(alert_id)),
-            now,
-        )
-        .await;
-        tracing::info!(
-            alert = alert_id,
-            staff = staff.len(),
-            delivered,
-            "alert sent to staff"
-        );
-        // The re-alert time is new work for the scheduler's sleep.
-        deps.wake.notify_one();
+    if let Some(alert_id) = alert {
+        alert_staff(bot, deps, &clinic, target.patient_id, alert_id, now).await?;
     }
     Ok(Some(String::new()))
+}
+
+/// Sends an open alert to every staff member of the clinic, with a "Handled" button,
+/// and wakes the scheduler for its re-alert time.
+pub(crate) async fn alert_staff(
+    bot: &Bot,
+    deps: &Deps,
+    clinic: &crate::store::Clinic,
+    patient_id: i64,
+    alert_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let Some(alert) = deps.store.alert(alert_id).await? else {
+        return Ok(());
+    };
+    let staff = deps.store.staff_chats(clinic.id, None).await?;
+    let about = About {
+        clinic_id: clinic.id,
+        patient_id: Some(patient_id),
+    };
+    let text = alert_text(&alert, clinic.tz(), false);
+    let markup = Some(handled_button(alert_id));
+    let delivered = to_staff(
+        bot,
+        &deps.pacer,
+        &deps.store,
+        &staff,
+        about,
+        Outgoing::Text(&text),
+        markup,
+        now,
+    )
+    .await;
+    tracing::info!(
+        alert = alert_id,
+        staff = staff.len(),
+        delivered,
+        "alert sent to staff"
+    );
+    // The re-alert time is new work for the scheduler's sleep.
+    deps.wake.notify_one();
+    Ok(())
 }
 
 /// A staff member pressed "Handled" on an alert.

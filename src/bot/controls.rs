@@ -88,13 +88,10 @@ pub async fn on_language_button(
 }
 
 pub async fn mydata(ctx: &Ctx<'_>) -> anyhow::Result<()> {
-    let Some(p) = &ctx.patient else {
-        return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
-    };
-    let deps = ctx.deps;
-    let Some(clinic) = deps.store.clinic(p.clinic_id).await? else {
+    let Some((p, clinic)) = ctx.linked_patient().await? else {
         return Ok(());
     };
+    let deps = ctx.deps;
     let lang = ctx.lang();
     let tz = p.zone(&clinic);
     let session = local_when(&lang, &p.session().with_timezone(&tz));

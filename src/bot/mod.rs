@@ -242,6 +242,19 @@ impl Ctx<'_> {
         }
     }
 
+    /// The linked patient writing, with their clinic. Anyone else is told to open their
+    /// clinic's link, and gets `None`.
+    pub async fn linked_patient(
+        &self,
+    ) -> anyhow::Result<Option<(&crate::store::Patient, crate::store::Clinic)>> {
+        let Some(p) = &self.patient else {
+            self.reply(self.patient_reply(Reply::NotLinked).await?)
+                .await?;
+            return Ok(None);
+        };
+        Ok(self.deps.store.clinic(p.clinic_id).await?.map(|c| (p, c)))
+    }
+
     /// A patient-facing reply with the patient's clinic name filled in, in the
     /// clinic's own wording when it saved one.
     pub async fn patient_reply(&self, which: Reply) -> anyhow::Result<String> {

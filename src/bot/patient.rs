@@ -153,13 +153,10 @@ pub async fn help(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 }
 
 pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
-    let Some(p) = &ctx.patient else {
-        return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
-    };
-    let deps = ctx.deps;
-    let Some(clinic) = deps.store.clinic(p.clinic_id).await? else {
+    let Some((p, clinic)) = ctx.linked_patient().await? else {
         return Ok(());
     };
+    let deps = ctx.deps;
     let lang = ctx.lang();
     let upcoming = deps.store.upcoming(p.id).await?;
     if upcoming.is_empty() {

@@ -49,13 +49,7 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let Some(clinic) = deps.store.clinic(p.clinic_id).await? else {
         return Ok(());
     };
-    let staff: Vec<i64> = deps
-        .store
-        .team(clinic.id)
-        .await?
-        .into_iter()
-        .map(|(u, _)| u)
-        .collect();
+    let staff = deps.store.staff_chats(clinic.id, None).await?;
     let who = format!("<b>{}</b> (patient #{})", escape(&p.name), p.id);
     let about = About {
         clinic_id: clinic.id,

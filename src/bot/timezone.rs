@@ -1,80 +1,87 @@
 //! `/timezone` and shared locations: a travelling patient's reminders follow them.
 
+use chrono_tz::Tz;
 use teloxide::types::Location;
 
 use super::Ctx;
 use crate::catalog::Reply;
 use crate::domain::time::{find_zone, zone_from_longitude};
 use crate::service::patient::set_timezone;
+use crate::store::{Clinic, Patient};
 
 pub async fn timezone(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
-    let Some(p) = &ctx.patient else {
-        return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
-    };
-    let deps = ctx.deps;
-    let Some(clinic) = deps.store.clinic(p.clinic_id).await? else {
+    let Some((p, clinic)) = ctx.linked_patient().await? else {
         return Ok(());
     };
-    let lang = ctx.lang();
-    let texts = crate::service::texts::Texts::new(&deps.store, &deps.catalog);
     let query = args.trim();
     if query.is_empty() {
         let zone = p.zone(&clinic);
-        let local = deps
-            .clock
-            .now()
-            .with_timezone(&zone)
-            .format("%H:%M")
-            .to_string();
-        let text = texts
-            .reply(Some(clinic.id), &lang, Reply::TimezoneShow)
-            .await?;
-        return ctx
-            .reply(text.render(&[("zone", zone.name()), ("local_time", &local)]))
-            .await;
+        let local = local_time(ctx, zone);
+        return answer(
+            ctx,
+            &clinic,
+            Reply::TimezoneShow,
+            &[("zone", zone.name()), ("local_time", &local)],
+        )
+        .await;
     }
     let Some(zone) = find_zone(query) else {
-        let text = texts
-            .reply(Some(clinic.id), &lang, Reply::TimezoneUnknown)
-            .await?;
         let shown: String = query.chars().take(40).collect();
-        return ctx.reply(text.render(&[("query", &shown)])).await;
+        return answer(ctx, &clinic, Reply::TimezoneUnknown, &[("query", &shown)]).await;
     };
-    let moved = set_timezone(&deps.store, &deps.catalog, p, &clinic, zone).await?;
-    deps.wake.notify_one();
-    tracing::info!(patient = p.id, moved, "patient changed their time zone");
-    let local = deps
-        .clock
-        .now()
-        .with_timezone(&zone)
-        .format("%H:%M")
-        .to_string();
-    let text = texts
-        .reply(Some(clinic.id), &lang, Reply::TimezoneSet)
-        .await?;
-    ctx.reply(text.render(&[("zone", zone.name()), ("local_time", &local)]))
-        .await
+    follow(ctx, p, &clinic, zone).await?;
+    let local = local_time(ctx, zone);
+    answer(
+        ctx,
+        &clinic,
+        Reply::TimezoneSet,
+        &[("zone", zone.name()), ("local_time", &local)],
+    )
+    .await
 }
 
 /// A shared location sets a whole-hour zone from its longitude.
 pub async fn location(ctx: &Ctx<'_>, location: &Location) -> anyhow::Result<()> {
-    let Some(p) = &ctx.patient else {
-        return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
-    };
-    let deps = ctx.deps;
-    let Some(clinic) = deps.store.clinic(p.clinic_id).await? else {
+    let Some((p, clinic)) = ctx.linked_patient().await? else {
         return Ok(());
     };
     let zone = zone_from_longitude(location.longitude);
-    let moved = set_timezone(&deps.store, &deps.catalog, p, &clinic, zone).await?;
-    deps.wake.notify_one();
-    tracing::info!(
-        patient = p.id,
-        moved,
-        "patient shared a location for their time zone"
-    );
-    let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
-        .reply(Some(clinic.id), &ctx.lang(), Reply::TimezoneLocation)
+    follow(ctx, p, &clinic, zone).await?;
+    answer(
+        ctx,
+        &clinic,
+        Reply::TimezoneLocation,
+        &[("zone", zone.name())],
+    )
+    .await
+}
+
+/// Stores the zone, re-plans what is not yet sent, and wakes the scheduler.
+async fn follow(ctx: &Ctx<'_>, p: &Patient, clinic: &Clinic, zone: Tz) -> anyhow::Result<()> {
+    let moved = set_timezone(&ctx.deps.store, &ctx.deps.catalog, p, clinic, zone).await?;
+    ctx.deps.wake.notify_one();
+    tracing::info!(patient = p.id, moved, "patient changed their time zone");
+    Ok(())
+}
+
+fn local_time(ctx: &Ctx<'_>, zone: Tz) -> String {
+    ctx.deps
+        .clock
+        .now()
+        .with_timezone(&zone)
+        .format("%H:%M")
+        .to_string()
+}
+
+/// A reply in the clinic's own wording when it saved one.
+async fn answer(
+    ctx: &Ctx<'_>,
+    clinic: &Clinic,
+    which: Reply,
+    vars: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let text = crate::service::texts::Texts::new(&ctx.deps.store, &ctx.deps.catalog)
+        .reply(Some(clinic.id), &ctx.lang(), which)
         .await?;
-    ctx.reply(text.render(&[("zone", zone.name())])).await
+    ctx.reply(text.render(vars)).await
 }

@@ -27,12 +27,12 @@ impl Scheduler {
 
     #[tracing::instrument(skip_all, fields(alert = alert.id, clinic = alert.clinic_id))]
     pub(super) async fn realert(&self, alert: Alert) {
-        let owners: Vec<i64> = match self.store.team(alert.clinic_id).await {
-            Ok(team) => team
-                .into_iter()
-                .filter(|(_, r)| *r == StaffRole::Owner)
-                .map(|(u, _)| u)
-                .collect(),
+        let owners = match self
+            .store
+            .staff_chats(alert.clinic_id, Some(StaffRole::Owner))
+            .await
+        {
+            Ok(owners) => owners,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the clinic's owners");
                 return;

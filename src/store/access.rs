@@ -122,11 +122,27 @@ impl Store {
     pub async fn staff_of(&self, clinic_id: i64) -> Result<Vec<StaffMember>, sqlx::Error> {
         sqlx::query_as(
             "SELECT user_id, role, display_name FROM staff WHERE clinic_id = ?
-             ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, created_at",
+             ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, created_at, user_id",
         )
         .bind(clinic_id)
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// The private chats of everyone who works for a clinic (a private chat's id is the
+    /// user's id), optionally only those with `role`; owners first.
+    pub async fn staff_chats(
+        &self,
+        clinic_id: i64,
+        role: Option<StaffRole>,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        Ok(self
+            .staff_of(clinic_id)
+            .await?
+            .into_iter()
+            .filter(|m| role.is_none_or(|r| m.role == r))
+            .map(|m| m.user_id)
+            .collect())
     }
 
     /// Makes `clinic_id` the clinic a person acts for.

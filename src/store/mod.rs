@@ -12,7 +12,6 @@ pub mod patient_lookup;
 pub mod patients;
 pub mod reminders;
 pub mod series;
-pub mod team;
 pub mod templates;
 pub mod threads;
 pub mod timing;
