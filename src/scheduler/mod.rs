@@ -33,6 +33,8 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 const BATCH: i64 = 50;
 /// Sends waiting for their turn or on the wire at once.
 const MAX_IN_FLIGHT: usize = 200;
+/// The least time between two idle checkpoints.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// Pause after the database refused work, before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 /// How long shutdown waits for sends already on the wire.
@@ -74,6 +76,7 @@ impl Scheduler {
         let mut in_flight: JoinSet<Option<i64>> = JoinSet::new();
         // Ids of rows this process is sending, kept out of lease expiry.
         let mut sending: HashSet<i64> = HashSet::new();
+        let mut last_checkpoint: Option<tokio::time::Instant> = None;
         while !*shutdown.borrow() {
             while let Some(done) = in_flight.try_join_next() {
                 if let Ok(Some(id)) = done {
@@ -87,9 +90,12 @@ impl Scheduler {
                 Vec::new()
             };
             let full_batch = room > 0 && claimed.len() as i64 == BATCH.min(room as i64);
-            if room > 0 && claimed.is_empty() {
-                // Nothing due: a good moment to fold the WAL back into the database,
-                // rather than inside a claim (the claim's p99 was a checkpoint).
+            // Nothing due: a good moment to fold the WAL back into the database, rather
+            // than inside a claim (the claim's p99 was a checkpoint). At most once a
+            // second: the loop also turns once per finished send.
+            let checkpoint_due = last_checkpoint.is_none_or(|t| t.elapsed() >= CHECKPOINT_EVERY);
+            if room > 0 && claimed.is_empty() && checkpoint_due {
+                last_checkpoint = Some(tokio::time::Instant::now());
                 if let Err(e) = self.store.checkpoint().await {
                     tracing::warn!(error = %e, "checkpoint failed; SQLite retries on its own");
                 }
