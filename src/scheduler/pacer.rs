@@ -46,6 +46,19 @@ struct State {
     paused_until: Option<Instant>,
 }
 
+impl State {
+    /// The next slot in the overall stream no earlier than `earliest` or a pause's end.
+    fn book_global(&mut self, earliest: Instant, gap: Duration) -> Instant {
+        let at = [Some(earliest), self.next_global, self.paused_until]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(earliest);
+        self.next_global = Some(at + gap);
+        at
+    }
+}
+
 impl Pacer {
     pub fn new(limits: Limits) -> Self {
         Pacer {
@@ -66,18 +79,12 @@ impl Pacer {
         at
     }
 
-    /// Books a slot in the overall stream, no earlier than `earliest`.
-    pub fn book_global(&self, earliest: Instant) -> Instant {
+    /// Books a slot in the overall stream, no earlier than `earliest` (senders go
+    /// through `wait_booked`, which books under the same lock as its chat check).
+    #[cfg(test)]
+    fn book_global(&self, earliest: Instant) -> Instant {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut at = earliest;
-        if let Some(t) = s.next_global {
-            at = at.max(t);
-        }
-        if let Some(p) = s.paused_until {
-            at = at.max(p);
-        }
-        s.next_global = Some(at + self.limits.global_gap);
-        at
+        s.book_global(earliest, self.limits.global_gap)
     }
 
     /// Telegram said 429: nothing goes out before `until`.
@@ -114,14 +121,7 @@ impl Pacer {
                 {
                     Some(chat_free) => Err(chat_free),
                     None => {
-                        let mut at = now;
-                        if let Some(t) = s.next_global {
-                            at = at.max(t);
-                        }
-                        if let Some(p) = s.paused_until {
-                            at = at.max(p);
-                        }
-                        s.next_global = Some(at + self.limits.global_gap);
+                        let at = s.book_global(now, self.limits.global_gap);
                         // The planned send instant: the chat's next message waits for it.
                         s.last_sent.insert(chat, at);
                         if s.last_sent.len() > 10_000 {
