@@ -6,7 +6,8 @@
 
 use teloxide::RequestError;
 
-/// A token-free, one-line description of any error chain.
+/// A token-free, one-line description of any error chain; a database that cannot be
+/// written is named as such, with what to check.
 pub fn describe(err: &anyhow::Error) -> String {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<RequestError>() {
@@ -14,6 +15,11 @@ pub fn describe(err: &anyhow::Error) -> String {
         }
         if let Some(e) = cause.downcast_ref::<reqwest::Error>() {
             return describe_reqwest(e);
+        }
+        if let Some(e) = cause.downcast_ref::<sqlx::Error>()
+            && crate::store::cannot_write(e)
+        {
+            return format!("{e}; {}", crate::store::CANNOT_WRITE_HINT);
         }
     }
     format!("{err:#}")

@@ -1,11 +1,12 @@
-//! The real binary under faults: kill -9 in the middle of sending.
+//! The real binary under faults: kill -9 in the middle of sending, SIGTERM under load,
+//! and a disk that fills up while it runs.
 
 mod support;
 
 use std::process::{Child, Command, Stdio};
 
 use support::app::{WAIT, eventually, messages_dir};
-use support::fake_telegram::{FakeTelegram, TOKEN, TestUser};
+use support::fake_telegram::{FakeTelegram, Fault, TOKEN, TestUser};
 
 const PATIENTS: i64 = 15;
 const STEPS: usize = 5;
@@ -63,15 +64,12 @@ fn burst_messages_sent(tg: &FakeTelegram) -> Vec<(i64, String)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn kill_9_while_sending_loses_no_reminder() {
-    let tg = FakeTelegram::start().await;
-    let data = tempfile::tempdir().unwrap();
-    let messages = burst_messages();
-    let db = support::app::db_url(&data);
-
-    // A clinic without quiet hours whose patients follow the burst plan.
-    let store = aftercare::store::Store::open(&db).await.unwrap();
+/// A clinic without quiet hours on the burst plan, and `chats` linked patients (Telegram
+/// ids from 6000) whose steps s1, s2, … are due at `now + due[0]`, `now + due[1]`, ….
+/// Returns the owner's join payload.
+async fn seed(tg: &FakeTelegram, db: &str, chats: i64, due: &[chrono::Duration]) -> String {
+    use aftercare::store::{NewReminder, ReminderStatus, patients};
+    let store = aftercare::store::Store::open(db).await.unwrap();
     let now = chrono::Utc::now();
     let clinic = aftercare::service::clinic::create_clinic(&store, "Glow", chrono_tz::UTC, now)
         .await
@@ -82,11 +80,50 @@ async fn kill_9_while_sending_loses_no_reminder() {
     .execute(store.pool())
     .await
     .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..chats {
+        let user = TestUser::new(6000 + i, "Pat");
+        tg.started_earlier(&user);
+        let id =
+            patients::insert_patient(&mut tx, clinic.clinic_id, "Pat Doe", "burst", now, 1, now)
+                .await
+                .unwrap();
+        patients::activate_patient(&mut tx, id, user.id, "en", now)
+            .await
+            .unwrap();
+        let rows: Vec<_> = due
+            .iter()
+            .enumerate()
+            .map(|(s, after)| NewReminder {
+                step_id: format!("s{}", s + 1),
+                due_at: now + *after,
+                expires_at: None,
+                status: ReminderStatus::Pending,
+                note: None,
+            })
+            .collect();
+        aftercare::store::reminders::insert_reminders(&mut tx, id, &rows)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
     store.close().await;
+    clinic.owner_payload
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_while_sending_loses_no_reminder() {
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let messages = burst_messages();
+    let db = support::app::db_url(&data);
+
+    // A clinic without quiet hours whose patients follow the burst plan.
+    let owner_payload = seed(&tg, &db, 0, &[]).await;
 
     let mut bot = spawn_bot(&tg, &db, messages.path());
     let owner = TestUser::new(1001, "Olga");
-    tg.send_text(&owner, &format!("/start {}", clinic.owner_payload));
+    tg.send_text(&owner, &format!("/start {owner_payload}"));
     tg.wait_for(owner.id, |m| m.plain_text().contains("owner of"), WAIT)
         .await;
     for i in 0..PATIENTS {
@@ -136,50 +173,7 @@ async fn sigterm_under_load_exits_zero_within_ten_seconds_and_the_next_start_sen
     let db = support::app::db_url(&data);
 
     // 100 linked patients with five reminders each, all due now: 500 messages.
-    let store = aftercare::store::Store::open(&db).await.unwrap();
-    let now = chrono::Utc::now();
-    let clinic = aftercare::service::clinic::create_clinic(&store, "Glow", chrono_tz::UTC, now)
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE clinics SET quiet_start = '00:00', quiet_end = '00:00', default_plan = 'burst'",
-    )
-    .execute(store.pool())
-    .await
-    .unwrap();
-    let mut tx = store.begin().await.unwrap();
-    for i in 0..CHATS {
-        let user = TestUser::new(6000 + i, "Pat");
-        tg.started_earlier(&user);
-        let id = aftercare::store::patients::insert_patient(
-            &mut tx,
-            clinic.clinic_id,
-            "Pat Doe",
-            "burst",
-            now,
-            1,
-            now,
-        )
-        .await
-        .unwrap();
-        aftercare::store::patients::activate_patient(&mut tx, id, user.id, "en", now)
-            .await
-            .unwrap();
-        let rows: Vec<_> = (1..=5)
-            .map(|s| aftercare::store::NewReminder {
-                step_id: format!("s{s}"),
-                due_at: now,
-                expires_at: None,
-                status: aftercare::store::ReminderStatus::Pending,
-                note: None,
-            })
-            .collect();
-        aftercare::store::reminders::insert_reminders(&mut tx, id, &rows)
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
-    store.close().await;
+    seed(&tg, &db, CHATS, &[chrono::Duration::zero(); 5]).await;
     let total = (CHATS * 5) as usize;
 
     let bot = spawn_bot(&tg, &db, messages.path());
@@ -223,4 +217,216 @@ async fn sigterm_under_load_exits_zero_within_ten_seconds_and_the_next_start_sen
     bot.wait().unwrap();
     let repeats = burst_messages_sent(&tg).len() - total;
     assert_eq!(repeats, 0, "a clean shutdown repeats nothing");
+}
+
+/// Starts the bot with its log on a pipe, collected into the returned buffer, and with
+/// SIGXFSZ ignored, so that a file-size limit makes its writes fail (EFBIG) instead of
+/// killing it, as a full disk makes them fail (ENOSPC).
+fn spawn_bot_logged(
+    tg: &FakeTelegram,
+    db: &str,
+    messages: &std::path::Path,
+) -> (Child, std::sync::Arc<std::sync::Mutex<String>>) {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    command
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", tg.api_url())
+        .env("DATABASE_URL", db)
+        .env("AFTERCARE_MESSAGES", messages)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .args(["run", "--poll-timeout", "1s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: between fork and exec only `signal`, which is async-signal-safe, runs.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut bot = command.spawn().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stderr = bot.stderr.take().unwrap();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    (bot, log)
+}
+
+/// Sets the largest file `pid` may write: 0 fills its disk, `None` gives the space back.
+fn limit_file_size(pid: u32, bytes: Option<u64>) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: plain system call on a child we own; both pointers are valid or null.
+    let rc = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+/// The disk fills up while reminders go out, an enrollment is made and a patient opens
+/// a link; later the space comes back. Simulated with a file-size limit of 0 on the
+/// running bot (no mount needed, so it runs anywhere): every write fails, as on a full
+/// disk, and reads still work.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_space_is_back() {
+    const CHATS: i64 = 10;
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let messages = burst_messages();
+    let db = support::app::db_url(&data);
+    let second = chrono::Duration::seconds;
+    // Step 1 goes out once the owner is set up; steps 2 to 5 fall due while the disk is
+    // full.
+    let due = [second(3), second(9), second(10), second(11), second(12)];
+    let owner_payload = seed(&tg, &db, CHATS, &due).await;
+    let seeded = std::time::Instant::now();
+    let total = CHATS as usize * due.len();
+
+    let (mut bot, log) = spawn_bot_logged(&tg, &db, messages.path());
+    let owner = TestUser::new(1001, "Olga");
+    tg.send_text(&owner, &format!("/start {owner_payload}"));
+    tg.wait_for(owner.id, |m| m.plain_text().contains("owner of"), WAIT)
+        .await;
+    tg.send_text(&owner, "/enroll Lena Late");
+    let link = tg
+        .wait_for(owner.id, |m| m.plain_text().contains("?start="), WAIT)
+        .await;
+    // Telegram takes its time over one step-1 message: it is on the wire when the disk
+    // fills, and Telegram's answer has to be recorded afterwards.
+    tg.push_fault(Fault::Slow(std::time::Duration::from_secs(5)));
+    eventually("the other step-1 messages went out", || async {
+        burst_messages_sent(&tg).len() >= CHATS as usize - 1
+    })
+    .await;
+
+    // The disk is full.
+    limit_file_size(bot.id(), Some(0));
+    let apology = |m: &support::fake_telegram::SentMessage| {
+        m.plain_text().contains("something went wrong on our side")
+    };
+    tg.skip_sent(owner.id);
+    tg.send_text(&owner, "/enroll Fay Fault");
+    tg.wait_for(owner.id, apology, WAIT).await;
+    let lena = TestUser::new(7001, "Lena");
+    tg.send_text(
+        &lena,
+        &format!("/start {}", support::app::payload_of(&link)),
+    );
+    tg.wait_for(lena.id, apology, WAIT).await;
+    eventually(
+        "the slow message's answer could not be recorded",
+        || async { log.lock().unwrap().contains("recording a delivery failed") },
+    )
+    .await;
+    eventually("the scheduler reported the disk", || async {
+        log.lock()
+            .unwrap()
+            .contains("could not claim due reminders")
+    })
+    .await;
+    // Hold the fault past the last due time, so every later step fell due meanwhile.
+    let last_due = std::time::Duration::from_secs(13);
+    if let Some(left) = last_due.checked_sub(seeded.elapsed()) {
+        tokio::time::sleep(left).await;
+    }
+    let during = log.lock().unwrap().clone();
+    let sent_while_full = burst_messages_sent(&tg).len();
+    assert!(
+        sent_while_full < total,
+        "everything went out before the disk filled; the test proves nothing"
+    );
+
+    // Space is back: the same process carries on, without a restart.
+    limit_file_size(bot.id(), None);
+    eventually("every reminder went out", || async {
+        let mut distinct = burst_messages_sent(&tg);
+        distinct.sort();
+        distinct.dedup();
+        distinct.len() == total
+    })
+    .await;
+    // The link was not used up by the failed attempt, and enrolling works again.
+    tg.skip_sent(lena.id);
+    tg.send_text(
+        &lena,
+        &format!("/start {}", support::app::payload_of(&link)),
+    );
+    tg.wait_for(lena.id, |m| m.plain_text().contains("Glow"), WAIT)
+        .await;
+    tg.skip_sent(owner.id);
+    tg.send_text(&owner, "/enroll Fay Fault");
+    tg.wait_for(owner.id, |m| m.plain_text().contains("?start="), WAIT)
+        .await;
+    Command::new("kill")
+        .args(["-TERM", &bot.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(bot.wait().unwrap().code(), Some(0));
+    let after = log.lock().unwrap().clone();
+
+    // A clear error, said once, naming what to check; and the recovery said too.
+    let hint = "the database file cannot be written: is the disk full";
+    assert!(during.contains(hint), "{during}");
+    assert_eq!(
+        during.matches("could not claim due reminders").count(),
+        1,
+        "the outage is reported once, not every second:\n{during}"
+    );
+    assert!(during.contains("handler failed"), "{during}");
+    assert!(after.contains("the database accepts work again"), "{after}");
+    // Each reminder once: the one Telegram answered while the disk was full was
+    // recorded once space was back, not sent again.
+    assert_eq!(
+        burst_messages_sent(&tg).len(),
+        total,
+        "a reminder went out twice"
+    );
+
+    // Nothing half-written: the file is sound, the failed enrollment left no trace, the
+    // retried one and Lena's link took, and every reminder is recorded as sent.
+    let store = aftercare::store::Store::open(&db).await.unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let count = |sql: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM patients WHERE name = 'Fay Fault'").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM patients WHERE name = 'Lena Late' AND chat_id IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM reminders WHERE step_id LIKE 's%' AND status = 'sent'").await,
+        total as i64
+    );
 }

@@ -37,6 +37,8 @@ const MAX_IN_FLIGHT: usize = 200;
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// Pause after the database refused work, before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
+/// The longest pause between attempts to record a delivery Telegram has answered.
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(10);
 /// How long shutdown waits for sends already on the wire.
 const DRAIN: Duration = Duration::from_secs(8);
 
@@ -77,6 +79,7 @@ impl Scheduler {
         // Ids of rows this process is sending, kept out of lease expiry.
         let mut sending: HashSet<i64> = HashSet::new();
         let mut last_checkpoint: Option<tokio::time::Instant> = None;
+        let mut store_down = StoreHealth::default();
         while !*shutdown.borrow() {
             while let Some(done) = in_flight.try_join_next() {
                 if let Ok(Some(id)) = done {
@@ -85,7 +88,23 @@ impl Scheduler {
             }
             let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
             let claimed = if room > 0 {
-                self.claim(room, &sending).await
+                match self.claim(room, &sending).await {
+                    Ok(rows) => {
+                        store_down.recovered();
+                        rows
+                    }
+                    Err(e) => {
+                        // Busy beyond the busy timeout, or the disk is full: nothing is
+                        // lost (the rows stay pending); pause so an outage is not a hot
+                        // loop, and wait for in-flight sends or shutdown meanwhile.
+                        store_down.failed("could not claim due reminders", &e);
+                        tokio::select! {
+                            _ = tokio::time::sleep(STORE_RETRY) => {}
+                            _ = shutdown.changed() => {}
+                        }
+                        continue;
+                    }
+                }
             } else {
                 Vec::new()
             };
@@ -165,26 +184,19 @@ impl Scheduler {
         }
     }
 
-    async fn claim(&self, room: usize, sending: &HashSet<i64>) -> Vec<Claimed> {
+    /// Takes back leases that ran out (except rows this process is sending) and claims
+    /// the next batch of due rows.
+    async fn claim(
+        &self,
+        room: usize,
+        sending: &HashSet<i64>,
+    ) -> Result<Vec<Claimed>, sqlx::Error> {
         let now = self.clock.now();
         let sending: Vec<i64> = sending.iter().copied().collect();
-        if let Err(e) = self.store.release_expired_leases(now, &sending).await {
-            tracing::error!(error = %e, "could not release expired leases");
-        }
-        match self
-            .store
+        self.store.release_expired_leases(now, &sending).await?;
+        self.store
             .claim_due(now, now + LEASE, BATCH.min(room as i64))
             .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                // Busy or locked beyond the busy timeout, or the disk is full: nothing
-                // is lost (the rows stay pending); pause so an outage is not a hot loop.
-                tracing::error!(error = %e, "could not claim due reminders");
-                tokio::time::sleep(STORE_RETRY).await;
-                Vec::new()
-            }
-        }
     }
 
     async fn next_wakeup(&self) -> Option<DateTime<Utc>> {
@@ -246,17 +258,26 @@ impl Scheduler {
                 }
                 let sent = request.await;
                 let outcome = classify(sent, |m| m.id.0);
-                // Telegram has answered: try hard to write that down, since a row left
-                // leased is sent again when its lease runs out.
-                let mut tries = 0;
+                self.react(&row, &outcome);
+                // Telegram has answered: keep trying to write that down until it works
+                // (a full disk may take an operator hours) or shutdown, since a row
+                // left leased is sent again when its lease runs out. The loop keeps the
+                // row in `sending`, so its lease is not taken back meanwhile.
+                let mut pause = STORE_RETRY;
                 loop {
-                    tries += 1;
-                    match self.record(&row, outcome.clone()).await {
-                        Err(e) if tries < 3 => {
-                            tracing::warn!(error = %e, "recording a delivery failed, retrying");
-                            tokio::time::sleep(STORE_RETRY).await;
+                    match self.record(&row, &outcome).await {
+                        Ok(()) => break Ok(()),
+                        Err(e) if *shutdown.borrow() => break Err(e),
+                        Err(e) => {
+                            if pause == STORE_RETRY {
+                                tracing::warn!(error = %e, "recording a delivery failed, retrying");
+                            }
+                            tokio::select! {
+                                _ = tokio::time::sleep(pause) => {}
+                                _ = shutdown.wait_for(|stop| *stop) => {}
+                            }
+                            pause = (pause * 2).min(RECORD_RETRY_MAX);
                         }
-                        other => break other,
                     }
                 }
             }
@@ -365,31 +386,56 @@ impl Scheduler {
         }
     }
 
-    async fn record(&self, row: &Claimed, outcome: Outcome) -> Result<(), sqlx::Error> {
+    /// Logs Telegram's answer and obeys a 429 at once, before the answer is recorded.
+    fn react(&self, row: &Claimed, outcome: &Outcome) {
         let now = self.clock.now();
         match outcome {
-            Outcome::Sent { message_id } => {
+            Outcome::Sent { .. } => {
                 tracing::info!(late_ms = (now - row.due()).num_milliseconds(), "sent");
-                self.store.mark_sent(row.id, message_id, now).await
             }
             Outcome::RetryAfter(wait) => {
                 tracing::warn!(retry_after_s = wait.as_secs(), "Telegram asked us to wait");
-                self.pacer.pause_until(tokio::time::Instant::now() + wait);
-                let again = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                self.store
-                    .retry_at(row.id, again, "429 from Telegram")
-                    .await
+                self.pacer.pause_until(tokio::time::Instant::now() + *wait);
             }
             Outcome::Transient(why) if row.attempts < MAX_ATTEMPTS => {
-                let wait = backoff(row.attempts);
-                tracing::warn!(reason = %why, attempt = row.attempts, retry_in_s = wait.as_secs(), "send failed, will retry");
-                let again = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                self.store
-                    .retry_at(row.id, again, "retrying after a network or server error")
-                    .await
+                tracing::warn!(reason = %why, attempt = row.attempts, retry_in_s = backoff(row.attempts).as_secs(), "send failed, will retry");
             }
             Outcome::Transient(why) => {
                 tracing::error!(reason = %why, "send failed too often, giving up");
+            }
+            Outcome::Unreachable(why) => {
+                tracing::info!(
+                    reason = why,
+                    "patient unreachable, stopping their reminders"
+                );
+            }
+            Outcome::Rejected(why) => {
+                tracing::error!(reason = %why, "Telegram refused the message");
+            }
+        }
+    }
+
+    /// Writes Telegram's answer down. Safe to repeat until it succeeds.
+    async fn record(&self, row: &Claimed, outcome: &Outcome) -> Result<(), sqlx::Error> {
+        let now = self.clock.now();
+        let after = |wait: Duration| now + chrono::Duration::from_std(wait).unwrap_or_default();
+        match outcome {
+            Outcome::Sent { message_id } => self.store.mark_sent(row.id, *message_id, now).await,
+            Outcome::RetryAfter(wait) => {
+                self.store
+                    .retry_at(row.id, after(*wait), "429 from Telegram")
+                    .await
+            }
+            Outcome::Transient(_) if row.attempts < MAX_ATTEMPTS => {
+                self.store
+                    .retry_at(
+                        row.id,
+                        after(backoff(row.attempts)),
+                        "retrying after a network or server error",
+                    )
+                    .await
+            }
+            Outcome::Transient(_) => {
                 self.store
                     .finish_unsent(
                         row.id,
@@ -398,19 +444,38 @@ impl Scheduler {
                     )
                     .await
             }
-            Outcome::Unreachable(why) => {
-                tracing::info!(
-                    reason = why,
-                    "patient unreachable, stopping their reminders"
-                );
-                self.store.mark_unreachable(row.patient_id, why).await
-            }
-            Outcome::Rejected(why) => {
-                tracing::error!(reason = %why, "Telegram refused the message");
+            Outcome::Unreachable(why) => self.store.mark_unreachable(row.patient_id, why).await,
+            Outcome::Rejected(_) => {
                 self.store
                     .finish_unsent(row.id, ReminderStatus::Failed, "refused by Telegram")
                     .await
             }
+        }
+    }
+}
+
+/// Whether the database has been refusing the loop's work, so an outage is logged once
+/// when it starts and once when it ends, not every second in between.
+#[derive(Default)]
+struct StoreHealth {
+    failing: bool,
+}
+
+impl StoreHealth {
+    fn failed(&mut self, what: &str, e: &sqlx::Error) {
+        if self.failing {
+            tracing::debug!(error = %e, "{what}");
+        } else if crate::store::cannot_write(e) {
+            tracing::error!(error = %e, hint = crate::store::CANNOT_WRITE_HINT, "{what}");
+        } else {
+            tracing::error!(error = %e, "{what}; retrying");
+        }
+        self.failing = true;
+    }
+
+    fn recovered(&mut self) {
+        if std::mem::take(&mut self.failing) {
+            tracing::info!("the database accepts work again; delivery resumes");
         }
     }
 }

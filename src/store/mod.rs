@@ -76,6 +76,7 @@ impl Store {
         restrict_permissions_before_create(options.get_filename().to_path_buf());
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_release(|conn, _| Box::pin(drop_if_stuck_in_transaction(conn)))
             .connect_with(options)
             .await
             .map_err(|source| OpenError::Open {
@@ -127,6 +128,41 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Whether a connection going back to the pool can be used again.
+///
+/// sqlx counts transaction depth itself. When SQLite rolls a transaction back on its own,
+/// as it does when a COMMIT fails with `SQLITE_FULL` or `SQLITE_IOERR`, sqlx's ROLLBACK
+/// then fails ("no transaction is active") and its count stays at 1: that connection
+/// refuses every later `BEGIN IMMEDIATE` ("non-zero transaction depth"), long after the
+/// disk has space again. Such a connection is closed here and the pool opens a fresh
+/// one. Found by the disk-full fault test in `tests/faults.rs`.
+async fn drop_if_stuck_in_transaction(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    // A dropped transaction queues its rollback; the ping runs after it.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
+}
+
+/// The hint logged with an error that means SQLite could not write its files.
+pub const CANNOT_WRITE_HINT: &str = "the database file cannot be written: is the disk full or the file read-only? \
+     Nothing is lost; work resumes once it can write again";
+
+/// Whether `e` says SQLite could not write its files: the disk is full (`SQLITE_FULL`),
+/// a write failed (`SQLITE_IOERR_*`), or the file is read-only (`SQLITE_READONLY_*`).
+/// These do not clear up by retrying a moment later, as a busy database does; an
+/// operator has to act, so callers say so once instead of repeating a bare error.
+pub fn cannot_write(e: &sqlx::Error) -> bool {
+    const READONLY: i64 = 8;
+    const IOERR: i64 = 10;
+    const FULL: i64 = 13;
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|code| code.parse::<i64>().ok())
+        .is_some_and(|code| matches!(code & 0xff, READONLY | IOERR | FULL))
 }
 
 /// Creates the database file readable by its owner only, before SQLite creates it
