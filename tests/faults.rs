@@ -1,5 +1,5 @@
 //! The real binary under faults: kill -9 in the middle of sending, SIGTERM under load,
-//! and a disk that fills up while it runs.
+//! a machine that slept for three days, and a disk that fills up while it runs.
 
 mod support;
 
@@ -64,10 +64,19 @@ fn burst_messages_sent(tg: &FakeTelegram) -> Vec<(i64, String)> {
         .collect()
 }
 
+/// One seeded reminder: due this long from now (negative: overdue), and, if it expires,
+/// how long after it is due.
+type Due = (chrono::Duration, Option<chrono::Duration>);
+
+/// Due `secs` seconds from now, without expiry.
+fn in_secs(secs: i64) -> Due {
+    (chrono::Duration::seconds(secs), None)
+}
+
 /// A clinic without quiet hours on the burst plan, and `chats` linked patients (Telegram
-/// ids from 6000) whose steps s1, s2, … are due at `now + due[0]`, `now + due[1]`, ….
+/// ids from 6000) whose steps s1, s2, … are due as `due[0]`, `due[1]`, … say.
 /// Returns the owner's join payload.
-async fn seed(tg: &FakeTelegram, db: &str, chats: i64, due: &[chrono::Duration]) -> String {
+async fn seed(tg: &FakeTelegram, db: &str, chats: i64, due: &[Due]) -> String {
     use aftercare::store::{NewReminder, ReminderStatus, patients};
     let store = aftercare::store::Store::open(db).await.unwrap();
     let now = chrono::Utc::now();
@@ -94,10 +103,10 @@ async fn seed(tg: &FakeTelegram, db: &str, chats: i64, due: &[chrono::Duration])
         let rows: Vec<_> = due
             .iter()
             .enumerate()
-            .map(|(s, after)| NewReminder {
+            .map(|(s, (after, expires))| NewReminder {
                 step_id: format!("s{}", s + 1),
                 due_at: now + *after,
-                expires_at: None,
+                expires_at: expires.map(|e| now + *after + e),
                 status: ReminderStatus::Pending,
                 note: None,
             })
@@ -173,7 +182,7 @@ async fn sigterm_under_load_exits_zero_within_ten_seconds_and_the_next_start_sen
     let db = support::app::db_url(&data);
 
     // 100 linked patients with five reminders each, all due now: 500 messages.
-    seed(&tg, &db, CHATS, &[chrono::Duration::zero(); 5]).await;
+    seed(&tg, &db, CHATS, &[in_secs(0); 5]).await;
     let total = (CHATS * 5) as usize;
 
     let bot = spawn_bot(&tg, &db, messages.path());
@@ -291,10 +300,15 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     let data = tempfile::tempdir().unwrap();
     let messages = burst_messages();
     let db = support::app::db_url(&data);
-    let second = chrono::Duration::seconds;
     // Step 1 goes out once the owner is set up; steps 2 to 5 fall due while the disk is
     // full.
-    let due = [second(3), second(9), second(10), second(11), second(12)];
+    let due = [
+        in_secs(3),
+        in_secs(9),
+        in_secs(10),
+        in_secs(11),
+        in_secs(12),
+    ];
     let owner_payload = seed(&tg, &db, CHATS, &due).await;
     let seeded = std::time::Instant::now();
     let total = CHATS as usize * due.len();
@@ -428,5 +442,104 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     assert_eq!(
         count("SELECT count(*) FROM reminders WHERE step_id LIKE 's%' AND status = 'sent'").await,
         total as i64
+    );
+}
+
+/// The machine slept for three days: when the bot runs again, steps whose expiry passed
+/// meanwhile are skipped and recorded, the late ones still worth sending go out in due
+/// order per patient, and the backlog is paced under Telegram's limits, not flooded.
+/// (The real binary on the system clock: the rows are three days overdue when it
+/// starts, which is what a wake-up shows it. The in-process version with a manual
+/// clock jump is `delivery::after_three_days_asleep_…`.)
+#[tokio::test(flavor = "multi_thread")]
+async fn after_three_days_asleep_the_backlog_is_skipped_or_sent_in_order_and_paced() {
+    const CHATS: i64 = 60;
+    let tg = FakeTelegram::start().await;
+    tg.enforce_rate_limits(30, std::time::Duration::from_secs(1));
+    let data = tempfile::tempdir().unwrap();
+    let messages = burst_messages();
+    let db = support::app::db_url(&data);
+    let hours = chrono::Duration::hours;
+    let due = [
+        (hours(-72), Some(hours(12))), // s1: expired two and a half days ago
+        (hours(-71), None),            // s2: late, still worth sending
+        (hours(-48), Some(hours(72))), // s3: still in time for another day
+        (hours(-1), Some(chrono::Duration::minutes(30))), // s4: expired half an hour ago
+        (hours(1), None),              // s5: not due yet
+    ];
+    seed(&tg, &db, CHATS, &due).await;
+
+    let (mut bot, _log) = spawn_bot_logged(&tg, &db, messages.path());
+    let total = CHATS as usize * 2;
+    eventually("the late steps went out", || async {
+        burst_messages_sent(&tg).len() >= total
+    })
+    .await;
+    // Nothing more follows (step 5 is an hour away).
+    tg.skip_sent(6000);
+    tg.assert_nothing_sent_to(6000, support::app::QUIET).await;
+    bot.kill().unwrap();
+    bot.wait().unwrap();
+
+    // Per patient: step 2, then step 3, a second or more apart; nothing else.
+    let sent: Vec<_> = tg
+        .sent()
+        .into_iter()
+        .filter(|m| m.text.starts_with("Burst step"))
+        .collect();
+    assert_eq!(
+        sent.len(),
+        total,
+        "a step went out twice or expired ones were sent"
+    );
+    for chat in 6000..6000 + CHATS {
+        let mine: Vec<_> = sent.iter().filter(|m| m.chat_id == chat).collect();
+        assert_eq!(mine.len(), 2, "chat {chat}");
+        assert!(
+            mine[0].text.starts_with("Burst step 2"),
+            "chat {chat}: {}",
+            mine[0].text
+        );
+        assert!(
+            mine[1].text.starts_with("Burst step 3"),
+            "chat {chat}: {}",
+            mine[1].text
+        );
+        assert!(mine[1].at.duration_since(mine[0].at) >= std::time::Duration::from_secs(1));
+    }
+    // Paced: Telegram never had to refuse, and no second carried more than 30.
+    assert_eq!(tg.count_429(), 0, "the backlog was flooded out");
+    let mut times: Vec<_> = sent.iter().map(|m| m.at).collect();
+    times.sort();
+    let busiest = times
+        .iter()
+        .map(|t| {
+            times
+                .iter()
+                .filter(|u| **u >= *t && u.duration_since(*t) < std::time::Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(busiest <= 30, "{busiest} messages within one second");
+
+    // The expired steps are recorded as skipped; the future one waits.
+    let store = aftercare::store::Store::open(&db).await.unwrap();
+    let statuses: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT step_id, status, count(*) FROM reminders GROUP BY step_id, status ORDER BY step_id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let expect = |step: &str, status: &str| (step.to_string(), status.to_string(), CHATS);
+    assert_eq!(
+        statuses,
+        vec![
+            expect("s1", "skipped"),
+            expect("s2", "sent"),
+            expect("s3", "sent"),
+            expect("s4", "skipped"),
+            expect("s5", "pending"),
+        ]
     );
 }
