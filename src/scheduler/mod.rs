@@ -42,10 +42,10 @@ const RECORD_RETRY_MAX: Duration = Duration::from_secs(10);
 /// How long shutdown waits for sends already on the wire.
 const DRAIN: Duration = Duration::from_secs(8);
 
-/// Why a claimed row is not sent now.
 /// A rendered row: the chat, the text, and the buttons that go with it.
 type Prepared = (i64, String, Option<InlineKeyboardMarkup>);
 
+/// Why a claimed row is not sent now.
 enum Unsent {
     /// Done with it: recorded with this status and note.
     Finish(ReminderStatus, &'static str),
@@ -216,10 +216,10 @@ impl Scheduler {
 
     /// Delivers one claimed row, prepared and booked by the loop, and records what
     /// happened.
-    #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
     ///
     /// A send still waiting for its turn when shutdown begins is given up: its row stays
     /// leased and the next start sends it. Only sends already on the wire are awaited.
+    #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
     async fn deliver(
         &self,
         row: Claimed,
