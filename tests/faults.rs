@@ -303,11 +303,11 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     // Step 1 goes out once the owner is set up; steps 2 to 5 fall due while the disk is
     // full.
     let due = [
-        in_secs(3),
-        in_secs(9),
-        in_secs(10),
+        in_secs(5),
         in_secs(11),
         in_secs(12),
+        in_secs(13),
+        in_secs(14),
     ];
     let owner_payload = seed(&tg, &db, CHATS, &due).await;
     let seeded = std::time::Instant::now();
@@ -356,7 +356,7 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     })
     .await;
     // Hold the fault past the last due time, so every later step fell due meanwhile.
-    let last_due = std::time::Duration::from_secs(13);
+    let last_due = std::time::Duration::from_secs(15);
     if let Some(left) = last_due.checked_sub(seeded.elapsed()) {
         tokio::time::sleep(left).await;
     }
