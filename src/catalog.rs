@@ -82,6 +82,8 @@ pub enum Reply {
     BookNextAlready,
     ResumeDone,
     ResumeNothing,
+    /// To a patient Telegram had refused (blocked, chat gone) who writes again.
+    BackInReach,
     LanguagePick,
     LanguageSet,
     Mydata,
@@ -93,7 +95,7 @@ pub enum Reply {
 }
 
 impl Reply {
-    pub const ALL: [Reply; 56] = [
+    pub const ALL: [Reply; 57] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -142,6 +144,7 @@ impl Reply {
         Reply::BookNextAlready,
         Reply::ResumeDone,
         Reply::ResumeNothing,
+        Reply::BackInReach,
         Reply::LanguagePick,
         Reply::LanguageSet,
         Reply::Mydata,
@@ -202,6 +205,7 @@ impl Reply {
             Reply::BookNextAlready => "book_next_already",
             Reply::ResumeDone => "resume_done",
             Reply::ResumeNothing => "resume_nothing",
+            Reply::BackInReach => "back_in_reach",
             Reply::LanguagePick => "language_pick",
             Reply::LanguageSet => "language_set",
             Reply::Mydata => "mydata",
@@ -254,7 +258,7 @@ impl Reply {
             Reply::BookingComingLabel | Reply::BookingRescheduleLabel | Reply::BookNextLabel => &[],
             Reply::SeriesHeader => &["number", "total"],
             Reply::SeriesHeaderOpen => &["number"],
-            Reply::ResumeDone | Reply::DeleteConfirm => &["clinic_name"],
+            Reply::ResumeDone | Reply::BackInReach | Reply::DeleteConfirm => &["clinic_name"],
             Reply::ResumeNothing
             | Reply::LanguagePick
             | Reply::LanguageSet

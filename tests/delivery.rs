@@ -46,6 +46,85 @@ async fn a_patient_who_blocked_the_bot_is_marked_unreachable_and_left_alone() {
     app.stop().await;
 }
 
+/// Blocks the bot for Anna and lets the evening reminder meet the 403.
+async fn anna_unreachable(app: &TestApp) {
+    app.tg.block_bot(anna().id);
+    app.clock.set(berlin("2026-11-23 19:00"));
+    eventually("the patient is marked unreachable", || async {
+        app.count("SELECT COUNT(*) FROM patients WHERE status = 'unreachable'")
+            .await
+            == 1
+    })
+    .await;
+    app.tg.unblock_bot(anna().id);
+    app.tg.skip_sent(anna().id);
+}
+
+#[tokio::test]
+async fn a_patient_who_unblocks_the_bot_and_writes_gets_the_held_reminders_back() {
+    let app = app_with_linked_patient().await;
+    anna_unreachable(&app).await;
+    // Unblocking in Telegram ("Restart") sends a bare /start.
+    app.clock.set(berlin("2026-11-23 20:30"));
+    app.tg.send_text(&anna(), "/start");
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| {
+                m.plain_text()
+                    .contains("reminders from Glow Clinic were on hold")
+            },
+            WAIT,
+        )
+        .await;
+    // The refused evening message is still in time, so it comes now; the course goes on.
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("aloe vera"), WAIT)
+        .await;
+    app.clock.set(berlin("2026-11-24 09:00"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("SPF 30"), WAIT)
+        .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE status = 'active'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_patient_who_writes_stop_is_not_switched_back_on_first() {
+    let app = app_with_linked_patient().await;
+    anna_unreachable(&app).await;
+    app.tg.send_text(&anna(), "stop");
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("reminders are stopped"),
+            WAIT,
+        )
+        .await;
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.clock.advance(Duration::days(2));
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    // /resume later brings back what was held, expiry permitting.
+    app.clock.set(berlin("2026-11-25 09:00"));
+    app.tg.send_text(&anna(), "/resume");
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("are on again"), WAIT)
+        .await;
+    app.clock.set(berlin("2026-11-26 10:00"));
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("signs of infection"),
+            WAIT,
+        )
+        .await;
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_429_is_obeyed_and_the_reminder_goes_out_after_retry_after() {
     let app = app_with_linked_patient().await;

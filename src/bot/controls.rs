@@ -1,5 +1,6 @@
 //! What a patient controls: /resume, /language (`lang:` buttons), /mydata and /delete
 //! (`del:` confirm button). Stopping is in `patient.rs`; plain "stop" words route there.
+//! A patient Telegram had refused who writes again is switched back on here too.
 
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
@@ -32,18 +33,40 @@ pub async fn resume(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             .reply(ctx.patient_reply(Reply::ResumeNothing).await?)
             .await;
     }
+    switch_back_on(ctx, p.id, Reply::ResumeDone).await?;
+    tracing::info!(patient = p.id, "patient resumed their reminders");
+    Ok(())
+}
+
+/// A patient Telegram had refused (they blocked the bot, or the chat was gone) has
+/// written again, so they can be reached: the reminders held meanwhile go back on, and
+/// they are told so, with how to stop them. Called before their message is handled.
+pub async fn back_in_reach(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let Some(p) = &ctx.patient else {
+        return Ok(());
+    };
+    switch_back_on(ctx, p.id, Reply::BackInReach).await?;
+    tracing::info!(
+        patient = p.id,
+        "an unreachable patient wrote again; reminders back on"
+    );
+    Ok(())
+}
+
+/// Makes the patient active, queues their held reminders again and answers `reply`.
+async fn switch_back_on(ctx: &Ctx<'_>, patient_id: i64, reply: Reply) -> anyhow::Result<()> {
     // The answer's turn is booked first, so reminders due at once queue behind it.
     let turn = ctx
         .deps
         .pacer
         .book_chat(ctx.chat().0, tokio::time::Instant::now());
-    let text = ctx.patient_reply(Reply::ResumeDone).await?;
+    let text = ctx.patient_reply(reply).await?;
     let queued = ctx
         .deps
         .store
-        .resume_patient(p.id, ctx.deps.clock.now())
+        .resume_patient(patient_id, ctx.deps.clock.now())
         .await?;
-    tracing::info!(patient = p.id, queued, "patient resumed their reminders");
+    tracing::debug!(patient = patient_id, queued, "reminders queued again");
     ctx.deps.wake.notify_one();
     super::send_at(ctx.bot, ctx.deps, ctx.chat(), turn, text).await
 }

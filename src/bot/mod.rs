@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 use crate::catalog::{BASE_LANG, Catalog, Reply};
 use crate::clock::Clock;
 use crate::scheduler::pacer::Pacer;
-use crate::store::Store;
+use crate::store::{PatientStatus, Store};
 use commands::Command;
 
 pub use menus::set_menus;
@@ -90,7 +90,7 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
     }
     let memberships = deps.store.memberships(user.id.0 as i64).await?;
     let patient = deps.store.patient_by_chat(msg.chat.id.0).await?;
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         bot,
         deps,
         msg,
@@ -98,6 +98,15 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         memberships,
         patient,
     };
+    if ctx
+        .patient
+        .as_ref()
+        .is_some_and(|p| p.status == PatientStatus::Unreachable)
+        && !decides_about_reminders(command.as_ref(), text)
+    {
+        controls::back_in_reach(&ctx).await?;
+        ctx.patient = deps.store.patient_by_chat(msg.chat.id.0).await?;
+    }
     match command {
         Some(Command::Start(payload)) if !payload.trim().is_empty() => {
             patient::open_link(&ctx, payload.trim()).await
@@ -184,6 +193,19 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         }
         None if ctx.patient.is_some() => relay::patient_message(&ctx).await,
         None => patient::plain_text(&ctx).await,
+    }
+}
+
+/// Whether a message settles a patient's reminders itself (stop, resume, erase, or a
+/// new link), so a patient Telegram had refused is not switched back on before it.
+/// Anything else from them, unblocking's bare `/start` included, shows they can be
+/// reached again.
+fn decides_about_reminders(command: Option<&Command>, text: &str) -> bool {
+    match command {
+        Some(Command::Stop | Command::Resume(_) | Command::Delete) => true,
+        Some(Command::Start(payload)) => !payload.trim().is_empty(),
+        Some(_) => false,
+        None => crate::domain::words::is_stop_word(text),
     }
 }
 

@@ -199,7 +199,9 @@ pub async fn stop(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let Some(p) = &ctx.patient else {
         return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
     };
-    if p.status != PatientStatus::Active {
+    // A patient Telegram had refused has reminders held, not stopped: stopping now
+    // makes that their choice, so writing again does not switch them back on.
+    if !matches!(p.status, PatientStatus::Active | PatientStatus::Unreachable) {
         return ctx
             .reply(ctx.patient_reply(Reply::StopNothing).await?)
             .await;

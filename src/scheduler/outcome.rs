@@ -5,6 +5,8 @@ use std::time::Duration;
 use teloxide::ApiError;
 use teloxide::RequestError;
 
+use crate::store::patient_care::unreachable;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Sent {
@@ -33,16 +35,16 @@ pub fn classify<T>(result: Result<T, RequestError>, message_id: impl FnOnce(&T) 
         Err(RequestError::InvalidJson { .. }) => {
             Outcome::Transient("unreadable answer (a proxy or a 5xx page)".into())
         }
-        Err(RequestError::MigrateToChatId(_)) => Outcome::Unreachable("chat migrated"),
+        Err(RequestError::MigrateToChatId(_)) => Outcome::Unreachable(unreachable::MIGRATED),
         Err(RequestError::Api(api)) => match api {
-            ApiError::BotBlocked => Outcome::Unreachable("blocked the bot"),
-            ApiError::UserDeactivated => Outcome::Unreachable("account deactivated"),
+            ApiError::BotBlocked => Outcome::Unreachable(unreachable::BLOCKED),
+            ApiError::UserDeactivated => Outcome::Unreachable(unreachable::DEACTIVATED),
             ApiError::ChatNotFound | ApiError::UserNotFound => {
-                Outcome::Unreachable("chat not found")
+                Outcome::Unreachable(unreachable::CHAT_NOT_FOUND)
             }
             ApiError::BotKicked
             | ApiError::BotKickedFromSupergroup
-            | ApiError::BotKickedFromChannel => Outcome::Unreachable("bot removed from the chat"),
+            | ApiError::BotKickedFromChannel => Outcome::Unreachable(unreachable::REMOVED),
             // Telegram's 5xx answers carry a description teloxide does not know.
             ApiError::Unknown(desc) => Outcome::Transient(format!("telegram: {desc}")),
             other => Outcome::Rejected(other.to_string()),
@@ -77,11 +79,11 @@ mod tests {
         );
         assert_eq!(
             c(RequestError::Api(ApiError::BotBlocked)),
-            Outcome::Unreachable("blocked the bot")
+            Outcome::Unreachable(unreachable::BLOCKED)
         );
         assert_eq!(
             c(RequestError::Api(ApiError::ChatNotFound)),
-            Outcome::Unreachable("chat not found")
+            Outcome::Unreachable(unreachable::CHAT_NOT_FOUND)
         );
         assert!(matches!(
             c(RequestError::Api(ApiError::Unknown(

@@ -11,6 +11,16 @@ pub const PAUSED_NOTE: &str = "paused by the clinic";
 /// The note a staff `/cancel` leaves: not resumable.
 pub const CANCELLED_NOTE: &str = "cancelled by the clinic";
 
+/// The notes left on a patient's rows when Telegram said they cannot be reached (the
+/// reason it gave). A patient who writes again, or sends `/resume`, gets these back.
+pub mod unreachable {
+    pub const BLOCKED: &str = "blocked the bot";
+    pub const DEACTIVATED: &str = "account deactivated";
+    pub const CHAT_NOT_FOUND: &str = "chat not found";
+    pub const REMOVED: &str = "bot removed from the chat";
+    pub const MIGRATED: &str = "chat migrated";
+}
+
 impl Store {
     pub async fn set_language(&self, patient_id: i64, lang: &str) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE patients SET lang = ? WHERE id = ?")
@@ -21,8 +31,9 @@ impl Store {
         Ok(())
     }
 
-    /// Active again; reminders stopped by the patient and not yet expired are queued
-    /// again. Returns how many.
+    /// Active again; reminders stopped by the patient, paused by the clinic or held
+    /// while the patient could not be reached, and not yet expired, are queued again.
+    /// Returns how many.
     pub async fn resume_patient(
         &self,
         patient_id: i64,
@@ -32,12 +43,17 @@ impl Store {
         super::patients::set_status(&mut tx, patient_id, PatientStatus::Active).await?;
         let done = sqlx::query(
             "UPDATE reminders SET status = 'pending', note = NULL
-             WHERE patient_id = ? AND status = 'cancelled' AND note IN (?, ?)
+             WHERE patient_id = ? AND status = 'cancelled' AND note IN (?, ?, ?, ?, ?, ?, ?)
                AND (expires_at IS NULL OR expires_at > ?)",
         )
         .bind(patient_id)
         .bind(STOPPED_NOTE)
         .bind(PAUSED_NOTE)
+        .bind(unreachable::BLOCKED)
+        .bind(unreachable::DEACTIVATED)
+        .bind(unreachable::CHAT_NOT_FOUND)
+        .bind(unreachable::REMOVED)
+        .bind(unreachable::MIGRATED)
         .bind(millis(now))
         .execute(&mut *tx)
         .await?;
