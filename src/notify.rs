@@ -6,8 +6,11 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use teloxide::prelude::*;
-use teloxide::types::{FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode};
+use teloxide::types::{
+    FileId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode,
+};
 use teloxide::utils::html::escape;
+use teloxide::{ApiError, RequestError};
 
 use crate::render::local_when;
 use crate::scheduler::pacer::Pacer;
@@ -57,6 +60,59 @@ pub fn alert_text(alert: &Alert, tz: Tz, again: bool) -> String {
     )
 }
 
+/// An alert's staff copy once someone has handled it: the alert, then who and when.
+pub fn handled_alert_text(alert: &Alert, tz: Tz) -> String {
+    let by = alert
+        .handled_by_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .map(escape)
+        .unwrap_or_else(|| "someone".to_string());
+    let when = alert
+        .handled()
+        .map(|t| local_when("en", &t.with_timezone(&tz)))
+        .unwrap_or_default();
+    format!(
+        "{}
+
+✅ Handled by <b>{by}</b>, {when}",
+        alert_text(alert, tz, false)
+    )
+}
+
+/// Edits every staff message carrying `alert` to say who handled it, without the button.
+///
+/// Run by the press, and again by the sender if the alert was handled while its copies
+/// were still going out (the press cannot see copies not yet recorded); a copy edited
+/// twice gets Telegram's "message is not modified", which is ignored.
+pub async fn mark_copies_handled(bot: &Bot, pacer: &Pacer, store: &Store, alert: &Alert, tz: Tz) {
+    let copies = match store.alert_copies(alert.id).await {
+        Ok(copies) => copies,
+        Err(e) => {
+            tracing::error!(alert = alert.id, error = %e, "could not find the alert's copies");
+            return;
+        }
+    };
+    let text = handled_alert_text(alert, tz);
+    for (chat, message_id) in copies {
+        pacer.wait_turn(chat).await;
+        let edited = bot
+            .edit_message_text(ChatId(chat), MessageId(message_id), text.clone())
+            .parse_mode(ParseMode::Html)
+            .await;
+        match edited {
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
+            // Deleted by the staff member, or too old to edit: nothing to do.
+            Err(e) => tracing::warn!(
+                alert = alert.id,
+                chat,
+                error = crate::telegram_error::describe_request(&e),
+                "could not mark an alert copy as handled"
+            ),
+        }
+    }
+}
+
 /// One open alert as a line of `/alerts`.
 pub fn alert_line(alert: &Alert, tz: Tz) -> String {
     let name = alert
@@ -85,6 +141,8 @@ pub enum Outgoing<'a> {
 pub struct About {
     pub clinic_id: i64,
     pub patient_id: Option<i64>,
+    /// The alert the message carries, if it is one.
+    pub alert_id: Option<i64>,
 }
 
 /// Sends to each of `chats` in turn; returns how many got it. A staff member who
@@ -132,7 +190,14 @@ pub async fn to_staff(
                 delivered += 1;
                 if let Some(patient) = about.patient_id
                     && let Err(e) = store
-                        .remember_thread(chat, sent.id.0, about.clinic_id, patient, now)
+                        .remember_thread(
+                            chat,
+                            sent.id.0,
+                            about.clinic_id,
+                            patient,
+                            about.alert_id,
+                            now,
+                        )
                         .await
                 {
                     tracing::error!(error = %e, chat, "could not remember a staff thread");

@@ -221,6 +221,23 @@ async fn handled_by_one_staff_member_tells_the_next_who_handled_it() {
             .unwrap()
             .contains("Marked as handled")
     );
+    // Every copy now says who took it, and loses its button.
+    for (who, copy) in [(owner().id, &to_olga), (sam().id, &to_sam)] {
+        let edited = app
+            .tg
+            .wait_for(
+                who,
+                |m| m.method == "editMessageText" && m.message_id == copy.message_id,
+                WAIT,
+            )
+            .await;
+        let text = edited.plain_text();
+        assert!(text.contains("Handled by Sam, "), "{text}");
+        assert!(text.contains("10:30"), "{text}");
+        assert!(text.contains("Anna Berg"), "{text}");
+        assert!(edited.buttons().is_empty());
+    }
+    // A press on a copy whose edit the app has not shown yet still gets the answer.
     let second = app
         .tg
         .press_button(&owner(), to_olga.message_id, &to_olga.button_data()[0]);
@@ -273,6 +290,50 @@ async fn an_alert_nobody_handles_in_two_hours_goes_to_the_owners_again() {
 }
 
 #[tokio::test]
+async fn handling_a_re_alert_updates_the_first_copies_too() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg.press_button(
+        &anna(),
+        checkin.message_id,
+        &data_for(&checkin, "infection"),
+    );
+    let first_to_olga = app
+        .tg
+        .wait_for(owner().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    let to_sam = app
+        .tg
+        .wait_for(sam().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    app.clock.set(berlin("2026-11-26 12:00"));
+    let again = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("Still open"), WAIT)
+        .await;
+    app.tg
+        .press_button(&owner(), again.message_id, &again.button_data()[0]);
+    for (who, copy) in [
+        (owner().id, &first_to_olga),
+        (sam().id, &to_sam),
+        (owner().id, &again),
+    ] {
+        let edited = app
+            .tg
+            .wait_for(
+                who,
+                |m| m.method == "editMessageText" && m.message_id == copy.message_id,
+                WAIT,
+            )
+            .await;
+        assert!(edited.plain_text().contains("Handled by Olga"));
+        assert!(edited.buttons().is_empty());
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_handled_alert_is_not_sent_again() {
     let app = TestApp::start().await;
     clinic_with_patient(&app, &anna(), "Anna Berg").await;
@@ -287,6 +348,10 @@ async fn a_handled_alert_is_not_sent_again() {
         .tg
         .press_button(&owner(), alert.message_id, &alert.button_data()[0]);
     answer_text(&app, &pressed).await;
+    // The copy is marked handled; after that, nothing more.
+    app.tg
+        .wait_for(owner().id, |m| m.method == "editMessageText", WAIT)
+        .await;
     app.clock.set(berlin("2026-11-26 13:00"));
     app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
     app.stop().await;

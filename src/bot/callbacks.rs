@@ -22,7 +22,7 @@ pub async fn on_callback(bot: Bot, q: CallbackQuery, deps: Arc<Deps>) -> anyhow:
         "tpl" => super::templates::on_button(&bot, &q, rest, &deps).await,
         "tim" => super::timing::on_button(&bot, &q, rest, &deps).await,
         "ci" => super::checkin::on_checkin_button(&bot, &deps, &q, rest).await,
-        "al" => super::checkin::on_handled_button(&deps, &q, rest).await,
+        "al" => super::checkin::on_handled_button(&bot, &deps, &q, rest).await,
         "bk" => super::booking::on_booking_button(&bot, &deps, &q, rest).await,
         "bn" => super::series::on_book_next_button(&bot, &deps, &q, rest).await,
         "lang" => super::controls::on_language_button(&bot, &deps, &q, rest).await,

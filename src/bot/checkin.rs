@@ -1,4 +1,7 @@
-//! Check-in answers (`ci:` buttons), "Handled" on alerts (`al:` buttons) and `/alerts`.
+//! Check-in answers (`ci:` buttons), "Handled" on alerts (`al:` buttons, which also
+//! update every staff copy of the alert) and `/alerts`.
+
+use std::sync::Arc;
 
 use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
@@ -7,7 +10,9 @@ use teloxide::utils::html::escape;
 use super::{Ctx, Deps};
 use crate::catalog::Reply;
 use crate::domain::checkin::parse_button;
-use crate::notify::{About, Outgoing, alert_line, alert_text, handled_button, to_staff};
+use crate::notify::{
+    About, Outgoing, alert_line, alert_text, handled_button, mark_copies_handled, to_staff,
+};
 use crate::render::local_when;
 use crate::service::alerts::{HandleOutcome, handle_alert};
 use crate::service::checkin::{CheckinOutcome, answer_checkin};
@@ -109,6 +114,7 @@ pub(crate) async fn alert_staff(
     let about = About {
         clinic_id: clinic.id,
         patient_id: Some(patient_id),
+        alert_id: Some(alert_id),
     };
     let text = alert_text(&alert, clinic.tz(), false);
     let markup = Some(handled_button(alert_id));
@@ -129,6 +135,12 @@ pub(crate) async fn alert_staff(
         delivered,
         "alert sent to staff"
     );
+    // Pressed while copies were still going out: the press may not have seen them all.
+    if let Some(alert) = deps.store.alert(alert_id).await?
+        && alert.handled().is_some()
+    {
+        mark_copies_handled(bot, &deps.pacer, &deps.store, &alert, clinic.tz()).await;
+    }
     // The re-alert time is new work for the scheduler's sleep.
     deps.wake.notify_one();
     Ok(())
@@ -136,7 +148,8 @@ pub(crate) async fn alert_staff(
 
 /// A staff member pressed "Handled" on an alert.
 pub async fn on_handled_button(
-    deps: &Deps,
+    bot: &Bot,
+    deps: &Arc<Deps>,
     q: &CallbackQuery,
     rest: &str,
 ) -> anyhow::Result<Option<String>> {
@@ -149,18 +162,28 @@ pub async fn on_handled_button(
     let now = deps.clock.now();
     let name = q.from.full_name();
     let outcome = handle_alert(&deps.store, alert_id, &clinics, user, &name, now).await?;
+    let clinic_tz = |clinic_id: i64| {
+        memberships
+            .iter()
+            .find(|(c, _)| c.id == clinic_id)
+            .map(|(c, _)| c.tz())
+            .unwrap_or(chrono_tz::UTC)
+    };
     Ok(Some(match outcome {
         HandleOutcome::Unknown => return Ok(None),
-        HandleOutcome::Handled(_) => {
+        HandleOutcome::Handled(alert) => {
             tracing::info!(alert = alert_id, user, "alert handled");
+            // Every copy then shows who took it and loses its button, so nobody else
+            // calls the patient too. In the background: the press is answered at once.
+            let tz = clinic_tz(alert.clinic_id);
+            let (bot, deps) = (bot.clone(), deps.clone());
+            tokio::spawn(async move {
+                mark_copies_handled(&bot, &deps.pacer, &deps.store, &alert, tz).await
+            });
             "Marked as handled. Thank you!".to_string()
         }
         HandleOutcome::AlreadyHandled(alert) => {
-            let tz = memberships
-                .iter()
-                .find(|(c, _)| c.id == alert.clinic_id)
-                .map(|(c, _)| c.tz())
-                .unwrap_or(chrono_tz::UTC);
+            let tz = clinic_tz(alert.clinic_id);
             let when = alert
                 .handled()
                 .map(|t| local_when("en", &t.with_timezone(&tz)))

@@ -54,6 +54,7 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let about = About {
         clinic_id: clinic.id,
         patient_id: Some(p.id),
+        alert_id: None,
     };
     let now = deps.clock.now();
     let (kind, delivered) = match &content {

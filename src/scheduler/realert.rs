@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{LEASE, Scheduler};
-use crate::notify::{About, Outgoing, alert_text, handled_button, to_staff};
+use crate::notify::{About, Outgoing, alert_text, handled_button, mark_copies_handled, to_staff};
 use crate::store::{Alert, StaffRole};
 
 impl Scheduler {
@@ -50,6 +50,7 @@ impl Scheduler {
             About {
                 clinic_id: alert.clinic_id,
                 patient_id: alert.patient_id,
+                alert_id: Some(alert.id),
             },
             Outgoing::Text(&alert_text(&alert, tz, true)),
             Some(handled_button(alert.id)),
@@ -63,6 +64,12 @@ impl Scheduler {
         );
         if let Err(e) = self.store.finish_realert(alert.id, self.clock.now()).await {
             tracing::error!(error = %e, "could not record a re-alert; it may go out again");
+        }
+        // Handled while the copies went out: the press may not have seen them all.
+        if let Ok(Some(alert)) = self.store.alert(alert.id).await
+            && alert.handled().is_some()
+        {
+            mark_copies_handled(&self.bot, &self.pacer, &self.store, &alert, tz).await;
         }
     }
 }

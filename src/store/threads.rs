@@ -5,26 +5,40 @@ use chrono::{DateTime, Utc};
 use super::{Store, millis};
 
 impl Store {
+    /// Remembers a message sent to staff about a patient (and, for an alert, which
+    /// alert it carries).
     pub async fn remember_thread(
         &self,
         chat_id: i64,
         message_id: i32,
         clinic_id: i64,
         patient_id: i64,
+        alert_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO staff_threads (chat_id, message_id, clinic_id, patient_id, created_at)
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+            "INSERT INTO staff_threads (chat_id, message_id, clinic_id, patient_id, alert_id, created_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
         )
         .bind(chat_id)
         .bind(message_id)
         .bind(clinic_id)
         .bind(patient_id)
+        .bind(alert_id)
         .bind(millis(now))
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Every staff message carrying `alert_id`: (chat, message id), oldest first.
+    pub async fn alert_copies(&self, alert_id: i64) -> Result<Vec<(i64, i32)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT chat_id, message_id FROM staff_threads WHERE alert_id = ? ORDER BY created_at",
+        )
+        .bind(alert_id)
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// The (clinic, patient) a staff-side message was about; the patient is `None` once
