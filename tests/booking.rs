@@ -116,6 +116,37 @@ async fn a_booking_is_confirmed_and_reminded_three_days_one_day_and_two_hours_be
 }
 
 #[tokio::test]
+async fn a_clinics_own_wording_reaches_the_booking_reminders_and_their_buttons() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    app.save_text(
+        &owner(),
+        "reply.booking_day_before",
+        "Tomorrow, {when}: your visit to {clinic_name}. We look forward to it!",
+    )
+    .await;
+    app.save_text(&owner(), "reply.booking_coming_label", "Yes, see you")
+        .await;
+    staff_says(&app, "/book #1 2026-12-21 10:30", "Booked Anna Berg").await;
+    app.clock.set(berlin("2026-12-20 10:30"));
+    let day_before = app
+        .tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("We look forward to it"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        day_before.plain_text(),
+        "Tomorrow, Mon 21 Dec, 10:30: your visit to Glow Clinic. We look forward to it!"
+    );
+    let labels: Vec<String> = day_before.buttons().into_iter().map(|b| b.0).collect();
+    assert_eq!(labels, ["Yes, see you", "I need to reschedule"]);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn i_need_to_reschedule_alerts_the_staff_once() {
     let app = TestApp::start().await;
     clinic_with_anna(&app).await;

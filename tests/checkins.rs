@@ -508,34 +508,12 @@ async fn a_check_in_button_after_the_patient_erased_their_data_is_stale() {
 async fn a_clinics_own_wording_of_the_check_in_thanks_is_used() {
     let app = TestApp::start().await;
     clinic_with_patient(&app, &anna(), "Anna Berg").await;
-    app.tg.send_text(&owner(), "/edit reply.checkin_thanks en");
-    app.tg
-        .wait_for(
-            owner().id,
-            |m| m.plain_text().contains("Send me the new text"),
-            WAIT,
-        )
-        .await;
-    app.tg
-        .send_text(&owner(), "Lovely! {clinic_name} is glad you're well.");
-    let preview = app
-        .tg
-        .wait_for(
-            owner().id,
-            |m| m.buttons().iter().any(|(label, _)| label == "Save"),
-            WAIT,
-        )
-        .await;
-    let save = preview
-        .buttons()
-        .into_iter()
-        .find(|(l, _)| l == "Save")
-        .and_then(|(_, d)| d)
-        .unwrap();
-    app.tg.press_button(&owner(), preview.message_id, &save);
-    app.tg
-        .wait_for(owner().id, |m| m.plain_text().starts_with("Saved:"), WAIT)
-        .await;
+    app.save_text(
+        &owner(),
+        "reply.checkin_thanks",
+        "Lovely! {clinic_name} is glad you're well.",
+    )
+    .await;
     let checkin = day3_checkin(&app, &anna()).await;
     app.tg
         .press_button(&anna(), checkin.message_id, &data_for(&checkin, "good"));
@@ -546,5 +524,18 @@ async fn a_clinics_own_wording_of_the_check_in_thanks_is_used() {
             WAIT,
         )
         .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_clinics_own_button_label_reaches_the_check_in() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    app.save_text(&owner(), "reply.checkin_good", "I'm fine, thanks")
+        .await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    let labels: Vec<String> = checkin.buttons().into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels[0], "I'm fine, thanks", "{labels:?}");
+    assert_eq!(labels.len(), 4);
     app.stop().await;
 }

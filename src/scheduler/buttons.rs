@@ -2,20 +2,28 @@
 
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use crate::catalog::{Catalog, Reply};
+use crate::catalog::Reply;
 use crate::domain::checkin::{CheckinAnswer, button_data};
+use crate::service::texts::Wording;
+
+/// The labels `checkin_keyboard` needs.
+pub const CHECKIN_LABELS: [Reply; 4] = [
+    Reply::CheckinGood,
+    Reply::CheckinRedness,
+    Reply::CheckinInfection,
+    Reply::CheckinOther,
+];
 
 /// A check-in's four answers in the patient's language, one per row (the labels are
 /// long), each carrying the reminder row it answers.
-pub fn checkin_keyboard(catalog: &Catalog, lang: &str, reminder_id: i64) -> InlineKeyboardMarkup {
+pub fn checkin_keyboard(wording: &Wording<'_>, reminder_id: i64) -> InlineKeyboardMarkup {
     let label = |a: CheckinAnswer| {
-        let which = match a {
+        wording.label(match a {
             CheckinAnswer::Good => Reply::CheckinGood,
             CheckinAnswer::Redness => Reply::CheckinRedness,
             CheckinAnswer::Infection => Reply::CheckinInfection,
             CheckinAnswer::Other => Reply::CheckinOther,
-        };
-        crate::domain::html::to_plain(&catalog.reply(lang, which).render(&[]))
+        })
     };
     InlineKeyboardMarkup::new(CheckinAnswer::ALL.map(|a| {
         [InlineKeyboardButton::callback(
@@ -29,36 +37,27 @@ pub fn checkin_keyboard(catalog: &Catalog, lang: &str, reminder_id: i64) -> Inli
 pub const BOOK_NEXT_STEP: &str = "book-next";
 
 /// "Please contact me to book", under the book-next step: `bn:<reminder id>`.
-pub fn book_next_keyboard(catalog: &Catalog, lang: &str, reminder_id: i64) -> InlineKeyboardMarkup {
-    let label =
-        crate::domain::html::to_plain(&catalog.reply(lang, Reply::BookNextLabel).render(&[]));
+pub fn book_next_keyboard(wording: &Wording<'_>, reminder_id: i64) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
-        label,
+        wording.label(Reply::BookNextLabel),
         format!("bn:{reminder_id}"),
     )]])
 }
 
 /// "Session 2 of 3" above course messages, once a patient is in a series.
-pub fn series_header(
-    catalog: &Catalog,
-    lang: &str,
-    (number, total): (i64, Option<i64>),
-) -> Option<String> {
-    let n = number.to_string();
+/// Which header `series_header` renders for a patient's series, if any.
+pub fn series_header_reply((number, total): (i64, Option<i64>)) -> Option<Reply> {
     match total {
-        Some(t) => {
-            let t = t.to_string();
-            Some(
-                catalog
-                    .reply(lang, Reply::SeriesHeader)
-                    .render(&[("number", &n), ("total", &t)]),
-            )
-        }
-        None if number > 1 => Some(
-            catalog
-                .reply(lang, Reply::SeriesHeaderOpen)
-                .render(&[("number", &n)]),
-        ),
+        Some(_) => Some(Reply::SeriesHeader),
+        None if number > 1 => Some(Reply::SeriesHeaderOpen),
         None => None,
     }
+}
+
+pub fn series_header(wording: &Wording<'_>, series: (i64, Option<i64>)) -> Option<String> {
+    let which = series_header_reply(series)?;
+    let (number, total) = series;
+    let n = number.to_string();
+    let t = total.map(|t| t.to_string()).unwrap_or_default();
+    Some(wording.get(which).render(&[("number", &n), ("total", &t)]))
 }

@@ -18,7 +18,7 @@ use teloxide::types::{InlineKeyboardMarkup, ParseMode};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Reply};
 use crate::clock::Clock;
 use crate::domain::booking::BookingStep;
 use crate::render::{StepVars, fill_step};
@@ -306,17 +306,25 @@ impl Scheduler {
         }
         let tz: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
         let lang = row.lang.as_deref().unwrap_or(crate::catalog::BASE_LANG);
+        let texts = Texts::new(&self.store, &self.catalog);
         // Booking messages render from the booking as it is now (moved or cancelled).
         if let Some(step) = BookingStep::from_id(&row.step_id) {
-            let booking = match self.store.booking_of(row.patient_id).await {
+            let fetched = async {
+                let booking = self.store.booking_of(row.patient_id).await?;
+                let wording = texts
+                    .wording(row.clinic_id, lang, &booking_steps::replies(step))
+                    .await?;
+                Ok::<_, sqlx::Error>((booking, wording))
+            };
+            let (booking, wording) = match fetched.await {
                 Ok(b) => b,
                 Err(e) => {
-                    tracing::error!(error = %e, "could not read the booking");
+                    tracing::error!(error = %e, "could not read the booking or its wording");
                     return Err(Unsent::RetryLater);
                 }
             };
             return booking_steps::render(
-                &self.catalog,
+                &wording,
                 lang,
                 step,
                 booking.as_ref(),
@@ -329,10 +337,30 @@ impl Scheduler {
                 "booking moved or cancelled",
             ));
         }
-        let series = match self.store.series_of(row.patient_id).await {
+        // A check-in carries its answer buttons; book-next its "contact me"; a patient
+        // in a series gets "session 2 of 3" on top. Their wording is fetched first.
+        let checkin = self
+            .catalog
+            .plan(&row.plan)
+            .and_then(|p| p.step(&row.step_id))
+            .is_some_and(|s| s.checkin);
+        let book_next = row.step_id == buttons::BOOK_NEXT_STEP;
+        let fetched = async {
+            let series = self.store.series_of(row.patient_id).await?;
+            let mut needed: Vec<Reply> = Vec::new();
+            if checkin {
+                needed.extend(buttons::CHECKIN_LABELS);
+            } else if book_next {
+                needed.push(Reply::BookNextLabel);
+            }
+            needed.extend(buttons::series_header_reply(series));
+            let wording = texts.wording(row.clinic_id, lang, &needed).await?;
+            Ok::<_, sqlx::Error>((series, wording))
+        };
+        let (series, wording) = match fetched.await {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(error = %e, "could not read the patient's series");
+                tracing::error!(error = %e, "could not read the patient's series or wording");
                 return Err(Unsent::RetryLater);
             }
         };
@@ -343,7 +371,6 @@ impl Scheduler {
             session: crate::store::from_millis(row.session_at).with_timezone(&tz),
             lang,
         };
-        let texts = Texts::new(&self.store, &self.catalog);
         let template = match texts
             .step(row.clinic_id, lang, &row.plan, &row.step_id)
             .await
@@ -357,20 +384,14 @@ impl Scheduler {
         };
         match template.map(|t| fill_step(&t, &vars)) {
             Some(text) => {
-                // A check-in carries its answer buttons; book-next its "contact me".
-                let checkin = self
-                    .catalog
-                    .plan(&row.plan)
-                    .and_then(|p| p.step(&row.step_id))
-                    .is_some_and(|s| s.checkin);
                 let buttons = if checkin {
-                    Some(buttons::checkin_keyboard(&self.catalog, lang, row.id))
-                } else if row.step_id == buttons::BOOK_NEXT_STEP {
-                    Some(buttons::book_next_keyboard(&self.catalog, lang, row.id))
+                    Some(buttons::checkin_keyboard(&wording, row.id))
+                } else if book_next {
+                    Some(buttons::book_next_keyboard(&wording, row.id))
                 } else {
                     None
                 };
-                let text = match buttons::series_header(&self.catalog, lang, series) {
+                let text = match buttons::series_header(&wording, series) {
                     Some(header) => format!("{header}\n\n{text}"),
                     None => text,
                 };

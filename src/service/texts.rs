@@ -2,6 +2,8 @@
 //! it saved one, else the default from the messages folder. The scheduler, the bot's
 //! replies and the staff previews all ask here, so they never disagree.
 
+use std::collections::HashMap;
+
 use crate::catalog::{Catalog, Reply, STEP_PLACEHOLDERS};
 use crate::domain::template::{Template, TemplateError};
 use crate::store::Store;
@@ -83,6 +85,30 @@ pub struct Texts<'a> {
     pub catalog: &'a Catalog,
 }
 
+/// Replies fetched by `Texts::wording`.
+pub struct Wording<'a> {
+    texts: HashMap<Reply, Template>,
+    catalog: &'a Catalog,
+    lang: String,
+}
+
+impl Wording<'_> {
+    /// The reply as fetched. One that was not fetched (a bug in the caller, caught by
+    /// the debug assertion in tests) falls back to the default text.
+    pub fn get(&self, which: Reply) -> Template {
+        debug_assert!(self.texts.contains_key(&which), "{which:?} was not fetched");
+        match self.texts.get(&which) {
+            Some(t) => t.clone(),
+            None => self.catalog.reply(&self.lang, which).clone(),
+        }
+    }
+
+    /// A reply as plain text, for a button label.
+    pub fn label(&self, which: Reply) -> String {
+        crate::domain::html::to_plain(&self.get(which).render(&[]))
+    }
+}
+
 /// A template and whether it is the clinic's own.
 pub struct Resolved {
     pub template: Template,
@@ -151,6 +177,26 @@ impl<'a> Texts<'a> {
         Ok(match self.resolve(clinic_id, lang, "", &key).await? {
             Some(r) => r.template,
             None => self.catalog.reply(lang, which).clone(),
+        })
+    }
+
+    /// Several replies at once, each the clinic's own or the default, for rendering
+    /// that cannot wait on the database: the scheduler's buttons, booking messages and
+    /// series header.
+    pub async fn wording(
+        &self,
+        clinic_id: i64,
+        lang: &str,
+        which: &[Reply],
+    ) -> Result<Wording<'a>, sqlx::Error> {
+        let mut texts = HashMap::with_capacity(which.len());
+        for &r in which {
+            texts.insert(r, self.reply(Some(clinic_id), lang, r).await?);
+        }
+        Ok(Wording {
+            texts,
+            catalog: self.catalog,
+            lang: lang.to_string(),
         })
     }
 

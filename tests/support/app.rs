@@ -149,6 +149,38 @@ impl TestApp {
             .await
     }
 
+    /// `staff` changes a text with `/edit <key> en` and saves the preview.
+    #[allow(dead_code)] // not every test binary edits texts
+    pub async fn save_text(&self, staff: &TestUser, key: &str, text: &str) {
+        self.tg.send_text(staff, &format!("/edit {key} en"));
+        self.tg
+            .wait_for(
+                staff.id,
+                |m| m.plain_text().contains("Send me the new text"),
+                WAIT,
+            )
+            .await;
+        self.tg.send_text(staff, text);
+        let preview = self
+            .tg
+            .wait_for(
+                staff.id,
+                |m| m.buttons().iter().any(|(label, _)| label == "Save"),
+                WAIT,
+            )
+            .await;
+        let save = preview
+            .buttons()
+            .into_iter()
+            .find(|(l, _)| l == "Save")
+            .and_then(|(_, d)| d)
+            .unwrap();
+        self.tg.press_button(staff, preview.message_id, &save);
+        self.tg
+            .wait_for(staff.id, |m| m.plain_text().starts_with("Saved:"), WAIT)
+            .await;
+    }
+
     /// Runs a SQL query returning one integer, for assertions on stored state.
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql)
