@@ -164,6 +164,33 @@ async fn a_moved_step_applies_to_new_enrollments_and_to_enrolled_patients_only_w
 }
 
 #[tokio::test]
+async fn applying_a_timing_change_keeps_a_travelling_patient_in_their_own_zone() {
+    let app = TestApp::start().await;
+    clinic_with_anna(&app).await;
+    app.tg.send_text(&anna(), "/timezone America/New_York");
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("now follow"), WAIT)
+        .await;
+    app.tg.send_text(&owner(), "/timing sun-morning 2d 10:00");
+    let answer = app
+        .tg
+        .wait_for(owner().id, |m| !m.button_data().is_empty(), WAIT)
+        .await;
+    app.tg
+        .press_button(&owner(), answer.message_id, &answer.button_data()[0]);
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().contains("re-planned"), WAIT)
+        .await;
+    // Two days after the session, at 10:00 in New York (16:00 in Berlin), not in Berlin.
+    let new_york: DateTime<Utc> = "2026-11-25T15:00:00Z".parse().unwrap();
+    assert_eq!(
+        row(&app, anna().id, "sun-morning").await.unwrap(),
+        (new_york, "pending".into())
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_step_switched_off_is_left_out_and_enrolled_patients_lose_it_when_confirmed() {
     let app = TestApp::start().await;
     clinic_with_anna(&app).await;

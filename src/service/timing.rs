@@ -221,8 +221,14 @@ pub async fn apply_to_enrolled(
         .into_iter()
         .map(|r| {
             let session = crate::store::from_millis(r.session_at);
+            // A travelling patient's steps follow their own zone, as when enrolled.
+            let zone = r
+                .timezone
+                .as_deref()
+                .and_then(|z| z.parse().ok())
+                .unwrap_or(tz);
             let due = plan
-                .schedule(session, tz, quiet)
+                .schedule(session, zone, quiet)
                 .into_iter()
                 .find(|p| p.step_id == change.step_id)
                 .map(|p| (p.due_at, p.expires_at));

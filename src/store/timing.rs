@@ -27,6 +27,8 @@ pub type Replan = (i64, Option<(DateTime<Utc>, Option<DateTime<Utc>>)>);
 pub struct PendingStep {
     pub reminder_id: i64,
     pub session_at: i64,
+    /// The patient's own zone (/timezone); `None` follows the clinic.
+    pub timezone: Option<String>,
 }
 
 impl Store {
@@ -109,7 +111,7 @@ impl Store {
         switched_off: Option<&str>,
     ) -> Result<Vec<PendingStep>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT r.id AS reminder_id, p.session_at FROM reminders r
+            "SELECT r.id AS reminder_id, p.session_at, p.timezone FROM reminders r
              JOIN patients p ON p.id = r.patient_id
              WHERE p.clinic_id = ? AND p.plan = ? AND p.status = 'active' AND r.step_id = ?
                AND (r.status = 'pending' OR (r.status = 'cancelled' AND r.note = ?))",
