@@ -73,9 +73,7 @@ pub fn handled_alert_text(alert: &Alert, tz: Tz) -> String {
         .map(|t| local_when("en", &t.with_timezone(&tz)))
         .unwrap_or_default();
     format!(
-        "{}
-
-✅ Handled by <b>{by}</b>, {when}",
+        "{}\n\n✅ Handled by <b>{by}</b>, {when}",
         alert_text(alert, tz, false)
     )
 }

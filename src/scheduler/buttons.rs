@@ -44,7 +44,6 @@ pub fn book_next_keyboard(wording: &Wording<'_>, reminder_id: i64) -> InlineKeyb
     )]])
 }
 
-/// "Session 2 of 3" above course messages, once a patient is in a series.
 /// Which header `series_header` renders for a patient's series, if any.
 pub fn series_header_reply((number, total): (i64, Option<i64>)) -> Option<Reply> {
     match total {
@@ -54,6 +53,7 @@ pub fn series_header_reply((number, total): (i64, Option<i64>)) -> Option<Reply>
     }
 }
 
+/// "Session 2 of 3" above course messages, once a patient is in a series.
 pub fn series_header(wording: &Wording<'_>, series: (i64, Option<i64>)) -> Option<String> {
     let which = series_header_reply(series)?;
     let (number, total) = series;
