@@ -1,9 +1,10 @@
-//! The command line: `run` (default), `clinic add`, `preview`, `messages check`.
+//! The command line: `run`, `clinic add`, `preview`, `messages check`, `backup`, `audit`.
+//! Without a subcommand: `run` when TELOXIDE_TOKEN is set, else a preview.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, FromArgMatches, Parser, Subcommand};
 
 /// A Telegram bot that walks skin-clinic patients through their aftercare.
 #[derive(Debug, Parser)]
@@ -37,7 +38,8 @@ pub struct Common {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the bot by long polling (the default).
+    /// Run the bot by long polling (the default when TELOXIDE_TOKEN is set; without it,
+    /// `aftercare` alone shows a preview).
     Run(RunArgs),
     /// Manage clinics.
     #[command(subcommand)]
@@ -136,4 +138,14 @@ pub enum MessagesCommand {
         /// Folder to check (default: the messages folder).
         dir: Option<PathBuf>,
     },
+}
+
+/// A subcommand's arguments as defaults and the environment give them, with nothing on
+/// the command line: for `aftercare` without a subcommand. (`Default` would miss the
+/// environment, TELOXIDE_TOKEN among it, and the declared default values.)
+pub fn args_from_env<T: Args + FromArgMatches>() -> Option<T> {
+    let matches = T::augment_args(clap::Command::new("aftercare"))
+        .try_get_matches_from(["aftercare"])
+        .ok()?;
+    T::from_arg_matches(&matches).ok()
 }

@@ -51,7 +51,32 @@ impl From<StartError> for Failure {
 
 pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), Failure> {
     let common = cli.common;
-    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+    let command = match cli.command {
+        Some(command) => command,
+        None => match crate::cli::args_from_env::<RunArgs>() {
+            Some(run)
+                if run
+                    .telegram
+                    .token
+                    .as_deref()
+                    .is_some_and(|t| !t.trim().is_empty()) =>
+            {
+                Command::Run(run)
+            }
+            // No token yet: show what the bot would send rather than an error.
+            _ => {
+                let args = crate::cli::args_from_env::<PreviewArgs>()
+                    .ok_or_else(|| Failure::config("could not read the preview's defaults"))?;
+                preview(&common.messages, &args)?;
+                eprintln!(
+                    "This was a preview. To run the bot, set TELOXIDE_TOKEN (from @BotFather) and \
+                     start it again; `aftercare preview --help` shows other sessions and languages."
+                );
+                return Ok(());
+            }
+        },
+    };
+    match command {
         Command::Run(args) => {
             let (token, api_url) = telegram(&args.telegram)?;
             let settings = Settings {

@@ -78,8 +78,15 @@ fn running_without_a_token_says_so() {
     assert_eq!(code, 2);
     assert!(err.contains("TELOXIDE_TOKEN is not set"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    let (code, _, err) = run(&mut aftercare());
-    assert_eq!(code, 2, "no subcommand means run: {err}");
+}
+
+#[test]
+fn without_a_subcommand_or_a_token_it_shows_a_preview() {
+    let (code, out, err) = run(&mut aftercare());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("What's normal right now"), "{out}");
+    assert!(err.contains("This was a preview"), "{err}");
+    assert!(err.contains("TELOXIDE_TOKEN"), "{err}");
 }
 
 #[test]
@@ -226,11 +233,11 @@ async fn clinic_add_prints_an_owner_link_from_the_bot_username() {
 async fn sigterm_stops_the_bot_within_ten_seconds_with_exit_zero() {
     let tg = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap();
+    // Started as the README says: no subcommand, the token in the environment.
     let child = aftercare()
         .env("TELOXIDE_TOKEN", TOKEN)
         .env("TELOXIDE_API_URL", tg.api_url())
         .env("DATABASE_URL", support::app::db_url(&dir))
-        .arg("run")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
