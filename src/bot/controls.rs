@@ -105,7 +105,11 @@ pub async fn on_language_button(
     }
     deps.store.set_language(p.id, code).await?;
     tracing::info!(patient = p.id, lang = code, "language changed");
-    let text = crate::render::reply(&deps.catalog, code, Reply::LanguageSet, "");
+    // In the new language, and in the clinic's own wording if it has one.
+    let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
+        .reply(Some(p.clinic_id), code, Reply::LanguageSet)
+        .await?
+        .render(&[]);
     super::send(bot, deps, ChatId(chat), text).await?;
     Ok(Some(String::new()))
 }
