@@ -94,6 +94,35 @@ async fn a_patient_who_unblocks_the_bot_and_writes_gets_the_held_reminders_back(
 }
 
 #[tokio::test]
+async fn a_patient_who_unblocks_the_bot_and_opens_their_old_link_gets_the_reminders_back() {
+    let app = app_with_linked_patient().await;
+    let ben = TestUser::new(2002, "Ben");
+    let payload = app.enroll(&owner(), "Ben Ode 14:00").await;
+    app.tg.send_text(&ben, &format!("/start {payload}"));
+    app.tg
+        .wait_for(ben.id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    app.tg.block_bot(ben.id);
+    app.clock.set(berlin("2026-11-23 19:00"));
+    eventually("Ben is marked unreachable", || async {
+        app.count("SELECT COUNT(*) FROM patients WHERE status = 'unreachable'")
+            .await
+            == 1
+    })
+    .await;
+    app.tg.unblock_bot(ben.id);
+    app.tg.skip_sent(ben.id);
+    app.tg.send_text(&ben, &format!("/start {payload}"));
+    app.tg
+        .wait_for(ben.id, |m| m.plain_text().contains("were on hold"), WAIT)
+        .await;
+    app.tg
+        .wait_for(ben.id, |m| m.plain_text().contains("aloe vera"), WAIT)
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_unreachable_patient_who_writes_stop_is_not_switched_back_on_first() {
     let app = app_with_linked_patient().await;
     anna_unreachable(&app).await;

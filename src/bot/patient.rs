@@ -129,6 +129,14 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
         LinkOutcome::Used {
             by_this_person: true,
         } if ctx.patient.is_some() => {
+            // Their own link again, as after unblocking the bot: they can be reached.
+            if ctx
+                .patient
+                .as_ref()
+                .is_some_and(|p| p.status == PatientStatus::Unreachable)
+            {
+                return super::controls::back_in_reach(ctx).await;
+            }
             ctx.reply(ctx.patient_reply(Reply::AlreadyLinked).await?)
                 .await
         }
