@@ -5,10 +5,13 @@
 //! - B3: reminders due at scattered times on a quiet queue: lateness p50/p99.
 //! - B4: `/enroll` + `/start` pairs: time from update to answer, p50/p99, and the
 //!   lateness of reminders falling due meanwhile (one a second).
+//! - Idle: the real binary, 100,000 patients enrolled and nothing due for an hour:
+//!   CPU used in 60 s (everything it does, long polling included) and memory.
 //!
 //! `cargo bench --bench delivery`. Sizes: `AFTERCARE_BENCH_B2_CHATS` (1000, three
 //! reminders each), `AFTERCARE_BENCH_B3_COUNT` (1000) over `AFTERCARE_BENCH_B3_SECS` (100),
-//! `AFTERCARE_BENCH_B4_PAIRS` (1000). Real time throughout (the system clock).
+//! `AFTERCARE_BENCH_B4_PAIRS` (1000), `AFTERCARE_BENCH_IDLE_PATIENTS` (100000) and
+//! `AFTERCARE_BENCH_IDLE_SECS` (60). Real time throughout (the system clock).
 
 #[path = "../tests/support/fake_telegram.rs"]
 mod fake_telegram;
@@ -339,6 +342,119 @@ async fn b4() {
     b.stop().await;
 }
 
+/// CPU time (ns) the process `pid` has run so far, summed over its live threads.
+fn process_cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn vm_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// The idle cost of the real binary: started as an operator would, with 100,000
+/// enrolled patients whose next reminder is an hour away, against the fake Bot API
+/// (which holds each getUpdates for its long-poll timeout, as Telegram does).
+async fn idle() {
+    let patients = env_num("AFTERCARE_BENCH_IDLE_PATIENTS", 100_000) as i64;
+    let secs = env_num("AFTERCARE_BENCH_IDLE_SECS", 60);
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("idle.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let now = Utc::now();
+    let clinic = aftercare::service::clinic::create_clinic(&store, "Idle", chrono_tz::UTC, now)
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..patients {
+        let id = patients::insert_patient(
+            &mut tx,
+            clinic.clinic_id,
+            "Pat Doe",
+            "microneedling",
+            now,
+            1,
+            now,
+        )
+        .await
+        .unwrap();
+        patients::activate_patient(&mut tx, id, 100_000 + i, "en", now)
+            .await
+            .unwrap();
+        let rows: Vec<NewReminder> = [
+            ("sun-morning", 59),
+            ("makeup-ok", 24 * 60),
+            ("activities", 48 * 60),
+        ]
+        .into_iter()
+        .map(|(step, minutes)| NewReminder {
+            step_id: step.into(),
+            due_at: now + chrono::Duration::minutes(minutes),
+            expires_at: None,
+            status: ReminderStatus::Pending,
+            note: None,
+        })
+        .collect();
+        reminders::insert_reminders(&mut tx, id, &rows)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    store.close().await;
+    let mut bot = std::process::Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", tg.api_url())
+        .env("DATABASE_URL", &url)
+        .env(
+            "AFTERCARE_MESSAGES",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("messages"),
+        )
+        .env("RUST_LOG", "warn")
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = bot.id();
+    let started = Instant::now();
+    wait_until("the bot polls", Duration::from_secs(30), || {
+        tg.requests("getUpdates") > 0
+    })
+    .await;
+    let ready = started.elapsed();
+    // Let start-up work (release leases, first claim, first checkpoint) finish.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (cpu0, polls0) = (process_cpu_ns(pid), tg.requests("getUpdates"));
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let (cpu1, polls1) = (process_cpu_ns(pid), tg.requests("getUpdates"));
+    let rss = vm_rss_mib(pid);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = bot.wait();
+    println!(
+        "Idle (real binary): {patients} patients, {} reminders pending, the next in 59 min; \
+         ready (first getUpdates) after {:.0} ms; CPU {:.2} ms in {secs} s; {} getUpdates \
+         (long poll); VmRSS {rss:.1} MiB",
+        patients * 3,
+        ms(ready),
+        (cpu1 - cpu0) as f64 / 1e6,
+        polls1 - polls0,
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -354,6 +470,9 @@ fn main() {
         }
         if which.is_empty() || which == "b2" {
             b2().await;
+        }
+        if which.is_empty() || which == "idle" {
+            idle().await;
         }
     });
 }
