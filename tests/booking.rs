@@ -7,22 +7,7 @@ mod support;
 use support::people::{anna, berlin, owner};
 
 use support::app::{QUIET, TestApp, WAIT, eventually};
-use support::fake_telegram::{SentMessage, TestUser};
-
-async fn clinic_with_anna(app: &TestApp) {
-    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
-        .await;
-    app.linked_patient(&owner(), &anna(), "Anna Berg 14:00")
-        .await;
-    app.tg.skip_sent(owner().id);
-}
-
-async fn staff_says(app: &TestApp, command: &str, expect: &str) -> SentMessage {
-    app.tg.send_text(&owner(), command);
-    app.tg
-        .wait_for(owner().id, |m| m.plain_text().contains(expect), WAIT)
-        .await
-}
+use support::fake_telegram::TestUser;
 
 /// Moves the clock to `t`, lets everything due by then go out, and checks that nothing
 /// more comes to Anna.
@@ -46,9 +31,8 @@ async fn nothing_more_at(app: &TestApp, t: chrono::DateTime<chrono::Utc>) {
 #[tokio::test]
 async fn a_booking_is_confirmed_and_reminded_three_days_one_day_and_two_hours_before() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
-    staff_says(
-        &app,
+    app.glow_with_anna().await;
+    app.owner_says(
         "/book #1 2026-12-21 10:30",
         "Booked Anna Berg (#1) for Mon 21 Dec, 10:30",
     )
@@ -118,7 +102,7 @@ async fn a_booking_is_confirmed_and_reminded_three_days_one_day_and_two_hours_be
 #[tokio::test]
 async fn a_clinics_own_wording_reaches_the_booking_reminders_and_their_buttons() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     app.save_text(
         &owner(),
         "reply.booking_day_before",
@@ -127,7 +111,8 @@ async fn a_clinics_own_wording_reaches_the_booking_reminders_and_their_buttons()
     .await;
     app.save_text(&owner(), "reply.booking_coming_label", "Yes, see you")
         .await;
-    staff_says(&app, "/book #1 2026-12-21 10:30", "Booked Anna Berg").await;
+    app.owner_says("/book #1 2026-12-21 10:30", "Booked Anna Berg")
+        .await;
     app.clock.set(berlin("2026-12-20 10:30"));
     let day_before = app
         .tg
@@ -149,8 +134,9 @@ async fn a_clinics_own_wording_reaches_the_booking_reminders_and_their_buttons()
 #[tokio::test]
 async fn i_need_to_reschedule_alerts_the_staff_once() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
-    staff_says(&app, "/book Anna Berg 2026-12-21 10:30", "Booked").await;
+    app.glow_with_anna().await;
+    app.owner_says("/book Anna Berg 2026-12-21 10:30", "Booked")
+        .await;
     app.clock.set(berlin("2026-12-20 10:30"));
     let day_before = app
         .tg
@@ -190,8 +176,8 @@ async fn i_need_to_reschedule_alerts_the_staff_once() {
 #[tokio::test]
 async fn booking_again_moves_the_appointment_and_its_reminders() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
-    staff_says(&app, "/book #1 2026-12-21 10:30", "Booked").await;
+    app.glow_with_anna().await;
+    app.owner_says("/book #1 2026-12-21 10:30", "Booked").await;
     app.tg
         .wait_for(
             anna().id,
@@ -199,8 +185,7 @@ async fn booking_again_moves_the_appointment_and_its_reminders() {
             WAIT,
         )
         .await;
-    staff_says(
-        &app,
+    app.owner_says(
         "/book #1 2026-12-28 15:00",
         "Moved Anna Berg (#1) from Mon 21 Dec, 10:30 to Mon 28 Dec, 15:00",
     )
@@ -228,8 +213,8 @@ async fn booking_again_moves_the_appointment_and_its_reminders() {
 #[tokio::test]
 async fn unbook_cancels_the_appointment_and_tells_the_patient() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
-    staff_says(&app, "/book #1 2026-12-21 10:30", "Booked").await;
+    app.glow_with_anna().await;
+    app.owner_says("/book #1 2026-12-21 10:30", "Booked").await;
     app.tg
         .wait_for(
             anna().id,
@@ -237,7 +222,8 @@ async fn unbook_cancels_the_appointment_and_tells_the_patient() {
             WAIT,
         )
         .await;
-    staff_says(&app, "/unbook #1", "Cancelled Anna Berg's appointment").await;
+    app.owner_says("/unbook #1", "Cancelled Anna Berg's appointment")
+        .await;
     app.tg
         .wait_for(anna().id, |m| m.plain_text().contains("is cancelled"), WAIT)
         .await;
@@ -256,27 +242,25 @@ async fn unbook_cancels_the_appointment_and_tells_the_patient() {
             "{text}"
         );
     }
-    staff_says(&app, "/unbook #1", "has no appointment booked").await;
+    app.owner_says("/unbook #1", "has no appointment booked")
+        .await;
     app.stop().await;
 }
 
 #[tokio::test]
 async fn a_booking_in_the_past_or_in_quiet_hours_is_refused() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
-    app.tg
-        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+    app.glow_with_anna().await;
+    app.owner_says("/book #1 2026-11-20 10:30", "already passed")
         .await;
-    staff_says(&app, "/book #1 2026-11-20 10:30", "already passed").await;
-    staff_says(
-        &app,
-        "/book #1 2026-12-21 22:00",
-        "quiet hours (21:00–08:00)",
-    )
-    .await;
-    staff_says(&app, "/book #1 2026-12-21", "Please write: /book").await;
-    staff_says(&app, "/book #1 2026-12-32 10:00", "is not a date").await;
-    staff_says(&app, "/unbook", "Please write: /unbook <patient").await;
+    app.owner_says("/book #1 2026-12-21 22:00", "quiet hours (21:00–08:00)")
+        .await;
+    app.owner_says("/book #1 2026-12-21", "Please write: /book")
+        .await;
+    app.owner_says("/book #1 2026-12-32 10:00", "is not a date")
+        .await;
+    app.owner_says("/unbook", "Please write: /unbook <patient")
+        .await;
     app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 0);
     app.stop().await;
@@ -285,7 +269,7 @@ async fn a_booking_in_the_past_or_in_quiet_hours_is_refused() {
 #[tokio::test]
 async fn staff_cannot_book_another_clinics_patient() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     let other = TestUser::new(1501, "Otto");
     app.clinic_with_owner(&other, "Other Clinic", "Europe/Berlin")
         .await;
@@ -312,14 +296,11 @@ async fn staff_cannot_book_another_clinics_patient() {
 #[tokio::test]
 async fn a_name_matching_several_patients_asks_for_the_number() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     app.enroll(&owner(), "Anna Bergmann").await;
-    let m = staff_says(
-        &app,
-        "/book Anna 2026-12-21 10:30",
-        "Several patients match",
-    )
-    .await;
+    let m = app
+        .owner_says("/book Anna 2026-12-21 10:30", "Several patients match")
+        .await;
     assert!(m.plain_text().contains("#1 Anna Berg"));
     assert!(m.plain_text().contains("#2 Anna Bergmann"));
     app.stop().await;
@@ -328,14 +309,14 @@ async fn a_name_matching_several_patients_asks_for_the_number() {
 #[tokio::test]
 async fn a_booking_button_after_the_booking_was_cancelled_is_stale() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
-    staff_says(&app, "/book #1 2026-12-21 10:30", "Booked").await;
+    app.glow_with_anna().await;
+    app.owner_says("/book #1 2026-12-21 10:30", "Booked").await;
     app.clock.set(berlin("2026-12-20 10:30"));
     let day_before = app
         .tg
         .wait_for(anna().id, |m| m.plain_text().contains("is tomorrow"), WAIT)
         .await;
-    staff_says(&app, "/unbook #1", "Cancelled").await;
+    app.owner_says("/unbook #1", "Cancelled").await;
     let id = app
         .tg
         .press_button(&anna(), day_before.message_id, &day_before.button_data()[1]);

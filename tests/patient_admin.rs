@@ -5,37 +5,21 @@ mod support;
 use support::people::{anna, berlin, owner};
 
 use support::app::{QUIET, TestApp, WAIT};
-use support::fake_telegram::{SentMessage, TestUser};
-
-async fn clinic_with_anna(app: &TestApp) {
-    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
-        .await;
-    app.linked_patient(&owner(), &anna(), "Anna Berg 14:00")
-        .await;
-    app.tg
-        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
-        .await;
-    app.tg.skip_sent(owner().id);
-}
-
-async fn staff_says(app: &TestApp, command: &str, expect: &str) -> SentMessage {
-    app.tg.send_text(&owner(), command);
-    app.tg
-        .wait_for(owner().id, |m| m.plain_text().contains(expect), WAIT)
-        .await
-}
+use support::fake_telegram::TestUser;
 
 #[tokio::test]
 async fn patient_shows_status_progress_what_is_coming_and_open_alerts() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     support::app::eventually("the first step is recorded", || async {
         app.count("SELECT COUNT(*) FROM reminders WHERE status = 'sent'")
             .await
             == 1
     })
     .await;
-    let m = staff_says(&app, "/patient #1", "Anna Berg (#1) · active").await;
+    let m = app
+        .owner_says("/patient #1", "Anna Berg (#1) · active")
+        .await;
     let text = m.plain_text();
     assert!(text.contains("Messages sent: 1 of 9"), "{text}");
     assert!(text.contains("Coming up"), "{text}");
@@ -55,7 +39,7 @@ async fn patient_shows_status_progress_what_is_coming_and_open_alerts() {
             WAIT,
         )
         .await;
-    let m = staff_says(&app, "/patient Anna", "Open alerts").await;
+    let m = app.owner_says("/patient Anna", "Open alerts").await;
     assert!(m.plain_text().contains("More redness"));
     app.stop().await;
 }
@@ -63,12 +47,12 @@ async fn patient_shows_status_progress_what_is_coming_and_open_alerts() {
 #[tokio::test]
 async fn pause_holds_the_reminders_and_resume_brings_them_back() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
-    staff_says(&app, "/pause #1", "Paused").await;
+    app.glow_with_anna().await;
+    app.owner_says("/pause #1", "Paused").await;
     app.clock.set(berlin("2026-11-23 19:00"));
     app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
-    staff_says(&app, "/pause #1", "has no active reminders").await;
-    staff_says(&app, "/resume #1", "resumed").await;
+    app.owner_says("/pause #1", "has no active reminders").await;
+    app.owner_says("/resume #1", "resumed").await;
     app.tg
         .wait_for(anna().id, |m| m.plain_text().contains("aloe vera"), WAIT)
         .await;
@@ -78,9 +62,9 @@ async fn pause_holds_the_reminders_and_resume_brings_them_back() {
 #[tokio::test]
 async fn cancel_ends_the_course_for_good() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
-    staff_says(&app, "/cancel #1", "will not resume").await;
-    staff_says(&app, "/resume #1", "0 reminders queued").await;
+    app.glow_with_anna().await;
+    app.owner_says("/cancel #1", "will not resume").await;
+    app.owner_says("/resume #1", "0 reminders queued").await;
     app.clock.set(berlin("2026-11-24 12:00"));
     app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
     app.stop().await;
@@ -89,7 +73,7 @@ async fn cancel_ends_the_course_for_good() {
 #[tokio::test]
 async fn staff_of_another_clinic_cannot_see_or_pause_a_patient() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     let other = TestUser::new(1501, "Otto");
     app.clinic_with_owner(&other, "Other Clinic", "Europe/Berlin")
         .await;

@@ -6,31 +6,13 @@ mod support;
 use support::people::{anna, berlin, owner};
 
 use support::app::{QUIET, TestApp, WAIT, eventually};
-use support::fake_telegram::SentMessage;
-
-async fn clinic_with_anna(app: &TestApp) {
-    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
-        .await;
-    app.linked_patient(&owner(), &anna(), "Anna Berg 14:00")
-        .await;
-    app.tg
-        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
-        .await;
-    app.tg.skip_sent(owner().id);
-}
-
-async fn staff_says(app: &TestApp, command: &str, expect: &str) -> SentMessage {
-    app.tg.send_text(&owner(), command);
-    app.tg
-        .wait_for(owner().id, |m| m.plain_text().contains(expect), WAIT)
-        .await
-}
 
 #[tokio::test]
 async fn done_restarts_the_course_in_the_same_chat_showing_session_2_of_3() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
-    staff_says(&app, "/series #1 3", "Anna Berg (#1): session 1 of 3").await;
+    app.glow_with_anna().await;
+    app.owner_says("/series #1 3", "Anna Berg (#1): session 1 of 3")
+        .await;
 
     // Session 1's check-in, answered.
     app.clock.set(berlin("2026-11-26 10:00"));
@@ -53,8 +35,7 @@ async fn done_restarts_the_course_in_the_same_chat_showing_session_2_of_3() {
             WAIT,
         )
         .await;
-    staff_says(
-        &app,
+    app.owner_says(
         "/done #1",
         "Anna Berg (#1): session 2 of 3 on Tue 22 Dec, 11:00",
     )
@@ -95,7 +76,7 @@ async fn done_restarts_the_course_in_the_same_chat_showing_session_2_of_3() {
 #[tokio::test]
 async fn please_contact_me_to_book_alerts_the_staff_once() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     app.clock.set(berlin("2026-12-21 10:00"));
     let book_next = app
         .tg
@@ -143,13 +124,15 @@ async fn please_contact_me_to_book_alerts_the_staff_once() {
 #[tokio::test]
 async fn done_and_series_refuse_what_they_cannot_do() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     app.enroll(&owner(), "Ben Kurz").await;
-    staff_says(&app, "/done #2", "(status: link not opened)").await;
-    staff_says(&app, "/done #99", "No patient of your clinic").await;
-    staff_says(&app, "/series #1 0", "1 to 20 sessions").await;
-    staff_says(&app, "/series #1", "Please write: /series").await;
-    staff_says(&app, "/done", "/done").await;
+    app.owner_says("/done #2", "(status: link not opened)")
+        .await;
+    app.owner_says("/done #99", "No patient of your clinic")
+        .await;
+    app.owner_says("/series #1 0", "1 to 20 sessions").await;
+    app.owner_says("/series #1", "Please write: /series").await;
+    app.owner_says("/done", "/done").await;
     app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
     app.stop().await;
 }
@@ -157,7 +140,7 @@ async fn done_and_series_refuse_what_they_cannot_do() {
 #[tokio::test]
 async fn enrolling_a_linked_patient_again_points_to_done() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     app.tg.send_text(&owner(), "/enroll anna berg");
     let m = app
         .tg

@@ -9,19 +9,6 @@ use serde_json::json;
 use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::{SentMessage, TestUser};
 
-/// A clinic whose owner enrolled Anna for a session at 14:00 today; her first step is in.
-async fn clinic_with_anna(app: &TestApp) -> i64 {
-    let id = app
-        .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
-        .await;
-    app.linked_patient(&owner(), &anna(), "Anna Berg 14:00")
-        .await;
-    app.tg
-        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
-        .await;
-    id
-}
-
 async fn versions(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) FROM template_versions").await
 }
@@ -79,7 +66,7 @@ async fn edit_and_save(app: &TestApp, who: &TestUser, args: &str, text: &str) {
 #[tokio::test]
 async fn an_edit_with_formatting_is_previewed_saved_and_the_next_reminder_carries_it() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     start_edit(&app, &owner(), "step.hydrate-evening").await;
     // "Evening care, {first_name}! Drink water & rest. Tips" with bold, nested italic,
     // an overlapping underline, a spoiler and a link.
@@ -135,7 +122,7 @@ async fn an_edit_with_formatting_is_previewed_saved_and_the_next_reminder_carrie
 #[tokio::test]
 async fn cancel_changes_nothing() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     start_edit(&app, &owner(), "step.hydrate-evening").await;
     app.tg.send_text(&owner(), "Something else entirely");
     let p = preview(&app, &owner()).await;
@@ -183,7 +170,7 @@ async fn refused(app: &TestApp, text: &str) -> String {
 #[tokio::test]
 async fn each_bad_text_is_refused_with_its_problem_and_the_old_text_stays() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
 
     start_edit(&app, &owner(), "step.hydrate-evening").await;
     let why = refused(&app, "Good evening {frist_name}!").await;
@@ -244,7 +231,7 @@ async fn each_bad_text_is_refused_with_its_problem_and_the_old_text_stays() {
 #[tokio::test]
 async fn history_lists_versions_and_revert_and_reset_bring_texts_back() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     edit_and_save(&app, &owner(), "step.hydrate-evening", "First version").await;
     edit_and_save(&app, &owner(), "step.hydrate-evening", "Second version").await;
 
@@ -315,7 +302,7 @@ async fn history_lists_versions_and_revert_and_reset_bring_texts_back() {
 #[tokio::test]
 async fn one_clinics_edit_never_reaches_another_clinics_patients() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     let other_owner = TestUser::new(1002, "Nia");
     let ben = TestUser::new(2002, "Ben");
     app.clinic_with_owner(&other_owner, "Other Clinic", "Europe/Berlin")
@@ -352,7 +339,7 @@ async fn one_clinics_edit_never_reaches_another_clinics_patients() {
 #[tokio::test]
 async fn a_saved_reply_text_is_what_the_clinics_patients_get() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     edit_and_save(
         &app,
         &owner(),
@@ -386,7 +373,7 @@ async fn a_saved_reply_text_is_what_the_clinics_patients_get() {
 #[tokio::test]
 async fn staff_without_the_right_role_may_look_but_not_change_and_patients_are_refused() {
     let app = TestApp::start().await;
-    let clinic = clinic_with_anna(&app).await;
+    let clinic = app.glow_with_anna().await;
     let sam = TestUser::new(1003, "Sam");
     {
         let mut conn = app.store.pool().acquire().await.unwrap();
@@ -466,7 +453,7 @@ async fn staff_without_the_right_role_may_look_but_not_change_and_patients_are_r
 #[tokio::test]
 async fn templates_lists_every_message_and_marks_the_clinics_own() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     edit_and_save(&app, &owner(), "step.sun-morning", "Our sun text").await;
     app.tg.skip_sent(owner().id);
     app.tg.send_text(&owner(), "/templates");
@@ -540,7 +527,7 @@ async fn templates_lists_every_message_and_marks_the_clinics_own() {
 #[tokio::test]
 async fn an_edit_in_progress_survives_a_restart() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     start_edit(&app, &owner(), "step.hydrate-evening").await;
     let app = app.restart().await;
     app.tg.send_text(&owner(), "After the restart");
@@ -557,7 +544,7 @@ async fn an_edit_in_progress_survives_a_restart() {
 #[tokio::test]
 async fn save_on_an_older_preview_never_saves_a_newer_text() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     start_edit(&app, &owner(), "step.hydrate-evening").await;
     app.tg.send_text(&owner(), "First try");
     let first = preview(&app, &owner()).await;

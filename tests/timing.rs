@@ -27,22 +27,10 @@ async fn row(app: &TestApp, chat: i64, step: &str) -> Option<(DateTime<Utc>, Str
     r.map(|(due, status)| (aftercare::store::from_millis(due), status))
 }
 
-async fn clinic_with_anna(app: &TestApp) -> i64 {
-    let id = app
-        .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
-        .await;
-    app.linked_patient(&owner(), &anna(), "Anna Berg 14:00")
-        .await;
-    app.tg
-        .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
-        .await;
-    id
-}
-
 #[tokio::test]
 async fn timing_shows_each_step_with_its_offset() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     app.tg.send_text(&owner(), "/timing");
     let m = app
         .tg
@@ -69,7 +57,7 @@ async fn timing_shows_each_step_with_its_offset() {
 #[tokio::test]
 async fn a_moved_step_applies_to_new_enrollments_and_to_enrolled_patients_only_when_confirmed() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     let session = berlin("2026-11-23 14:00");
     assert_eq!(
         row(&app, anna().id, "makeup-ok").await.unwrap().0,
@@ -166,7 +154,7 @@ async fn a_moved_step_applies_to_new_enrollments_and_to_enrolled_patients_only_w
 #[tokio::test]
 async fn applying_a_timing_change_keeps_a_travelling_patient_in_their_own_zone() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     app.tg.send_text(&anna(), "/timezone America/New_York");
     app.tg
         .wait_for(anna().id, |m| m.plain_text().contains("now follow"), WAIT)
@@ -193,7 +181,7 @@ async fn applying_a_timing_change_keeps_a_travelling_patient_in_their_own_zone()
 #[tokio::test]
 async fn a_step_switched_off_is_left_out_and_enrolled_patients_lose_it_when_confirmed() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     app.tg.send_text(&owner(), "/timing activities off");
     let answer = app
         .tg
@@ -268,7 +256,7 @@ async fn a_step_switched_off_is_left_out_and_enrolled_patients_lose_it_when_conf
 #[tokio::test]
 async fn bad_timing_requests_are_refused_and_only_owners_and_admins_may_change() {
     let app = TestApp::start().await;
-    let clinic = clinic_with_anna(&app).await;
+    let clinic = app.glow_with_anna().await;
     for (args, expected) in [
         ("sauna off", "There is no step `sauna` (steps: normal-now,"),
         ("makeup-ok soon", "`soon` is not a duration"),
@@ -309,7 +297,7 @@ async fn bad_timing_requests_are_refused_and_only_owners_and_admins_may_change()
 #[tokio::test]
 async fn a_quiet_hours_change_re_plans_by_the_clinics_own_timing() {
     let app = TestApp::start().await;
-    clinic_with_anna(&app).await;
+    app.glow_with_anna().await;
     app.tg.send_text(&owner(), "/timing makeup-ok 30h");
     let answer = app
         .tg

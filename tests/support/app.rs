@@ -149,6 +149,34 @@ impl TestApp {
             .await
     }
 
+    /// Glow Clinic (Berlin) with Olga as its owner and Anna linked for a 14:00 session,
+    /// her first message received and Olga's messages so far skipped. Returns the
+    /// clinic's id.
+    #[allow(dead_code)] // not every test binary uses it
+    pub async fn glow_with_anna(&self) -> i64 {
+        use super::people::{anna, owner};
+        let id = self
+            .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+            .await;
+        self.linked_patient(&owner(), &anna(), "Anna Berg 14:00")
+            .await;
+        self.tg
+            .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+            .await;
+        self.tg.skip_sent(owner().id);
+        id
+    }
+
+    /// Olga sends `command` and waits for her answer containing `expect`.
+    #[allow(dead_code)] // not every test binary uses it
+    pub async fn owner_says(&self, command: &str, expect: &str) -> SentMessage {
+        let owner = super::people::owner();
+        self.tg.send_text(&owner, command);
+        self.tg
+            .wait_for(owner.id, |m| m.plain_text().contains(expect), WAIT)
+            .await
+    }
+
     /// `staff` changes a text with `/edit <key> en` and saves the preview.
     #[allow(dead_code)] // not every test binary edits texts
     pub async fn save_text(&self, staff: &TestUser, key: &str, text: &str) {
