@@ -3,37 +3,18 @@
 
 mod support;
 
-use support::people::{anna, berlin, owner};
+use support::people::{anna, berlin, owner, sam};
 
 use chrono::Duration;
 use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::{SentMessage, TestUser};
-
-fn sam() -> TestUser {
-    TestUser::new(1002, "Sam")
-}
 
 /// A clinic with Olga (owner) and Sam (staff), and Anna linked with a session now.
 async fn clinic_with_patient(app: &TestApp, patient: &TestUser, name: &str) {
     let clinic = app
         .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
         .await;
-    sqlx::query(
-        "INSERT INTO staff (clinic_id, user_id, role, created_at) VALUES (?, ?, 'staff', 0)",
-    )
-    .bind(clinic)
-    .bind(sam().id)
-    .execute(app.store.pool())
-    .await
-    .unwrap();
-    app.tg.send_text(&sam(), "/help");
-    app.tg
-        .wait_for(
-            sam().id,
-            |m| m.plain_text().contains("Staff commands"),
-            WAIT,
-        )
-        .await;
+    app.add_staff(clinic, &sam()).await;
     let payload = app.enroll(&owner(), &format!("{name} 14:00")).await;
     app.tg.send_text(patient, &format!("/start {payload}"));
     app.tg

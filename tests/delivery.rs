@@ -301,7 +301,10 @@ async fn a_429_storm_is_waited_out_and_nothing_goes_early() {
             .wait_for(
                 p.id,
                 |m| m.plain_text().contains("aloe vera"),
-                std::time::Duration::from_secs(60),
+                // Generous: once (in about 1 run of 7 of the whole suite here) the
+                // catch-up took longer than 60 s; not reproduced in 48 runs of this
+                // file alone. What is asserted is order and nothing early, not speed.
+                std::time::Duration::from_secs(120),
             )
             .await;
     }

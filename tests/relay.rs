@@ -3,36 +3,17 @@
 
 mod support;
 
-use support::people::{anna, owner};
+use support::people::{anna, owner, sam};
 
 use support::app::{QUIET, TestApp, WAIT, eventually};
-use support::fake_telegram::{SentMessage, TestUser};
-
-fn sam() -> TestUser {
-    TestUser::new(1002, "Sam")
-}
+use support::fake_telegram::SentMessage;
 
 /// Olga (owner) and Sam (staff) of Glow Clinic, and Anna linked.
 async fn clinic_with_patient(app: &TestApp, name: &str) -> i64 {
     let clinic = app
         .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
         .await;
-    sqlx::query(
-        "INSERT INTO staff (clinic_id, user_id, role, created_at) VALUES (?, ?, 'staff', 0)",
-    )
-    .bind(clinic)
-    .bind(sam().id)
-    .execute(app.store.pool())
-    .await
-    .unwrap();
-    app.tg.send_text(&sam(), "/help");
-    app.tg
-        .wait_for(
-            sam().id,
-            |m| m.plain_text().contains("Staff commands"),
-            WAIT,
-        )
-        .await;
+    app.add_staff(clinic, &sam()).await;
     app.linked_patient(&owner(), &anna(), name).await;
     app.tg
         .wait_for(anna().id, |m| m.plain_text().contains("mild sunburn"), WAIT)

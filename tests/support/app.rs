@@ -167,6 +167,24 @@ impl TestApp {
         id
     }
 
+    /// Makes `user` a staff member of `clinic` (as an invite would) and waits until the
+    /// bot answers them as staff.
+    #[allow(dead_code)] // not every test binary uses it
+    pub async fn add_staff(&self, clinic: i64, user: &TestUser) {
+        sqlx::query(
+            "INSERT INTO staff (clinic_id, user_id, role, created_at) VALUES (?, ?, 'staff', 0)",
+        )
+        .bind(clinic)
+        .bind(user.id)
+        .execute(self.store.pool())
+        .await
+        .unwrap();
+        self.tg.send_text(user, "/help");
+        self.tg
+            .wait_for(user.id, |m| m.plain_text().contains("Staff commands"), WAIT)
+            .await;
+    }
+
     /// Olga sends `command` and waits for her answer containing `expect`.
     #[allow(dead_code)] // not every test binary uses it
     pub async fn owner_says(&self, command: &str, expect: &str) -> SentMessage {

@@ -10,6 +10,12 @@ pub fn owner() -> TestUser {
     TestUser::new(1001, "Olga")
 }
 
+/// A staff member (not an owner) of the first clinic, where a test needs two people.
+#[allow(dead_code)] // not every test binary uses it
+pub fn sam() -> TestUser {
+    TestUser::new(1002, "Sam")
+}
+
 /// The patient in most tests.
 pub fn anna() -> TestUser {
     TestUser::new(2001, "Anna")
