@@ -76,7 +76,7 @@ impl Store {
         restrict_permissions_before_create(options.get_filename().to_path_buf());
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .after_release(|conn, _| Box::pin(drop_if_stuck_in_transaction(conn)))
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!stuck_in_transaction(conn)) }))
             .connect_with(options)
             .await
             .map_err(|source| OpenError::Open {
@@ -130,21 +130,19 @@ impl Store {
     }
 }
 
-/// Whether a connection going back to the pool can be used again.
+/// Whether an idle connection must be closed rather than handed out.
 ///
 /// sqlx counts transaction depth itself. When SQLite rolls a transaction back on its own,
 /// as it does when a COMMIT fails with `SQLITE_FULL` or `SQLITE_IOERR`, sqlx's ROLLBACK
 /// then fails ("no transaction is active") and its count stays at 1: that connection
 /// refuses every later `BEGIN IMMEDIATE` ("non-zero transaction depth"), long after the
-/// disk has space again. Such a connection is closed here and the pool opens a fresh
-/// one. Found by the disk-full fault test in `tests/faults.rs`.
-async fn drop_if_stuck_in_transaction(
-    conn: &mut sqlx::SqliteConnection,
-) -> Result<bool, sqlx::Error> {
+/// disk has space again. Checked when a connection leaves the idle queue, after the
+/// pool's own pings have let any queued rollback run, so it costs no round trip; the
+/// pool opens a fresh connection instead. Found by the disk-full fault test in
+/// `tests/faults.rs`.
+fn stuck_in_transaction(conn: &sqlx::SqliteConnection) -> bool {
     use sqlx::Connection;
-    // A dropped transaction queues its rollback; the ping runs after it.
-    conn.ping().await?;
-    Ok(!conn.is_in_transaction())
+    conn.is_in_transaction()
 }
 
 /// The hint logged with an error that means SQLite could not write its files.
