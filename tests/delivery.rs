@@ -46,9 +46,9 @@ async fn a_patient_who_blocked_the_bot_is_marked_unreachable_and_left_alone() {
     app.stop().await;
 }
 
-/// Blocks the bot for Anna and lets the evening reminder meet the 403.
-async fn anna_unreachable(app: &TestApp) {
-    app.tg.block_bot(anna().id);
+/// `patient` blocks the bot, the evening reminder meets the 403, and they unblock it.
+async fn unreachable_until_unblocked(app: &TestApp, patient: &TestUser) {
+    app.tg.block_bot(patient.id);
     app.clock.set(berlin("2026-11-23 19:00"));
     eventually("the patient is marked unreachable", || async {
         app.count("SELECT COUNT(*) FROM patients WHERE status = 'unreachable'")
@@ -56,14 +56,14 @@ async fn anna_unreachable(app: &TestApp) {
             == 1
     })
     .await;
-    app.tg.unblock_bot(anna().id);
-    app.tg.skip_sent(anna().id);
+    app.tg.unblock_bot(patient.id);
+    app.tg.skip_sent(patient.id);
 }
 
 #[tokio::test]
 async fn a_patient_who_unblocks_the_bot_and_writes_gets_the_held_reminders_back() {
     let app = app_with_linked_patient().await;
-    anna_unreachable(&app).await;
+    unreachable_until_unblocked(&app, &anna()).await;
     // Unblocking in Telegram ("Restart") sends a bare /start.
     app.clock.set(berlin("2026-11-23 20:30"));
     app.tg.send_text(&anna(), "/start");
@@ -102,16 +102,7 @@ async fn a_patient_who_unblocks_the_bot_and_opens_their_old_link_gets_the_remind
     app.tg
         .wait_for(ben.id, |m| m.plain_text().contains("mild sunburn"), WAIT)
         .await;
-    app.tg.block_bot(ben.id);
-    app.clock.set(berlin("2026-11-23 19:00"));
-    eventually("Ben is marked unreachable", || async {
-        app.count("SELECT COUNT(*) FROM patients WHERE status = 'unreachable'")
-            .await
-            == 1
-    })
-    .await;
-    app.tg.unblock_bot(ben.id);
-    app.tg.skip_sent(ben.id);
+    unreachable_until_unblocked(&app, &ben).await;
     app.tg.send_text(&ben, &format!("/start {payload}"));
     app.tg
         .wait_for(ben.id, |m| m.plain_text().contains("were on hold"), WAIT)
@@ -125,7 +116,7 @@ async fn a_patient_who_unblocks_the_bot_and_opens_their_old_link_gets_the_remind
 #[tokio::test]
 async fn an_unreachable_patient_who_writes_stop_is_not_switched_back_on_first() {
     let app = app_with_linked_patient().await;
-    anna_unreachable(&app).await;
+    unreachable_until_unblocked(&app, &anna()).await;
     app.tg.send_text(&anna(), "stop");
     app.tg
         .wait_for(
