@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use aftercare::app::Settings;
 use aftercare::clock::SystemClock;
-use aftercare::scheduler::pacer::Limits;
+use aftercare::outbox::pacer::Limits;
 use aftercare::store::{NewReminder, ReminderStatus, Store, patients, reminders};
 use chrono::Utc;
 use fake_telegram::{FakeTelegram, TOKEN, TestUser};

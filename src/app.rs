@@ -14,9 +14,12 @@ use crate::bot::{self, Deps};
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::scheduler::Scheduler;
-use crate::scheduler::pacer::{Limits, Pacer};
+use crate::outbox::{Limits, Outbox};
 use crate::store::Store;
-use crate::telegram_error::describe_request;
+use crate::outbox::errors::describe_request;
+
+/// How long shutdown waits for answers still queued in the outbox.
+const DRAIN: Duration = Duration::from_secs(3);
 
 /// Everything `run` needs; built from the command line and environment by `cli`.
 #[derive(Clone, Debug)]
@@ -91,20 +94,25 @@ pub async fn run(
     let bot_username = bot_username(&bot).await?;
     if let Err(e) = bot::set_menus(&bot, &store).await {
         tracing::warn!(
-            error = crate::telegram_error::describe(&e),
+            error = crate::outbox::errors::describe(&e),
             "could not set command menus"
         );
     }
     tracing::info!(bot = %bot_username, "aftercare is running");
 
-    let pacer = Arc::new(Pacer::new(settings.limits));
+    let outbox = Outbox::new(
+        bot.clone(),
+        store.clone(),
+        clock.clone(),
+        settings.limits,
+        shutdown.clone(),
+    );
     let wake = Arc::new(Notify::new());
     let scheduler = Arc::new(Scheduler {
         store: store.clone(),
         catalog: catalog.clone(),
         clock: clock.clone(),
-        bot: bot.clone(),
-        pacer: pacer.clone(),
+        outbox: outbox.clone(),
         wake: wake.clone(),
     });
     let scheduler_task = tokio::spawn(scheduler.run(shutdown.clone()));
@@ -113,7 +121,7 @@ pub async fn run(
         store: store.clone(),
         catalog,
         clock,
-        pacer,
+        outbox: outbox.clone(),
         wake,
         bot_username,
         link_attempts: Default::default(),
@@ -150,6 +158,11 @@ pub async fn run(
         .await;
     let _ = stopper.await;
     let _ = scheduler_task.await;
+    // Answers queued by the last handlers still go out; queued reminders were given up
+    // (they go out after a restart).
+    if tokio::time::timeout(DRAIN, outbox.drained()).await.is_err() {
+        tracing::warn!(chats = outbox.busy_chats(), "messages still queued at shutdown were not sent");
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

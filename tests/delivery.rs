@@ -4,7 +4,7 @@ mod support;
 
 use support::people::{anna, berlin, owner};
 
-use aftercare::scheduler::pacer::Limits;
+use aftercare::outbox::pacer::Limits;
 use chrono::Duration;
 use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::{Fault, TestUser};

@@ -1,6 +1,5 @@
 //! `/book`, `/unbook` (staff) and the patient's answers to booking reminders (`bk:`).
 
-use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 use teloxide::utils::html::escape;
 
@@ -140,7 +139,6 @@ pub async fn unbook(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
 
 /// A patient pressed "I'll be there" or "I need to reschedule".
 pub async fn on_booking_button(
-    bot: &Bot,
     deps: &Deps,
     q: &CallbackQuery,
     rest: &str,
@@ -199,9 +197,9 @@ pub async fn on_booking_button(
             ("clinic_contact", &clinic.contact),
             ("when", &when),
         ]);
-    super::send(bot, deps, ChatId(chat), text).await?;
+    deps.answer(chat, text);
     if let Some((patient_id, alert_id)) = alert {
-        super::checkin::alert_staff(bot, deps, &clinic, patient_id, alert_id, now).await?;
+        super::checkin::alert_staff(deps, &clinic, patient_id, alert_id).await?;
     }
     Ok(Some(String::new()))
 }

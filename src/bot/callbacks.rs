@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 
 use super::Deps;
@@ -12,21 +11,21 @@ use super::Deps;
 /// Shown for a button whose action no longer exists.
 const STALE: &str = "This button is no longer active.";
 
-pub async fn on_callback(bot: Bot, q: CallbackQuery, deps: Arc<Deps>) -> anyhow::Result<()> {
+pub async fn on_callback(q: CallbackQuery, deps: Arc<Deps>) -> anyhow::Result<()> {
     let data = q.data.clone().unwrap_or_default();
     let (area, rest) = data.split_once(':').unwrap_or((data.as_str(), ""));
     tracing::info!(user = q.from.id.0, area, "button pressed");
     // Each area (check-ins, template edits, bookings…) dispatches here on `area`.
     // `Ok(None)` means the press matched nothing live: the button is stale.
     let handled = match area {
-        "tpl" => super::templates::on_button(&bot, &q, rest, &deps).await,
-        "tim" => super::timing::on_button(&bot, &q, rest, &deps).await,
-        "ci" => super::checkin::on_checkin_button(&bot, &deps, &q, rest).await,
-        "al" => super::checkin::on_handled_button(&bot, &deps, &q, rest).await,
-        "bk" => super::booking::on_booking_button(&bot, &deps, &q, rest).await,
-        "bn" => super::series::on_book_next_button(&bot, &deps, &q, rest).await,
-        "lang" => super::controls::on_language_button(&bot, &deps, &q, rest).await,
-        "del" => super::controls::on_delete_button(&bot, &deps, &q, rest).await,
+        "tpl" => super::templates::on_button(&q, rest, &deps).await,
+        "tim" => super::timing::on_button(&q, rest, &deps).await,
+        "ci" => super::checkin::on_checkin_button(&deps, &q, rest).await,
+        "al" => super::checkin::on_handled_button(&deps, &q, rest).await,
+        "bk" => super::booking::on_booking_button(&deps, &q, rest).await,
+        "bn" => super::series::on_book_next_button(&deps, &q, rest).await,
+        "lang" => super::controls::on_language_button(&deps, &q, rest).await,
+        "del" => super::controls::on_delete_button(&deps, &q, rest).await,
         _ => Ok(None),
     };
     let answer = match handled {
@@ -36,21 +35,12 @@ pub async fn on_callback(bot: Bot, q: CallbackQuery, deps: Arc<Deps>) -> anyhow:
             tracing::error!(
                 user = q.from.id.0,
                 area,
-                error = crate::telegram_error::describe(&e),
+                error = crate::outbox::errors::describe(&e),
                 "a button press could not be handled"
             );
             super::APOLOGY.to_string()
         }
     };
-    let mut request = bot.answer_callback_query(q.id.clone());
-    if !answer.is_empty() {
-        request = request.text(answer);
-    }
-    if let Err(e) = request.await {
-        tracing::warn!(
-            error = crate::telegram_error::describe_request(&e),
-            "could not answer a button press"
-        );
-    }
+    deps.outbox.answer_button(q.id.clone(), Some(answer));
     Ok(())
 }

@@ -3,16 +3,16 @@
 
 use std::sync::Arc;
 
-use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 use teloxide::utils::html::escape;
 
 use super::{Ctx, Deps};
 use crate::catalog::Reply;
 use crate::domain::checkin::parse_button;
-use crate::notify::{
-    About, Outgoing, alert_line, alert_text, handled_button, mark_copies_handled, to_staff,
+use crate::outbox::staff_alerts::{
+    alert_line, alert_text, delivered, handled_button, mark_copies_handled, to_staff,
 };
+use crate::outbox::{Content, Thread};
 use crate::render::local_when;
 use crate::service::alerts::{HandleOutcome, handle_alert};
 use crate::service::checkin::{CheckinOutcome, answer_checkin};
@@ -20,7 +20,6 @@ use crate::store::CheckinTarget;
 
 /// A patient pressed a check-in button. Returns the text for the button's answer.
 pub async fn on_checkin_button(
-    bot: &Bot,
     deps: &Deps,
     q: &CallbackQuery,
     rest: &str,
@@ -58,20 +57,18 @@ pub async fn on_checkin_button(
             (target, which, alert)
         }
     };
-    answer_and_alert(bot, deps, chat, &target, which, alert, now).await
+    answer_and_alert(deps, chat, &target, which, alert).await
 }
 
 /// Answers the patient in the clinic's wording, then sends the alert (if one was opened)
 /// to every staff member with a "Handled" button. Check-in answers and "please contact
 /// me to book" both end this way.
 pub(crate) async fn answer_and_alert(
-    bot: &Bot,
     deps: &Deps,
     chat: i64,
     target: &CheckinTarget,
     which: Reply,
     alert: Option<i64>,
-    now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Option<String>> {
     let Some(clinic) = deps.store.clinic(target.clinic_id).await? else {
         return Ok(None);
@@ -90,9 +87,9 @@ pub(crate) async fn answer_and_alert(
             ("clinic_name", &clinic.name),
             ("clinic_contact", &clinic.contact),
         ]);
-    super::send(bot, deps, ChatId(chat), text).await?;
+    deps.answer(chat, text);
     if let Some(alert_id) = alert {
-        alert_staff(bot, deps, &clinic, target.patient_id, alert_id, now).await?;
+        alert_staff(deps, &clinic, target.patient_id, alert_id).await?;
     }
     Ok(Some(String::new()))
 }
@@ -100,47 +97,40 @@ pub(crate) async fn answer_and_alert(
 /// Sends an open alert to every staff member of the clinic, with a "Handled" button,
 /// and wakes the scheduler for its re-alert time.
 pub(crate) async fn alert_staff(
-    bot: &Bot,
     deps: &Deps,
     clinic: &crate::store::Clinic,
     patient_id: i64,
     alert_id: i64,
-    now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
     let Some(alert) = deps.store.alert(alert_id).await? else {
         return Ok(());
     };
     let staff = deps.store.staff_chats(clinic.id, None).await?;
-    let about = About {
+    let thread = Thread {
         clinic_id: clinic.id,
-        patient_id: Some(patient_id),
+        patient_id,
         alert_id: Some(alert_id),
     };
     let text = alert_text(&alert, clinic.tz(), false);
-    let markup = Some(handled_button(alert_id));
-    let delivered = to_staff(
-        bot,
-        &deps.pacer,
-        &deps.store,
+    let receipts = to_staff(
+        &deps.outbox,
         &staff,
-        about,
-        Outgoing::Text(&text),
-        markup,
-        now,
-    )
-    .await;
-    tracing::info!(
-        alert = alert_id,
-        staff = staff.len(),
-        delivered,
-        "alert sent to staff"
+        Content::Text(text),
+        Some(handled_button(alert_id)),
+        Some(thread),
     );
-    // Pressed while copies were still going out: the press may not have seen them all.
-    if let Some(alert) = deps.store.alert(alert_id).await?
-        && alert.handled().is_some()
-    {
-        mark_copies_handled(bot, &deps.pacer, &deps.store, &alert, clinic.tz()).await;
-    }
+    // Pressed while copies were still going out: the press may not have seen them all,
+    // so once every copy is settled, a handled alert has them all marked.
+    let (outbox, store, tz, staff_n) = (deps.outbox.clone(), deps.store.clone(), clinic.tz(), staff.len());
+    tokio::spawn(async move {
+        let delivered = delivered(receipts).await;
+        tracing::info!(alert = alert_id, staff = staff_n, delivered, "alert sent to staff");
+        if let Ok(Some(alert)) = store.alert(alert_id).await
+            && alert.handled().is_some()
+        {
+            mark_copies_handled(&outbox, &store, &alert, tz).await;
+        }
+    });
     // The re-alert time is new work for the scheduler's sleep.
     deps.wake.notify_one();
     Ok(())
@@ -148,7 +138,6 @@ pub(crate) async fn alert_staff(
 
 /// A staff member pressed "Handled" on an alert.
 pub async fn on_handled_button(
-    bot: &Bot,
     deps: &Arc<Deps>,
     q: &CallbackQuery,
     rest: &str,
@@ -176,10 +165,7 @@ pub async fn on_handled_button(
             // Every copy then shows who took it and loses its button, so nobody else
             // calls the patient too. In the background: the press is answered at once.
             let tz = clinic_tz(alert.clinic_id);
-            let (bot, deps) = (bot.clone(), deps.clone());
-            tokio::spawn(async move {
-                mark_copies_handled(&bot, &deps.pacer, &deps.store, &alert, tz).await
-            });
+            mark_copies_handled(&deps.outbox, &deps.store, &alert, tz).await;
             "Marked as handled. Thank you!".to_string()
         }
         HandleOutcome::AlreadyHandled(alert) => {

@@ -2,27 +2,12 @@
 //! (`del:` confirm button). Stopping is in `patient.rs`; plain "stop" words route there.
 //! A patient Telegram had refused who writes again is switched back on here too.
 
-use teloxide::prelude::*;
-use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
+use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::{Ctx, Deps};
 use crate::catalog::Reply;
 use crate::render::local_when;
 use crate::store::PatientStatus;
-
-async fn reply_with_buttons(
-    ctx: &Ctx<'_>,
-    html: String,
-    markup: InlineKeyboardMarkup,
-) -> anyhow::Result<()> {
-    ctx.deps.pacer.wait_turn(ctx.chat().0).await;
-    ctx.bot
-        .send_message(ctx.chat(), html)
-        .parse_mode(ParseMode::Html)
-        .reply_markup(markup)
-        .await?;
-    Ok(())
-}
 
 pub async fn resume(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let Some(p) = &ctx.patient else {
@@ -55,11 +40,6 @@ pub async fn back_in_reach(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 
 /// Makes the patient active, queues their held reminders again and answers `reply`.
 async fn switch_back_on(ctx: &Ctx<'_>, patient_id: i64, reply: Reply) -> anyhow::Result<()> {
-    // The answer's turn is booked first, so reminders due at once queue behind it.
-    let turn = ctx
-        .deps
-        .pacer
-        .book_chat(ctx.chat().0, tokio::time::Instant::now());
     let text = ctx.patient_reply(reply).await?;
     let queued = ctx
         .deps
@@ -68,7 +48,8 @@ async fn switch_back_on(ctx: &Ctx<'_>, patient_id: i64, reply: Reply) -> anyhow:
         .await?;
     tracing::debug!(patient = patient_id, queued, "reminders queued again");
     ctx.deps.wake.notify_one();
-    super::send_at(ctx.bot, ctx.deps, ctx.chat(), turn, text).await
+    // Queued after the wake, but answers go ahead of reminders queued for the chat.
+    ctx.reply(text).await
 }
 
 pub async fn language(ctx: &Ctx<'_>) -> anyhow::Result<()> {
@@ -87,11 +68,11 @@ pub async fn language(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         })
         .collect();
     let text = ctx.patient_reply(Reply::LanguagePick).await?;
-    reply_with_buttons(ctx, text, InlineKeyboardMarkup::new(buttons)).await
+    ctx.reply_with_buttons(text, InlineKeyboardMarkup::new(buttons))
+        .await
 }
 
 pub async fn on_language_button(
-    bot: &Bot,
     deps: &Deps,
     q: &CallbackQuery,
     code: &str,
@@ -110,7 +91,7 @@ pub async fn on_language_button(
         .reply(Some(p.clinic_id), code, Reply::LanguageSet)
         .await?
         .render(&[]);
-    super::send(bot, deps, ChatId(chat), text).await?;
+    deps.answer(chat, text);
     Ok(Some(String::new()))
 }
 
@@ -157,11 +138,10 @@ pub async fn delete(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         format!("del:{}", p.id),
     )]]);
     let text = ctx.patient_reply(Reply::DeleteConfirm).await?;
-    reply_with_buttons(ctx, text, markup).await
+    ctx.reply_with_buttons(text, markup).await
 }
 
 pub async fn on_delete_button(
-    bot: &Bot,
     deps: &Deps,
     q: &CallbackQuery,
     rest: &str,
@@ -197,6 +177,6 @@ pub async fn on_delete_button(
     }
     tracing::info!(patient = p.id, "patient erased their data");
     let text = crate::render::reply(&deps.catalog, &lang, Reply::DeleteDone, "");
-    super::send(bot, deps, ChatId(chat), text).await?;
+    deps.answer(chat, text);
     Ok(Some(String::new()))
 }

@@ -63,7 +63,7 @@ pub async fn set_staff_menu(bot: &Bot, chat: ChatId) {
     if let Err(e) = bot.set_my_commands(staff_commands()).scope(scope).await {
         tracing::warn!(
             chat = chat.0,
-            error = crate::telegram_error::describe_request(&e),
+            error = crate::outbox::errors::describe_request(&e),
             "could not set the staff menu"
         );
     }

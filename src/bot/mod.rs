@@ -21,12 +21,12 @@ use std::sync::Arc;
 
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::ParseMode;
+use teloxide::types::InlineKeyboardMarkup;
 use tokio::sync::Notify;
 
 use crate::catalog::{BASE_LANG, Catalog, Reply};
 use crate::clock::Clock;
-use crate::scheduler::pacer::Pacer;
+use crate::outbox::{Outbox, Outgoing};
 use crate::store::{PatientStatus, Store};
 use commands::Command;
 
@@ -37,7 +37,8 @@ pub struct Deps {
     pub store: Store,
     pub catalog: Arc<Catalog>,
     pub clock: Arc<dyn Clock>,
-    pub pacer: Arc<Pacer>,
+    /// Every message leaves through it; handlers queue their answers and return.
+    pub outbox: Outbox,
     pub wake: Arc<Notify>,
     pub bot_username: String,
     /// Failed link attempts per person, to slow down guessing. In memory: a restart
@@ -59,10 +60,10 @@ async fn on_message(bot: Bot, msg: Message, deps: Arc<Deps>) -> anyhow::Result<(
     if let Err(e) = route(&bot, &msg, &deps).await {
         tracing::error!(
             chat = chat.0,
-            error = crate::telegram_error::describe(&e),
+            error = crate::outbox::errors::describe(&e),
             "handler failed"
         );
-        send(&bot, &deps, chat, APOLOGY.to_string()).await?;
+        deps.answer(chat.0, APOLOGY.to_string());
     }
     Ok(())
 }
@@ -84,7 +85,7 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
                 .catalog
                 .pick_language(user.language_code.as_deref(), BASE_LANG);
             let text = deps.catalog.reply(&lang, Reply::PrivateOnly).render(&[]);
-            send(bot, deps, msg.chat.id, text).await?;
+            deps.answer(msg.chat.id.0, text);
         }
         return Ok(());
     }
@@ -294,29 +295,30 @@ impl Ctx<'_> {
         .await?)
     }
 
+    /// Queues an HTML answer to this chat. Async and fallible only so handlers can end
+    /// with it; the outbox sends it (and retries it) on its own.
     pub async fn reply(&self, html: String) -> anyhow::Result<()> {
-        send(self.bot, self.deps, self.chat(), html).await
+        self.deps.answer(self.chat().0, html);
+        Ok(())
+    }
+
+    /// An answer with inline buttons.
+    pub async fn reply_with_buttons(
+        &self,
+        html: String,
+        buttons: InlineKeyboardMarkup,
+    ) -> anyhow::Result<()> {
+        self.deps
+            .outbox
+            .send(Outgoing::answer(self.chat().0, html).with_buttons(buttons));
+        Ok(())
     }
 }
 
-/// Sends an HTML message as a direct answer: never held for quiet hours, but it takes
-/// its turn with the chat's other messages so Telegram's rate limits hold.
-pub(crate) async fn send(bot: &Bot, deps: &Deps, chat: ChatId, html: String) -> anyhow::Result<()> {
-    let turn = deps.pacer.book_chat(chat.0, tokio::time::Instant::now());
-    send_at(bot, deps, chat, turn, html).await
-}
-
-/// Sends at a chat turn booked earlier.
-pub(crate) async fn send_at(
-    bot: &Bot,
-    deps: &Deps,
-    chat: ChatId,
-    turn: tokio::time::Instant,
-    html: String,
-) -> anyhow::Result<()> {
-    deps.pacer.wait_booked(chat.0, turn).await;
-    bot.send_message(chat, html)
-        .parse_mode(ParseMode::Html)
-        .await?;
-    Ok(())
+impl Deps {
+    /// Queues an HTML answer to `chat`: never held for quiet hours, ahead of reminders
+    /// queued for the same chat.
+    pub(crate) fn answer(&self, chat: i64, html: String) {
+        self.outbox.send(Outgoing::answer(chat, html));
+    }
 }

@@ -10,12 +10,7 @@ use crate::store::{PatientStatus, StaffRole};
 
 pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
     let deps = ctx.deps;
-    // The answer's turn is booked before the course is written, so that steps already
-    // due, which the scheduler may pick up at once, queue behind the greeting.
-    let turn = deps
-        .pacer
-        .book_chat(ctx.chat().0, tokio::time::Instant::now());
-    let answer = |text: String| super::send_at(ctx.bot, deps, ctx.chat(), turn, text);
+    let answer = |text: String| ctx.reply(text);
     let now = deps.clock.now();
     let lang = ctx.lang();
     let simple = |which| reply(&deps.catalog, &lang, which, "");
@@ -115,11 +110,11 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
                 ),
                 ("clinic_name", &clinic.name),
             ]);
-            // The greeting answers what the patient just did: it goes out now, quiet
-            // hours or not, and before any step that is already due.
-            let sent = answer(text).await;
+            // Steps already due are the scheduler's to send; the greeting answers what
+            // the patient just did, so it goes out now, quiet hours or not, and ahead of
+            // any of those queued for this chat.
             deps.wake.notify_one();
-            sent
+            answer(text).await
         }
         LinkOutcome::Invalid => {
             tracing::info!(user = ctx.user_id(), "unknown or malformed link");

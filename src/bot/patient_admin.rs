@@ -5,7 +5,7 @@ use teloxide::utils::html::escape;
 
 use super::Ctx;
 use crate::domain::booking::PatientRef;
-use crate::notify::{ERASED, alert_line};
+use crate::outbox::staff_alerts::{ERASED, alert_line};
 use crate::render::local_when;
 use crate::store::patient_care::{CANCELLED_NOTE, PAUSED_NOTE};
 use crate::store::{Clinic, Lookup, Patient, PatientStatus};

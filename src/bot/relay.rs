@@ -1,14 +1,14 @@
 //! Two-way messages: a patient's text or photo goes to every staff member of their
 //! clinic; a staff member's Telegram reply to it (or to an alert) goes back to the patient.
 
-use teloxide::prelude::*;
-use teloxide::types::{FileId, InputFile, Message, ParseMode};
+use teloxide::types::Message;
 use teloxide::utils::html::escape;
 
 use super::Ctx;
 use crate::catalog::Reply;
 use crate::domain::relay::{MAX_RELAYED_CAPTION, MAX_RELAYED_TEXT, clip};
-use crate::notify::{About, Outgoing, to_staff};
+use crate::outbox::staff_alerts::{delivered, to_staff};
+use crate::outbox::{Content as Sent, Delivery, Lane, Outgoing, Photo, Thread};
 use crate::service::relay::{ReplyTarget, reply_target};
 
 /// What a person sent that can be passed on.
@@ -51,27 +51,15 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     };
     let staff = deps.store.staff_chats(clinic.id, None).await?;
     let who = format!("<b>{}</b> (patient #{})", escape(&p.name), p.id);
-    let about = About {
+    let thread = Thread {
         clinic_id: clinic.id,
-        patient_id: Some(p.id),
+        patient_id: p.id,
         alert_id: None,
     };
-    let now = deps.clock.now();
-    let (kind, delivered) = match &content {
+    let (kind, to_send) = match &content {
         Content::Text(text) => {
             let html = format!("💬 {who} wrote:\n{}\n\n{REPLY_HINT}", escape(text));
-            let n = to_staff(
-                ctx.bot,
-                &deps.pacer,
-                &deps.store,
-                &staff,
-                about,
-                Outgoing::Text(&html),
-                None,
-                now,
-            )
-            .await;
-            ("text", n)
+            ("text", Sent::Text(html))
         }
         Content::Photo { file_id, caption } => {
             let caption = if caption.is_empty() {
@@ -79,42 +67,36 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             } else {
                 format!("📷 {who} sent a photo:\n{}\n{REPLY_HINT}", escape(caption))
             };
-            let n = to_staff(
-                ctx.bot,
-                &deps.pacer,
-                &deps.store,
-                &staff,
-                about,
-                Outgoing::Photo {
-                    file_id,
-                    caption: &caption,
-                },
-                None,
-                now,
-            )
-            .await;
-            ("photo", n)
+            let photo = Photo::FileId(file_id.clone());
+            ("photo", Sent::Photo { photo, caption, fallback: None })
         }
     };
-    tracing::info!(
-        patient = p.id,
-        clinic = clinic.id,
-        kind,
-        staff = staff.len(),
-        delivered,
-        "patient message relayed"
-    );
-    if delivered == 0 {
-        let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
-            .reply(Some(clinic.id), &ctx.lang(), Reply::RelayFailed)
-            .await?
-            .render_dropping_empty(&[
-                ("clinic_name", &clinic.name),
-                ("clinic_contact", &clinic.contact),
-            ]);
-        return ctx.reply(text).await;
-    }
-    ctx.reply(ctx.patient_reply(Reply::PlainText).await?).await
+    let receipts = to_staff(&deps.outbox, &staff, to_send, None, Some(thread));
+    // The patient hears back once the staff copies are settled: that it reached the
+    // clinic, or, if no staff member could be reached, how to contact the clinic.
+    let failed = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
+        .reply(Some(clinic.id), &ctx.lang(), Reply::RelayFailed)
+        .await?
+        .render_dropping_empty(&[
+            ("clinic_name", &clinic.name),
+            ("clinic_contact", &clinic.contact),
+        ]);
+    let reached = ctx.patient_reply(Reply::PlainText).await?;
+    let (outbox, chat, patient, staff_n) = (deps.outbox.clone(), ctx.chat().0, p.id, staff.len());
+    tokio::spawn(async move {
+        let delivered = delivered(receipts).await;
+        tracing::info!(
+            patient,
+            clinic = thread.clinic_id,
+            kind,
+            staff = staff_n,
+            delivered,
+            "patient message relayed"
+        );
+        let answer = if delivered == 0 { failed } else { reached };
+        outbox.send(Outgoing::answer(chat, answer));
+    });
+    Ok(())
 }
 
 /// A staff member replied (in Telegram) to a message; if it was about a patient, the
@@ -158,52 +140,46 @@ async fn pass_on_staff_reply(ctx: &Ctx<'_>, target: ReplyTarget) -> anyhow::Resu
         .lang
         .clone()
         .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
-    deps.pacer.wait_turn(chat).await;
     let texts = crate::service::texts::Texts::new(&deps.store, &deps.catalog);
-    let sent = match &content {
+    let msg = match &content {
         Content::Text(text) => {
             let html = texts
                 .reply(Some(clinic.id), &lang, Reply::RelayFromClinic)
                 .await?
                 .render(&[("clinic_name", &clinic.name), ("message", text)]);
-            ctx.bot
-                .send_message(ChatId(chat), html)
-                .parse_mode(ParseMode::Html)
-                .await
+            Outgoing::message(chat, html)
         }
         Content::Photo { file_id, caption } => {
             let html = texts
                 .reply(Some(clinic.id), &lang, Reply::RelayPhotoCaption)
                 .await?
                 .render(&[("clinic_name", &clinic.name), ("message", caption)]);
-            ctx.bot
-                .send_photo(ChatId(chat), InputFile::file_id(FileId(file_id.clone())))
-                .caption(html)
-                .parse_mode(ParseMode::Html)
-                .await
+            Outgoing::photo(chat, Lane::Message, Photo::FileId(file_id.clone()), html)
         }
     };
+    let receipt = deps.outbox.send(msg);
+    // The staff member hears back once Telegram has answered.
     let name = escape(&patient.name);
-    match sent {
-        Ok(_) => {
-            tracing::info!(
-                patient = patient.id,
-                clinic = clinic.id,
-                staff = ctx.user_id(),
-                "staff reply relayed"
-            );
-            ctx.reply(format!("Sent to <b>{name}</b>.")).await
-        }
-        Err(e) => {
-            tracing::warn!(
-                patient = patient.id,
-                error = crate::telegram_error::describe_request(&e),
-                "could not relay a staff reply"
-            );
-            ctx.reply(format!(
-                "Telegram did not deliver this to <b>{name}</b>; they may have blocked the bot."
-            ))
-            .await
-        }
-    }
+    let (outbox, staff_chat, staff_user) = (deps.outbox.clone(), ctx.chat().0, ctx.user_id());
+    tokio::spawn(async move {
+        let answer = match receipt.delivery().await {
+            Delivery::Sent { .. } => {
+                tracing::info!(
+                    patient = patient.id,
+                    clinic = clinic.id,
+                    staff = staff_user,
+                    "staff reply relayed"
+                );
+                format!("Sent to <b>{name}</b>.")
+            }
+            other => {
+                tracing::warn!(patient = patient.id, outcome = ?other, "could not relay a staff reply");
+                format!(
+                    "Telegram did not deliver this to <b>{name}</b>; they may have blocked the bot."
+                )
+            }
+        };
+        outbox.send(Outgoing::answer(staff_chat, answer));
+    });
+    Ok(())
 }

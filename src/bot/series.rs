@@ -1,7 +1,6 @@
 //! `/done` (a new session of the series: the course starts again over the same chat),
 //! `/series` (how many sessions), and "Please contact me to book" (`bn:` buttons).
 
-use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 use teloxide::utils::html::escape;
 
@@ -164,7 +163,6 @@ pub async fn series(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
 
 /// A patient pressed "Please contact me to book".
 pub async fn on_book_next_button(
-    bot: &Bot,
     deps: &Deps,
     q: &CallbackQuery,
     rest: &str,
@@ -180,5 +178,5 @@ pub async fn on_book_next_button(
         CheckinOutcome::Recorded { target, alert } => (target, Reply::BookNextReply, alert),
     };
     tracing::info!(patient = target.patient_id, alert, "patient asked to book");
-    super::checkin::answer_and_alert(bot, deps, chat, &target, which, alert, now).await
+    super::checkin::answer_and_alert(deps, chat, &target, which, alert).await
 }

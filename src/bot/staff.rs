@@ -1,10 +1,9 @@
 //! Staff commands: /enroll, /patients, /help. Staff texts are English for now.
 
-use teloxide::prelude::*;
-use teloxide::types::{InputFile, ParseMode};
 use teloxide::utils::html::escape;
 
 use super::Ctx;
+use crate::outbox::{Lane, Outgoing, Photo};
 use crate::domain::enroll_args::parse_enroll;
 use crate::domain::link;
 use crate::render::local_when;
@@ -123,7 +122,7 @@ pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             "\n#{} {} · {} · {}",
             r.id,
             if r.name.is_empty() {
-                crate::notify::ERASED.to_string()
+                crate::outbox::staff_alerts::ERASED.to_string()
             } else {
                 escape(&r.name)
             },
@@ -138,27 +137,18 @@ pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     ctx.reply(text).await
 }
 
-/// Sends the QR picture with its caption; falls back to text if the picture fails.
+/// Sends the QR picture with its caption; the outbox sends the caption as text if
+/// the picture fails.
 pub(crate) async fn send_link_picture(
     ctx: &Ctx<'_>,
     url: &str,
     caption: String,
 ) -> anyhow::Result<()> {
-    if let Some(png) = crate::qr::png(url) {
-        ctx.deps.pacer.wait_turn(ctx.chat().0).await;
-        let sent = ctx
-            .bot
-            .send_photo(ctx.chat(), InputFile::memory(png).file_name("link.png"))
-            .caption(caption.clone())
-            .parse_mode(ParseMode::Html)
-            .await;
-        match sent {
-            Ok(_) => return Ok(()),
-            Err(e) => tracing::warn!(
-                error = crate::telegram_error::describe_request(&e),
-                "could not send the QR picture, sending the link as text"
-            ),
-        }
-    }
-    ctx.reply(caption).await
+    let Some(png) = crate::qr::png(url) else {
+        return ctx.reply(caption).await;
+    };
+    let picture = Outgoing::photo(ctx.chat().0, Lane::Answer, Photo::Png(png), caption.clone())
+        .or_text(caption);
+    ctx.deps.outbox.send(picture);
+    Ok(())
 }

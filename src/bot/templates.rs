@@ -2,14 +2,13 @@
 //! new text as an ordinary message, a preview, Save or Cancel), /history, /revert,
 //! /reset. Buttons are `tpl:save:<draft>` and `tpl:cancel:<draft>`.
 
-use teloxide::prelude::*;
 use teloxide::types::{
     CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, MessageEntityKind,
-    ParseMode,
 };
 use teloxide::utils::html::escape;
 
 use super::{Ctx, Deps};
+use crate::outbox::Outgoing;
 use crate::domain::entities::{Format, Span, to_html};
 use crate::domain::html::{MAX_MESSAGE_LEN, pack_lines, split_plain, to_plain};
 use crate::render::local_when;
@@ -156,26 +155,6 @@ fn buttons(rows: Vec<(&str, String)>) -> InlineKeyboardMarkup {
         .collect::<Vec<_>>()])
 }
 
-/// Sends a message with inline buttons, taking its paced turn like every answer.
-pub(crate) async fn reply_with_buttons(
-    ctx: &Ctx<'_>,
-    html: String,
-    markup: InlineKeyboardMarkup,
-) -> anyhow::Result<()> {
-    let chat = ctx.chat();
-    let turn = ctx
-        .deps
-        .pacer
-        .book_chat(chat.0, tokio::time::Instant::now());
-    ctx.deps.pacer.wait_booked(chat.0, turn).await;
-    ctx.bot
-        .send_message(chat, html)
-        .parse_mode(ParseMode::Html)
-        .reply_markup(markup)
-        .await?;
-    Ok(())
-}
-
 pub async fn edit(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let Some((clinic, role)) = clinic_and_role(ctx) else {
         return ctx.reply(STAFF_ONLY.into()).await;
@@ -191,8 +170,7 @@ pub async fn edit(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Err(r) => return ctx.reply(refusal(&r)).await,
     };
     tracing::info!(clinic = clinic.id, key = %t.key, lang = %t.lang, draft = id, "edit started");
-    reply_with_buttons(
-        ctx,
+    ctx.reply_with_buttons(
         format!(
             "Send me the new text for <b>{key}</b> ({lang}) as your next message. \
              Bold, italic, underline, strikethrough, spoilers and links are kept.\n{ph}\n\
@@ -267,8 +245,7 @@ pub async fn new_text(ctx: &Ctx<'_>) -> anyhow::Result<bool> {
         Ok(p) => p,
         Err(r) => {
             tracing::info!(clinic = clinic.id, key = %draft.key, draft = draft.id, "new text refused");
-            reply_with_buttons(
-                ctx,
+            ctx.reply_with_buttons(
                 format!(
                     "Not saved: {}\nThe current text stays in force. Send a corrected text, or press Cancel.",
                     refusal(&r)
@@ -295,8 +272,7 @@ pub async fn new_text(ctx: &Ctx<'_>) -> anyhow::Result<bool> {
         &proposed.template,
         deps.clock.now(),
     );
-    reply_with_buttons(
-        ctx,
+    ctx.reply_with_buttons(
         non_empty(sample),
         buttons(vec![
             (
@@ -423,7 +399,6 @@ pub async fn reset(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
 
 /// `tpl:save:<draft>` and `tpl:cancel:<draft>`; returns the answer to show.
 pub async fn on_button(
-    bot: &Bot,
     q: &CallbackQuery,
     rest: &str,
     deps: &Deps,
@@ -438,14 +413,14 @@ pub async fn on_button(
         return Ok(None);
     };
     let user = q.from.id.0 as i64;
-    let chat = ChatId(user);
+    let chat = user;
     match action {
         "save" => {
             let memberships = deps.store.memberships(user).await?;
             let now = deps.clock.now();
             match svc::save(&deps.store, draft_id, tag, user, &memberships, now).await? {
                 Saved::Done { draft, version } => {
-                    remove_buttons(bot, q).await;
+                    remove_buttons(deps, q);
                     tracing::info!(clinic = draft.clinic_id, key = %draft.key, lang = %draft.lang, version, "text saved");
                     let entry = crate::store::Audit {
                         clinic_id: draft.clinic_id,
@@ -457,17 +432,14 @@ pub async fn on_button(
                     if let Err(e) = deps.store.audit(entry, now).await {
                         tracing::error!(error = %e, "could not record an audit entry");
                     }
-                    super::send(
-                        bot,
-                        deps,
+                    deps.answer(
                         chat,
                         format!(
                             "Saved: <b>{}</b> ({}) is now version {version}. It applies to every reminder not yet sent.",
                             escape(&draft.key),
                             escape(&draft.lang)
                         ),
-                    )
-                    .await?;
+                    );
                     Ok(Some("Saved".into()))
                 }
                 Saved::NotAllowed => Ok(Some(Refusal::NotAllowed.to_string())),
@@ -479,8 +451,8 @@ pub async fn on_button(
                 return Ok(None);
             }
             tracing::info!(draft = draft_id, "edit cancelled");
-            remove_buttons(bot, q).await;
-            super::send(bot, deps, chat, "Cancelled. Nothing changed.".into()).await?;
+            remove_buttons(deps, q);
+            deps.answer(chat, "Cancelled. Nothing changed.".into());
             Ok(Some("Cancelled".into()))
         }
         _ => Ok(None),
@@ -488,17 +460,9 @@ pub async fn on_button(
 }
 
 /// Takes the buttons off a message whose choice is made; a failure costs only looks.
-pub(crate) async fn remove_buttons(bot: &Bot, q: &CallbackQuery) {
-    let Some(message) = &q.message else {
-        return;
-    };
-    if let Err(e) = bot
-        .edit_message_reply_markup(message.chat().id, message.id())
-        .await
-    {
-        tracing::warn!(
-            error = crate::telegram_error::describe_request(&e),
-            "could not remove the buttons"
-        );
+pub(crate) fn remove_buttons(deps: &Deps, q: &CallbackQuery) {
+    if let Some(message) = &q.message {
+        deps.outbox
+            .send(Outgoing::remove_buttons(message.chat().id.0, message.id().0));
     }
 }

@@ -2,11 +2,10 @@
 //! or switch it off. New enrollments follow at once; patients already enrolled keep
 //! their schedule unless the button `tim:apply:<change>` is pressed.
 
-use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
 use teloxide::utils::html::escape;
 
-use super::templates::{STAFF_ONLY, clinic_and_role, reply_with_buttons};
+use super::templates::{STAFF_ONLY, clinic_and_role};
 use super::{Ctx, Deps};
 use crate::domain::timing::{StepTiming, describe};
 use crate::service::timing::{self as svc, Applied};
@@ -84,12 +83,11 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         "Apply to enrolled patients",
         format!("tim:apply:{}", changed.timing_id),
     )]]);
-    reply_with_buttons(ctx, text, markup).await
+    ctx.reply_with_buttons(text, markup).await
 }
 
 /// `tim:apply:<change>`; returns the answer to show.
 pub async fn on_button(
-    bot: &Bot,
     q: &CallbackQuery,
     rest: &str,
     deps: &Deps,
@@ -105,17 +103,14 @@ pub async fn on_button(
     match svc::apply_to_enrolled(&deps.store, &deps.catalog, id, &memberships).await? {
         Applied::Done { step_id, moved } => {
             deps.wake.notify_one();
-            super::templates::remove_buttons(bot, q).await;
-            super::send(
-                bot,
-                deps,
-                ChatId(user),
+            super::templates::remove_buttons(deps, q);
+            deps.answer(
+                user,
                 format!(
                     "Done: <code>{}</code> re-planned for {moved} enrolled patient(s).",
                     escape(&step_id)
                 ),
-            )
-            .await?;
+            );
             Ok(Some("Applied".into()))
         }
         Applied::NotAllowed => Ok(Some(

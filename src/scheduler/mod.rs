@@ -4,8 +4,6 @@
 
 mod booking_steps;
 pub mod buttons;
-pub mod outcome;
-pub mod pacer;
 mod realert;
 
 use std::collections::HashSet;
@@ -13,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, ParseMode};
+use teloxide::types::InlineKeyboardMarkup;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -23,9 +20,9 @@ use crate::clock::Clock;
 use crate::domain::booking::BookingStep;
 use crate::render::{StepVars, fill_step};
 use crate::service::texts::Texts;
+use crate::outbox::outcome::{MAX_ATTEMPTS, Outcome, backoff};
+use crate::outbox::{Delivery, Outbox, Outgoing};
 use crate::store::{Claimed, PatientStatus, ReminderStatus, Store};
-use outcome::{MAX_ATTEMPTS, Outcome, backoff, classify};
-use pacer::Pacer;
 
 /// How long a claimed row stays ours before another run may take it back.
 const LEASE: chrono::Duration = chrono::Duration::minutes(5);
@@ -57,8 +54,8 @@ pub struct Scheduler {
     pub store: Store,
     pub catalog: Arc<Catalog>,
     pub clock: Arc<dyn Clock>,
-    pub bot: Bot,
-    pub pacer: Arc<Pacer>,
+    /// Where rendered reminders go; it paces them and reports Telegram's answer.
+    pub outbox: Outbox,
     /// Poked after an enrollment links, so new rows need no polling to be seen.
     pub wake: Arc<Notify>,
 }
@@ -123,16 +120,18 @@ impl Scheduler {
                 // Rendered and booked here, in due order, so a patient's messages keep
                 // their order however long each text lookup takes.
                 let prepared = self.prepare(&row, self.clock.now()).await;
-                let turn = prepared
-                    .as_ref()
-                    .ok()
-                    .map(|(chat, _, _)| self.pacer.book_chat(*chat, tokio::time::Instant::now()));
+                // Queued in due order, so a patient's messages keep their order.
+                let receipt = prepared.map(|(chat, text, buttons)| {
+                    let mut msg = Outgoing::reminder(chat, row.id, text);
+                    msg.buttons = buttons;
+                    self.outbox.send(msg)
+                });
                 let me = self.clone();
                 let stop = shutdown.clone();
                 sending.insert(row.id);
                 in_flight.spawn(async move {
                     let id = row.id;
-                    me.deliver(row, prepared, turn, stop).await;
+                    me.deliver(row, receipt, stop).await;
                     Some(id)
                 });
             }
@@ -214,21 +213,19 @@ impl Scheduler {
         }
     }
 
-    /// Delivers one claimed row, prepared and booked by the loop, and records what
-    /// happened.
+    /// Waits for the outbox's answer about one claimed row, and records what happened.
     ///
-    /// A send still waiting for its turn when shutdown begins is given up: its row stays
-    /// leased and the next start sends it. Only sends already on the wire are awaited.
+    /// A reminder still queued when shutdown begins is given up by the outbox: its row
+    /// stays leased and the next start sends it. Only sends already on the wire finish.
     #[tracing::instrument(skip_all, fields(reminder = row.id, patient = row.patient_id, step = %row.step_id))]
     async fn deliver(
         &self,
         row: Claimed,
-        prepared: Result<Prepared, Unsent>,
-        turn: Option<tokio::time::Instant>,
-        mut shutdown: watch::Receiver<bool>,
+        receipt: Result<crate::outbox::Receipt, Unsent>,
+        shutdown: watch::Receiver<bool>,
     ) {
         let now = self.clock.now();
-        let result = match prepared {
+        let result = match receipt {
             Err(Unsent::Finish(status, note)) => {
                 self.store.finish_unsent(row.id, status, note).await
             }
@@ -238,53 +235,59 @@ impl Scheduler {
                     .retry_at(row.id, again, "could not read the text")
                     .await
             }
-            Ok((chat, text, buttons)) => {
-                let wait = async {
-                    match turn {
-                        Some(turn) => self.pacer.wait_booked(chat, turn).await,
-                        None => self.pacer.wait_turn(chat).await,
+            Ok(receipt) => {
+                let outcome = match receipt.delivery().await {
+                    Delivery::Sent { message_id } => Outcome::Sent { message_id },
+                    Delivery::Failed(outcome) => outcome,
+                    Delivery::NotWanted => {
+                        tracing::info!("not sent: no longer wanted");
+                        return self.record_until_done(&row, None, shutdown).await;
                     }
+                    Delivery::Abandoned => return,
                 };
-                tokio::select! {
-                    _ = wait => {}
-                    _ = shutdown.wait_for(|stop| *stop) => return,
-                }
-                let mut request = self
-                    .bot
-                    .send_message(ChatId(chat), text)
-                    .parse_mode(ParseMode::Html);
-                if let Some(b) = buttons {
-                    request = request.reply_markup(b);
-                }
-                let sent = request.await;
-                let outcome = classify(sent, |m| m.id.0);
-                self.react(&row, &outcome);
-                // Telegram has answered: keep trying to write that down until it works
-                // (a full disk may take an operator hours) or shutdown, since a row
-                // left leased is sent again when its lease runs out. The loop keeps the
-                // row in `sending`, so its lease is not taken back meanwhile.
-                let mut pause = STORE_RETRY;
-                loop {
-                    match self.record(&row, &outcome).await {
-                        Ok(()) => break Ok(()),
-                        Err(e) if *shutdown.borrow() => break Err(e),
-                        Err(e) => {
-                            if pause == STORE_RETRY {
-                                tracing::warn!(error = %e, "recording a delivery failed, retrying");
-                            }
-                            tokio::select! {
-                                _ = tokio::time::sleep(pause) => {}
-                                _ = shutdown.wait_for(|stop| *stop) => {}
-                            }
-                            pause = (pause * 2).min(RECORD_RETRY_MAX);
-                        }
-                    }
-                }
+                self.log(&row, &outcome);
+                return self.record_until_done(&row, Some(&outcome), shutdown).await;
             }
         };
         if let Err(e) = result {
             // The row stays leased; when the lease runs out it is sent again.
             tracing::error!(error = %e, "could not record a delivery outcome");
+        }
+    }
+
+    /// Telegram has answered (or the row was dropped): keep trying to write that down
+    /// until it works (a full disk may take an operator hours) or shutdown, since a row
+    /// left leased is sent again when its lease runs out. The loop keeps the row in
+    /// `sending`, so its lease is not taken back meanwhile.
+    async fn record_until_done(
+        &self,
+        row: &Claimed,
+        outcome: Option<&Outcome>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut pause = STORE_RETRY;
+        loop {
+            let recorded = match outcome {
+                Some(outcome) => self.record(row, outcome).await,
+                None => self.store.drop_unwanted(row.id).await,
+            };
+            match recorded {
+                Ok(()) => return,
+                Err(e) if *shutdown.borrow() => {
+                    tracing::error!(error = %e, "could not record a delivery outcome");
+                    return;
+                }
+                Err(e) => {
+                    if pause == STORE_RETRY {
+                        tracing::warn!(error = %e, "recording a delivery failed, retrying");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.wait_for(|stop| *stop) => {}
+                    }
+                    pause = (pause * 2).min(RECORD_RETRY_MAX);
+                }
+            }
         }
     }
 
@@ -407,16 +410,15 @@ impl Scheduler {
         }
     }
 
-    /// Logs Telegram's answer and obeys a 429 at once, before the answer is recorded.
-    fn react(&self, row: &Claimed, outcome: &Outcome) {
+    /// Logs Telegram's answer (the outbox has obeyed any 429 already).
+    fn log(&self, row: &Claimed, outcome: &Outcome) {
         let now = self.clock.now();
         match outcome {
             Outcome::Sent { .. } => {
                 tracing::info!(late_ms = (now - row.due()).num_milliseconds(), "sent");
             }
             Outcome::RetryAfter(wait) => {
-                tracing::warn!(retry_after_s = wait.as_secs(), "Telegram asked us to wait");
-                self.pacer.pause_until(tokio::time::Instant::now() + *wait);
+                tracing::warn!(retry_after_s = wait.as_secs(), "rate limited again and again; rescheduled");
             }
             Outcome::Transient(why) if row.attempts < MAX_ATTEMPTS => {
                 tracing::warn!(reason = %why, attempt = row.attempts, retry_in_s = backoff(row.attempts).as_secs(), "send failed, will retry");

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::{LEASE, Scheduler};
-use crate::notify::{About, Outgoing, alert_text, handled_button, mark_copies_handled, to_staff};
+use crate::outbox::staff_alerts::{
+    alert_text, delivered, handled_button, mark_copies_handled, to_staff,
+};
+use crate::outbox::{Content, Thread};
 use crate::store::{Alert, StaffRole};
 
 impl Scheduler {
@@ -42,21 +45,19 @@ impl Scheduler {
             Ok(Some(c)) => c.tz(),
             _ => chrono_tz::UTC,
         };
-        let delivered = to_staff(
-            &self.bot,
-            &self.pacer,
-            &self.store,
+        let thread = alert.patient_id.map(|patient_id| Thread {
+            clinic_id: alert.clinic_id,
+            patient_id,
+            alert_id: Some(alert.id),
+        });
+        let receipts = to_staff(
+            &self.outbox,
             &owners,
-            About {
-                clinic_id: alert.clinic_id,
-                patient_id: alert.patient_id,
-                alert_id: Some(alert.id),
-            },
-            Outgoing::Text(&alert_text(&alert, tz, true)),
+            Content::Text(alert_text(&alert, tz, true)),
             Some(handled_button(alert.id)),
-            self.clock.now(),
-        )
-        .await;
+            thread,
+        );
+        let delivered = delivered(receipts).await;
         tracing::info!(
             owners = owners.len(),
             delivered,
@@ -69,7 +70,7 @@ impl Scheduler {
         if let Ok(Some(alert)) = self.store.alert(alert.id).await
             && alert.handled().is_some()
         {
-            mark_copies_handled(&self.bot, &self.pacer, &self.store, &alert, tz).await;
+            mark_copies_handled(&self.outbox, &self.store, &alert, tz).await;
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aftercare::app::{Settings, StartError};
 use aftercare::clock::{Clock, ManualClock};
-use aftercare::scheduler::pacer::Limits;
+use aftercare::outbox::pacer::Limits;
 use aftercare::store::Store;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

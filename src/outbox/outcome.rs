@@ -29,7 +29,7 @@ pub fn classify<T>(result: Result<T, RequestError>, message_id: impl FnOnce(&T) 
         },
         Err(RequestError::RetryAfter(s)) => Outcome::RetryAfter(s.duration()),
         Err(RequestError::Network(e)) => {
-            Outcome::Transient(crate::telegram_error::describe_reqwest(&e))
+            Outcome::Transient(crate::outbox::errors::describe_reqwest(&e))
         }
         Err(RequestError::Io(e)) => Outcome::Transient(format!("io: {e}")),
         Err(RequestError::InvalidJson { .. }) => {

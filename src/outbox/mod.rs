@@ -1,0 +1,552 @@
+//! The one place that talks to Telegram. Answers, reminders, check-ins, staff alerts,
+//! relays, photos and edits all leave through here, so pacing, retries and "this chat
+//! is gone" are decided once.
+//!
+//! Each chat with something to send has one worker task and two queues: answers to what
+//! the person just did go ahead of queued messages (reminders, alerts, relays). A
+//! worker takes its chat's turn (one message a second) and then a slot in the overall
+//! stream (answers first, see `pacer`), and only then picks the message, so an answer
+//! that arrives while a reminder waits for its turn still goes first. Just before a
+//! reminder goes out it asks the database whether it is still wanted: a /stop, pause,
+//! cancel or erasure committed meanwhile stops what is already queued.
+//!
+//! Telegram's answers: 429 pauses everyone for `retry_after` and the message is tried
+//! again; 403 or "chat not found" makes the chat's patients unreachable once and drops
+//! everything else queued for it unsent; 5xx and network errors are retried with
+//! backoff here for answers and staff messages (the scheduler reschedules reminders
+//! itself); any other 400 is logged with Telegram's reason and not retried. A send
+//! waiting in one chat's worker (teloxide sleeps 10 s after a 5xx) holds up that chat
+//! only.
+
+pub mod errors;
+pub mod outcome;
+pub mod pacer;
+pub mod staff_alerts;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use teloxide::prelude::*;
+use teloxide::types::{
+    CallbackQueryId, FileId, InlineKeyboardMarkup, InputFile, MessageId, ParseMode,
+};
+use teloxide::{ApiError, RequestError};
+use tokio::sync::{Notify, oneshot, watch};
+
+use crate::clock::Clock;
+use crate::store::Store;
+pub use outcome::Outcome;
+pub use pacer::{Limits, Pacer, Urgency};
+
+/// Tries for an answer or a staff message that meets a 5xx or a network error.
+const TRIES: u32 = 3;
+/// Tries for any message Telegram answers with 429.
+const RATE_LIMITED_TRIES: u32 = 5;
+
+/// What a message is, as far as ordering and checks go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// The answer to what the person in this chat just did: goes first.
+    Answer,
+    /// Alerts, relays, edits: in order with reminders.
+    Message,
+    /// A scheduled reminder (its row id): checked just before it goes out.
+    Reminder(i64),
+}
+
+/// A picture to send.
+#[derive(Debug, Clone)]
+pub enum Photo {
+    /// One Telegram already has (a patient's photo passed on).
+    FileId(String),
+    /// A PNG made here (the QR code of a link).
+    Png(Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// HTML text.
+    Text(String),
+    /// A photo with an HTML caption; `fallback` is sent as text if Telegram refuses it.
+    Photo {
+        photo: Photo,
+        caption: String,
+        fallback: Option<String>,
+    },
+    /// New HTML text for a message sent earlier (its buttons replaced by `buttons`).
+    Edit { message_id: i32, text: String },
+    /// Takes the buttons off a message sent earlier.
+    RemoveButtons { message_id: i32 },
+}
+
+/// A staff-side message about a patient: remembered once sent, so a staff member's
+/// Telegram reply to it finds the patient (and, for an alert, the alert).
+#[derive(Debug, Clone, Copy)]
+pub struct Thread {
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub alert_id: Option<i64>,
+}
+
+/// One message for the outbox.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub chat: i64,
+    pub content: Content,
+    pub buttons: Option<InlineKeyboardMarkup>,
+    pub lane: Lane,
+    pub thread: Option<Thread>,
+}
+
+impl Outgoing {
+    fn new(chat: i64, lane: Lane, content: Content) -> Self {
+        Outgoing {
+            chat,
+            content,
+            buttons: None,
+            lane,
+            thread: None,
+        }
+    }
+
+    /// An HTML answer to the person in `chat`.
+    pub fn answer(chat: i64, html: String) -> Self {
+        Self::new(chat, Lane::Answer, Content::Text(html))
+    }
+
+    /// An HTML message that waits its turn behind what is queued for `chat`.
+    pub fn message(chat: i64, html: String) -> Self {
+        Self::new(chat, Lane::Message, Content::Text(html))
+    }
+
+    /// A scheduled reminder (row `id`).
+    pub fn reminder(chat: i64, id: i64, html: String) -> Self {
+        Self::new(chat, Lane::Reminder(id), Content::Text(html))
+    }
+
+    /// A photo with an HTML caption, in `lane`.
+    pub fn photo(chat: i64, lane: Lane, photo: Photo, caption: String) -> Self {
+        Self::new(
+            chat,
+            lane,
+            Content::Photo {
+                photo,
+                caption,
+                fallback: None,
+            },
+        )
+    }
+
+    /// New text (and buttons, if set) for a message sent earlier.
+    pub fn edit(chat: i64, message_id: i32, html: String) -> Self {
+        Self::new(chat, Lane::Message, Content::Edit { message_id, text: html })
+    }
+
+    /// Takes the buttons off a message sent earlier.
+    pub fn remove_buttons(chat: i64, message_id: i32) -> Self {
+        Self::new(chat, Lane::Message, Content::RemoveButtons { message_id })
+    }
+
+    pub fn with_buttons(mut self, buttons: InlineKeyboardMarkup) -> Self {
+        self.buttons = Some(buttons);
+        self
+    }
+
+    pub fn in_lane(mut self, lane: Lane) -> Self {
+        self.lane = lane;
+        self
+    }
+
+    pub fn about(mut self, thread: Thread) -> Self {
+        self.thread = Some(thread);
+        self
+    }
+
+    /// For a photo: the text to send instead if Telegram refuses the picture.
+    pub fn or_text(mut self, fallback: String) -> Self {
+        if let Content::Photo { fallback: f, .. } = &mut self.content {
+            *f = Some(fallback);
+        }
+        self
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent { message_id: i32 },
+    /// A reminder no longer wanted when its turn came (stopped, paused, erased…).
+    NotWanted,
+    /// Telegram's last answer, after any retries here.
+    Failed(Outcome),
+    /// Not sent: the bot is shutting down (a reminder's row goes out after restart).
+    Abandoned,
+}
+
+/// Resolves once the message is sent or given up.
+pub struct Receipt(oneshot::Receiver<Delivery>);
+
+impl Receipt {
+    pub async fn delivery(self) -> Delivery {
+        self.0.await.unwrap_or(Delivery::Abandoned)
+    }
+}
+
+struct Job {
+    msg: Outgoing,
+    done: oneshot::Sender<Delivery>,
+}
+
+impl Job {
+    fn finish(self, delivery: Delivery) {
+        // Nobody waiting is fine: most answers are fire and forget.
+        let _ = self.done.send(delivery);
+    }
+}
+
+/// A chat's messages not yet sent; present in the map while its worker runs.
+#[derive(Default)]
+struct ChatQueue {
+    answers: VecDeque<Job>,
+    queued: VecDeque<Job>,
+}
+
+impl ChatQueue {
+    fn pop(&mut self) -> Option<Job> {
+        self.answers.pop_front().or_else(|| self.queued.pop_front())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.answers.is_empty() && self.queued.is_empty()
+    }
+}
+
+/// The sender. Cheap to clone; every clone is the same outbox.
+#[derive(Clone)]
+pub struct Outbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bot: Bot,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    pacer: Pacer,
+    chats: Mutex<HashMap<i64, ChatQueue>>,
+    /// Notified whenever a chat's worker ends.
+    idle: Notify,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Outbox {
+    /// Starts the pacer; must be called inside the tokio runtime.
+    pub fn new(
+        bot: Bot,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        limits: Limits,
+        shutdown: watch::Receiver<bool>,
+    ) -> Outbox {
+        Outbox {
+            inner: Arc::new(Inner {
+                bot,
+                store,
+                clock,
+                pacer: Pacer::new(limits),
+                chats: Mutex::new(HashMap::new()),
+                idle: Notify::new(),
+                shutdown,
+            }),
+        }
+    }
+
+    /// Queues a message; it goes out at its chat's turn. Never waits.
+    pub fn send(&self, msg: Outgoing) -> Receipt {
+        let (done, receipt) = oneshot::channel();
+        let chat = msg.chat;
+        let answer = msg.lane == Lane::Answer;
+        let job = Job { msg, done };
+        let start_worker = {
+            let mut chats = self.inner.chats();
+            let mut start = false;
+            let queue = chats.entry(chat).or_insert_with(|| {
+                start = true;
+                ChatQueue::default()
+            });
+            if answer {
+                queue.answers.push_back(job);
+            } else {
+                queue.queued.push_back(job);
+            }
+            start
+        };
+        if start_worker {
+            tokio::spawn(self.inner.clone().work(chat));
+        }
+        Receipt(receipt)
+    }
+
+    /// Answers a button press (stops its spinner, shows `text` if any). Not a chat
+    /// message, so not paced; a failure costs the person a spinner, and is logged.
+    pub fn answer_button(&self, id: CallbackQueryId, text: Option<String>) {
+        let bot = self.inner.bot.clone();
+        tokio::spawn(async move {
+            let mut request = bot.answer_callback_query(id);
+            if let Some(text) = text.filter(|t| !t.is_empty()) {
+                request = request.text(text);
+            }
+            if let Err(e) = request.await {
+                tracing::warn!(
+                    error = errors::describe_request(&e),
+                    "could not answer a button press"
+                );
+            }
+        });
+    }
+
+    /// How many chats have messages waiting or on the wire.
+    pub fn busy_chats(&self) -> usize {
+        self.inner.chats().len()
+    }
+
+    /// Waits until nothing is queued or on the wire. After shutdown, queued reminders
+    /// are given up at once (their rows go out after a restart); answers still go.
+    pub async fn drained(&self) {
+        loop {
+            let idle = self.inner.idle.notified();
+            if self.inner.chats().is_empty() {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+impl Inner {
+    fn chats(&self) -> std::sync::MutexGuard<'_, HashMap<i64, ChatQueue>> {
+        self.chats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// What the worker should wait for next, or `None` (and the worker's end) when the
+    /// chat has nothing left. On shutdown, queued reminders are given up here.
+    fn next_urgency(&self, chat: i64) -> Option<Urgency> {
+        let mut chats = self.chats();
+        let queue = chats.get_mut(&chat)?;
+        if self.shutting_down() {
+            queue
+                .queued
+                .retain(|j| !matches!(j.msg.lane, Lane::Reminder(_)));
+        }
+        if queue.is_empty() {
+            chats.remove(&chat);
+            drop(chats);
+            self.idle.notify_waiters();
+            return None;
+        }
+        Some(if queue.answers.is_empty() {
+            Urgency::Queued
+        } else {
+            Urgency::Answer
+        })
+    }
+
+    /// Waits for the chat to be free and a slot in the overall stream.
+    async fn turn(&self, chat: i64, urgency: Urgency) {
+        if let Some(free) = self.pacer.chat_free_at(chat) {
+            tokio::time::sleep_until(free).await;
+        }
+        self.pacer.slot(urgency).await;
+    }
+
+    /// One chat's worker: sends its messages in order, answers first, until none are left.
+    async fn work(self: Arc<Self>, chat: i64) {
+        while let Some(urgency) = self.next_urgency(chat) {
+            self.turn(chat, urgency).await;
+            let Some(job) = self.chats().get_mut(&chat).and_then(ChatQueue::pop) else {
+                continue;
+            };
+            if let Lane::Reminder(id) = job.msg.lane {
+                if self.shutting_down() {
+                    job.finish(Delivery::Abandoned);
+                    continue;
+                }
+                match self.store.still_wanted(id).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        job.finish(Delivery::NotWanted);
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(reminder = id, error = %e, "could not check a reminder before sending");
+                        job.finish(Delivery::Failed(Outcome::Transient("database".into())));
+                        continue;
+                    }
+                }
+            }
+            self.deliver(chat, job).await;
+        }
+    }
+
+    /// Sends one message, retrying where that is this module's job, and settles it.
+    async fn deliver(&self, chat: i64, mut job: Job) {
+        let urgency = if job.msg.lane == Lane::Answer {
+            Urgency::Answer
+        } else {
+            Urgency::Queued
+        };
+        let retries_errors = !matches!(job.msg.lane, Lane::Reminder(_));
+        let (mut tries, mut rate_limited) = (0, 0);
+        let outcome = loop {
+            self.pacer.sent(chat);
+            let outcome = self.transmit(&job.msg).await;
+            match &outcome {
+                Outcome::RetryAfter(wait) if rate_limited + 1 < RATE_LIMITED_TRIES => {
+                    rate_limited += 1;
+                    tracing::warn!(chat, retry_after_s = wait.as_secs(), "Telegram asked us to wait");
+                    self.pacer
+                        .pause_until(tokio::time::Instant::now() + *wait);
+                }
+                Outcome::Transient(why) if retries_errors && tries + 1 < TRIES => {
+                    tries += 1;
+                    let pause = Duration::from_secs(1 << (tries - 1));
+                    tracing::warn!(chat, reason = %why, retry_in_s = pause.as_secs(), "send failed, will retry");
+                    tokio::time::sleep(pause).await;
+                }
+                Outcome::Rejected(_) | Outcome::Transient(_) if has_fallback(&job.msg) => {
+                    let Content::Photo { fallback, .. } = &mut job.msg.content else {
+                        unreachable!("has_fallback checked the content")
+                    };
+                    let text = fallback.take().unwrap_or_default();
+                    tracing::warn!(chat, "could not send a picture, sending its text instead");
+                    job.msg.content = Content::Text(text);
+                }
+                _ => break outcome,
+            }
+            self.turn(chat, urgency).await;
+        };
+        match &outcome {
+            Outcome::Sent { message_id } => {
+                if let Some(t) = job.msg.thread
+                    && let Err(e) = self
+                        .store
+                        .remember_thread(
+                            chat,
+                            *message_id,
+                            t.clinic_id,
+                            t.patient_id,
+                            t.alert_id,
+                            self.clock.now(),
+                        )
+                        .await
+                {
+                    tracing::error!(error = %e, chat, "could not remember a staff thread");
+                }
+                job.finish(Delivery::Sent {
+                    message_id: *message_id,
+                });
+            }
+            Outcome::Unreachable(why) => {
+                job.finish(Delivery::Failed(outcome.clone()));
+                self.unreachable(chat, why).await;
+            }
+            Outcome::Rejected(why) => {
+                tracing::error!(chat, reason = %why, "Telegram refused a message");
+                job.finish(Delivery::Failed(outcome));
+            }
+            Outcome::Transient(_) | Outcome::RetryAfter(_) => {
+                job.finish(Delivery::Failed(outcome));
+            }
+        }
+    }
+
+    /// Telegram will not deliver to `chat`: its patients become unreachable (once), and
+    /// everything else queued for it is dropped unsent.
+    async fn unreachable(&self, chat: i64, why: &'static str) {
+        match self.store.mark_chat_unreachable(chat, why).await {
+            Ok(patients) => tracing::info!(chat, patients, reason = why, "chat unreachable"),
+            Err(e) => tracing::error!(chat, error = %e, "could not mark a chat unreachable"),
+        }
+        let dropped: Vec<Job> = match self.chats().get_mut(&chat) {
+            Some(q) => q.answers.drain(..).chain(q.queued.drain(..)).collect(),
+            None => Vec::new(),
+        };
+        if !dropped.is_empty() {
+            tracing::info!(chat, dropped = dropped.len(), "dropped messages queued for an unreachable chat");
+        }
+        for job in dropped {
+            job.finish(Delivery::Failed(Outcome::Unreachable(why)));
+        }
+    }
+
+    /// One request to Telegram.
+    async fn transmit(&self, msg: &Outgoing) -> Outcome {
+        let chat = ChatId(msg.chat);
+        let bot = &self.bot;
+        let id = |m: Message| m.id.0;
+        let sent: Result<i32, RequestError> = match &msg.content {
+            Content::Text(html) => {
+                let mut req = bot.send_message(chat, html.clone()).parse_mode(ParseMode::Html);
+                if let Some(b) = &msg.buttons {
+                    req = req.reply_markup(b.clone());
+                }
+                req.await.map(id)
+            }
+            Content::Photo { photo, caption, .. } => {
+                let file = match photo {
+                    Photo::FileId(id) => InputFile::file_id(FileId(id.clone())),
+                    Photo::Png(png) => InputFile::memory(png.clone()).file_name("link.png"),
+                };
+                let mut req = bot
+                    .send_photo(chat, file)
+                    .caption(caption.clone())
+                    .parse_mode(ParseMode::Html);
+                if let Some(b) = &msg.buttons {
+                    req = req.reply_markup(b.clone());
+                }
+                req.await.map(id)
+            }
+            Content::Edit { message_id, text } => {
+                let mut req = bot
+                    .edit_message_text(chat, MessageId(*message_id), text.clone())
+                    .parse_mode(ParseMode::Html);
+                if let Some(b) = &msg.buttons {
+                    req = req.reply_markup(b.clone());
+                }
+                not_modified_is_fine(req.await.map(id), *message_id)
+            }
+            Content::RemoveButtons { message_id } => not_modified_is_fine(
+                bot.edit_message_reply_markup(chat, MessageId(*message_id))
+                    .await
+                    .map(id),
+                *message_id,
+            ),
+        };
+        outcome::classify(sent, |m| *m)
+    }
+}
+
+fn has_fallback(msg: &Outgoing) -> bool {
+    matches!(
+        &msg.content,
+        Content::Photo {
+            fallback: Some(_),
+            ..
+        }
+    )
+}
+
+/// An edit that changes nothing (the copy was edited already) has done its job.
+fn not_modified_is_fine(
+    result: Result<i32, RequestError>,
+    message_id: i32,
+) -> Result<i32, RequestError> {
+    match result {
+        Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(message_id),
+        other => other,
+    }
+}
