@@ -8,7 +8,7 @@ use teloxide::types::{
 use teloxide::utils::html::escape;
 
 use super::{Ctx, Deps};
-use crate::outbox::Outgoing;
+use crate::outbox::{Lane, Outgoing};
 use crate::domain::entities::{Format, Span, to_html};
 use crate::domain::html::{MAX_MESSAGE_LEN, pack_lines, split_plain, to_plain};
 use crate::render::local_when;
@@ -459,10 +459,11 @@ pub async fn on_button(
     }
 }
 
-/// Takes the buttons off a message whose choice is made; a failure costs only looks.
+/// Takes the buttons off a message whose choice is made, as part of the answer to the
+/// press (so before the confirmation that follows); a failure costs only looks.
 pub(crate) fn remove_buttons(deps: &Deps, q: &CallbackQuery) {
     if let Some(message) = &q.message {
-        deps.outbox
-            .send(Outgoing::remove_buttons(message.chat().id.0, message.id().0));
+        let edit = Outgoing::remove_buttons(message.chat().id.0, message.id().0);
+        deps.outbox.send(edit.in_lane(Lane::Answer));
     }
 }
