@@ -1,4 +1,10 @@
-//! Reading a command out of a message's text.
+//! The bot's commands, each declared once in [`COMMANDS`]: its name, the variant it
+//! parses to, and what patients and staff are told about it. Parsing,
+//! [`Command::name`], both menus (`menus.rs`) and the staff /help (`staff.rs`) are read
+//! from it; `route` in `bot/mod.rs` decides what each variant does.
+//!
+//! Adding a command: a variant here, a row in [`COMMANDS`], an arm in `route`. The
+//! compiler asks for the arm, and warns about a variant no row makes.
 
 use crate::domain::enroll_args::MAX_NAME_CHARS;
 
@@ -23,19 +29,12 @@ pub enum Command {
     Timezone(String),
     MyData,
     Delete,
-    /// Staff: every message the clinic's patients can receive.
     Templates,
-    /// Staff: one message, rendered and raw: `<key> [lang]`.
     Template(String),
-    /// Owner/admin: change a message's text: `<key> [lang]`.
     Edit(String),
-    /// Staff: saved versions of a message: `<key> [lang]`.
     History(String),
-    /// Owner/admin: bring back a version: `<key> <version> [lang]`.
     Revert(String),
-    /// Owner/admin: back to the default text: `<key> [lang]`.
     Reset(String),
-    /// Staff: the course timing; owner/admin: `<step> <after>|off|default`.
     Timing(String),
     Invite(String),
     Staff,
@@ -45,6 +44,7 @@ pub enum Command {
     Settings(String),
     Audit(String),
     Relink(String),
+    /// A command not in [`COMMANDS`]: its name, at most 32 characters.
     Unknown(String),
     /// `/cmd@some_other_bot`: not for us.
     OtherBot,
@@ -52,6 +52,217 @@ pub enum Command {
 
 /// Longest argument text accepted; longer input is refused, not parsed.
 pub const MAX_ARGS_CHARS: usize = MAX_NAME_CHARS + 40;
+
+/// One command: its name, its variant, and who is shown it.
+pub struct Spec {
+    /// What follows the slash, lowercase.
+    pub name: &'static str,
+    /// The variant, given the trimmed argument text (commands without arguments drop it).
+    make: fn(String) -> Command,
+    /// The description in the patients' menu; `None` keeps it out of that menu.
+    /// Patients' /help is worded per language in `messages/*/bot.toml`; a test keeps it
+    /// listing the same commands.
+    pub patient_menu: Option<&'static str>,
+    /// What staff are told; `None` keeps it out of their /help and menu.
+    pub staff: Option<StaffDoc>,
+}
+
+/// A command as staff see it: one line of /help, and maybe a menu entry.
+#[derive(Clone, Copy)]
+pub struct StaffDoc {
+    /// The arguments for /help, plain text (escaped when shown): `<#id or name>`.
+    pub args: &'static str,
+    /// The rest of its /help line.
+    pub help: &'static str,
+    /// The description in the staff menu; `None` leaves a less-used command to /help.
+    pub menu: Option<&'static str>,
+}
+
+impl Spec {
+    const fn new(name: &'static str, make: fn(String) -> Command) -> Spec {
+        Spec {
+            name,
+            make,
+            patient_menu: None,
+            staff: None,
+        }
+    }
+
+    const fn patient_menu(self, description: &'static str) -> Spec {
+        Spec {
+            patient_menu: Some(description),
+            ..self
+        }
+    }
+
+    const fn staff(self, args: &'static str, help: &'static str) -> Spec {
+        Spec {
+            staff: Some(StaffDoc {
+                args,
+                help,
+                menu: None,
+            }),
+            ..self
+        }
+    }
+
+    /// After [`Spec::staff`]: the command is in the staff menu too.
+    const fn staff_menu(self, description: &'static str) -> Spec {
+        let Some(doc) = self.staff else {
+            panic!("a staff menu entry needs a staff help line first");
+        };
+        Spec {
+            staff: Some(StaffDoc {
+                menu: Some(description),
+                ..doc
+            }),
+            ..self
+        }
+    }
+}
+
+/// Every command, in menu order (both menus list their commands in this order).
+pub const COMMANDS: &[Spec] = &[
+    Spec::new("start", Command::Start),
+    Spec::new("enroll", Command::Enroll)
+        .staff(
+            "<name> [[YYYY-MM-DD] HH:MM]",
+            "enroll a patient after their session (default: now) and get their one-time link",
+        )
+        .staff_menu("Enroll a patient: /enroll Anna Berg 14:30"),
+    Spec::new("patients", |_| Command::Patients)
+        .staff("", "your clinic's patients, their status and next reminder")
+        .staff_menu("Your clinic's patients"),
+    Spec::new("alerts", |_| Command::Alerts)
+        .staff("", "open alerts from patients' check-ins")
+        .staff_menu("Open alerts from patients"),
+    Spec::new("book", Command::Book)
+        .staff(
+            "<#id or name> YYYY-MM-DD HH:MM",
+            "book (or move) the patient's next session",
+        )
+        .staff_menu("Book the next session: /book #12 2026-12-21 10:30"),
+    Spec::new("unbook", Command::Unbook)
+        .staff("<#id or name>", "cancel the patient's booked session")
+        .staff_menu("Cancel a booked session: /unbook #12"),
+    Spec::new("done", Command::Done)
+        .staff(
+            "<#id or name> [[YYYY-MM-DD] HH:MM]",
+            "the patient had their next session; the course starts again in the same chat",
+        )
+        .staff_menu("Next session done: /done #12 [HH:MM]"),
+    Spec::new("series", Command::Series)
+        .staff(
+            "<#id or name> <n>",
+            "the patient's series has n sessions (shown as “session 2 of 3”)",
+        )
+        .staff_menu("Sessions in the series: /series #12 3"),
+    Spec::new("patient", Command::Patient)
+        .staff(
+            "<#id or name>",
+            "status, progress, what's coming and open alerts",
+        )
+        .staff_menu("One patient: /patient #12"),
+    Spec::new("schedule", |_| Command::Schedule).patient_menu("What's coming up"),
+    Spec::new("stop", |_| Command::Stop).patient_menu("Stop all reminders"),
+    Spec::new("pause", Command::Pause)
+        .staff("<#id or name>", "pause a patient's reminders")
+        .staff_menu("Pause a patient's reminders: /pause #12"),
+    // A patient's own reminders without arguments, a patient's (staff) with them:
+    // `route` decides.
+    Spec::new("resume", Command::Resume)
+        .patient_menu("Turn reminders back on")
+        .staff("<#id or name>", "resume a patient's reminders")
+        .staff_menu("Resume them: /resume #12"),
+    Spec::new("cancel", Command::Cancel)
+        .staff("<#id or name>", "end a patient's reminders")
+        .staff_menu("End a patient's course: /cancel #12"),
+    Spec::new("language", |_| Command::Language).patient_menu("Change the language"),
+    Spec::new("timezone", Command::Timezone)
+        .patient_menu("Travelling? Reminders follow your time zone"),
+    Spec::new("mydata", |_| Command::MyData).patient_menu("What is stored about you"),
+    Spec::new("delete", |_| Command::Delete).patient_menu("Erase your data"),
+    Spec::new("templates", |_| Command::Templates)
+        .staff("", "every message your patients can receive")
+        .staff_menu("Messages patients receive, and their texts"),
+    Spec::new("template", Command::Template).staff(
+        "<key> [lang]",
+        "one of those messages, as sent and as written",
+    ),
+    Spec::new("edit", Command::Edit)
+        .staff("<key> [lang]", "change a text (owner, admins)")
+        .staff_menu("Change a text: /edit step.sun-morning en"),
+    Spec::new("history", Command::History).staff("<key> [lang]", "the saved versions of a text"),
+    Spec::new("revert", Command::Revert).staff(
+        "<key> <version> [lang]",
+        "bring back a saved version (owner, admins)",
+    ),
+    Spec::new("reset", Command::Reset)
+        .staff("<key> [lang]", "back to the default text (owner, admins)"),
+    Spec::new("timing", Command::Timing)
+        .staff(
+            "[<step> 36h | off | default]",
+            "the course timing; with a step, change it (owner, admins)",
+        )
+        .staff_menu("The course timing: /timing makeup-ok 36h"),
+    Spec::new("relink", Command::Relink)
+        .staff(
+            "<patient number>",
+            "a fresh link for a patient; the old one stops working",
+        )
+        .staff_menu("A fresh link for a patient"),
+    Spec::new("staff", |_| Command::Staff)
+        .staff("", "the clinic's people and roles")
+        .staff_menu("The clinic's people and roles"),
+    Spec::new("invite", Command::Invite)
+        .staff("staff|admin", "a one-time invite link (owners and admins)")
+        .staff_menu("Invite staff or an admin"),
+    Spec::new("revoke", Command::Revoke)
+        .staff("<person>", "take away someone's access (owners and admins)"),
+    Spec::new("role", Command::Role).staff(
+        "<person> admin|staff",
+        "change someone's role (owners and admins)",
+    ),
+    Spec::new("clinic", Command::Clinic)
+        .staff("[number]", "show or switch the clinic you act for")
+        .staff_menu("Show or switch your clinic"),
+    Spec::new("settings", Command::Settings)
+        .staff(
+            "",
+            "name, time zone, quiet hours, contact, plan, link lifetime (owners)",
+        )
+        .staff_menu("Clinic settings (owners)"),
+    Spec::new("audit", Command::Audit)
+        .staff("[n]", "who did what, recently (owners)")
+        .staff_menu("Recent actions (owners)"),
+    Spec::new("help", |_| Command::Help)
+        .patient_menu("What this bot does")
+        .staff("", "this list")
+        .staff_menu("Staff commands"),
+];
+
+/// Commands staff are told about, in /help order.
+pub fn staff_docs() -> impl Iterator<Item = (&'static str, StaffDoc)> {
+    COMMANDS.iter().filter_map(|c| Some((c.name, c.staff?)))
+}
+
+/// The staff /help text (HTML): one line per staff command, from [`COMMANDS`].
+pub struct StaffHelp;
+
+impl std::fmt::Display for StaffHelp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use teloxide::utils::html::escape;
+        f.write_str("<b>Staff commands</b>")?;
+        for (name, doc) in staff_docs() {
+            write!(f, "\n/{name}")?;
+            if !doc.args.is_empty() {
+                write!(f, " {}", escape(doc.args))?;
+            }
+            write!(f, ": {}", escape(doc.help))?;
+        }
+        f.write_str("\nReply to a patient's message or an alert to write to the patient.")
+    }
+}
 
 impl Command {
     /// `None` when the text is not a command.
@@ -62,85 +273,23 @@ impl Command {
         if !target.is_empty() && !target.eq_ignore_ascii_case(bot_username) {
             return Some(Command::OtherBot);
         }
-        let args = args.trim().to_string();
-        Some(match name.to_ascii_lowercase().as_str() {
-            "start" => Command::Start(args),
-            "help" => Command::Help,
-            "enroll" => Command::Enroll(args),
-            "patients" => Command::Patients,
-            "alerts" => Command::Alerts,
-            "book" => Command::Book(args),
-            "unbook" => Command::Unbook(args),
-            "done" => Command::Done(args),
-            "series" => Command::Series(args),
-            "schedule" => Command::Schedule,
-            "stop" => Command::Stop,
-            "resume" => Command::Resume(args),
-            "patient" => Command::Patient(args),
-            "pause" => Command::Pause(args),
-            "cancel" => Command::Cancel(args),
-            "language" => Command::Language,
-            "timezone" => Command::Timezone(args),
-            "mydata" => Command::MyData,
-            "delete" => Command::Delete,
-            "templates" => Command::Templates,
-            "template" => Command::Template(args),
-            "edit" => Command::Edit(args),
-            "history" => Command::History(args),
-            "revert" => Command::Revert(args),
-            "reset" => Command::Reset(args),
-            "timing" => Command::Timing(args),
-            "invite" => Command::Invite(args),
-            "staff" => Command::Staff,
-            "revoke" => Command::Revoke(args),
-            "role" => Command::Role(args),
-            "clinic" => Command::Clinic(args),
-            "settings" => Command::Settings(args),
-            "audit" => Command::Audit(args),
-            "relink" => Command::Relink(args),
-            other => Command::Unknown(other.chars().take(32).collect()),
+        let name = name.to_ascii_lowercase();
+        Some(match COMMANDS.iter().find(|c| c.name == name) {
+            Some(c) => (c.make)(args.trim().to_string()),
+            None => Command::Unknown(name.chars().take(32).collect()),
         })
     }
 
     /// For logs: the command word, never its arguments.
     pub fn name(&self) -> &'static str {
+        let this = std::mem::discriminant(self);
         match self {
-            Command::Start(_) => "start",
-            Command::Help => "help",
-            Command::Enroll(_) => "enroll",
-            Command::Patients => "patients",
-            Command::Alerts => "alerts",
-            Command::Book(_) => "book",
-            Command::Unbook(_) => "unbook",
-            Command::Done(_) => "done",
-            Command::Series(_) => "series",
-            Command::Schedule => "schedule",
-            Command::Stop => "stop",
-            Command::Resume(_) => "resume",
-            Command::Patient(_) => "patient",
-            Command::Pause(_) => "pause",
-            Command::Cancel(_) => "cancel",
-            Command::Language => "language",
-            Command::Timezone(_) => "timezone",
-            Command::MyData => "mydata",
-            Command::Delete => "delete",
-            Command::Templates => "templates",
-            Command::Template(_) => "template",
-            Command::Edit(_) => "edit",
-            Command::History(_) => "history",
-            Command::Revert(_) => "revert",
-            Command::Reset(_) => "reset",
-            Command::Timing(_) => "timing",
-            Command::Invite(_) => "invite",
-            Command::Staff => "staff",
-            Command::Revoke(_) => "revoke",
-            Command::Role(_) => "role",
-            Command::Clinic(_) => "clinic",
-            Command::Settings(_) => "settings",
-            Command::Audit(_) => "audit",
-            Command::Relink(_) => "relink",
             Command::Unknown(_) => "unknown",
             Command::OtherBot => "other-bot",
+            _ => COMMANDS
+                .iter()
+                .find(|c| std::mem::discriminant(&(c.make)(String::new())) == this)
+                .map_or("unknown", |c| c.name),
         }
     }
 }
@@ -148,6 +297,8 @@ impl Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+    use std::mem::discriminant;
 
     #[test]
     fn parses_commands_and_arguments() {
@@ -176,5 +327,125 @@ mod tests {
             Command::parse("/timing activities off", "b"),
             Some(Command::Timing("activities off".into()))
         );
+    }
+
+    #[test]
+    fn an_unknown_command_keeps_at_most_32_characters_of_its_name_in_lowercase() {
+        let long = format!("/{}", "X".repeat(40));
+        assert_eq!(
+            Command::parse(&long, "b"),
+            Some(Command::Unknown("x".repeat(32)))
+        );
+        assert_eq!(
+            Command::parse("/frobnicate", "b").unwrap().name(),
+            "unknown"
+        );
+        assert_eq!(
+            Command::parse("/help@other", "b").unwrap().name(),
+            "other-bot"
+        );
+    }
+
+    #[test]
+    fn every_declared_command_parses_back_to_its_variant_and_name() {
+        for c in COMMANDS {
+            let expected = (c.make)("a b".into());
+            for text in [
+                format!("/{} a b", c.name),
+                format!("/{}@TheBot   a b  ", c.name.to_ascii_uppercase()),
+                format!("/{}\na b", c.name),
+            ] {
+                let parsed = Command::parse(&text, "thebot").unwrap();
+                assert_eq!(parsed, expected, "{text:?}");
+                assert_eq!(parsed.name(), c.name, "{text:?}");
+            }
+            assert_eq!(
+                Command::parse(&format!("/{}@other_bot a", c.name), "thebot"),
+                Some(Command::OtherBot)
+            );
+        }
+    }
+
+    #[test]
+    fn no_command_is_declared_twice() {
+        let mut names = HashSet::new();
+        let mut variants = HashSet::new();
+        for c in COMMANDS {
+            assert!(names.insert(c.name), "/{} is declared twice", c.name);
+            assert!(
+                variants.insert(discriminant(&(c.make)(String::new()))),
+                "/{} makes the variant of another command",
+                c.name
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_what_telegram_accepts_as_commands() {
+        for c in COMMANDS {
+            assert!(
+                (1..=32).contains(&c.name.len())
+                    && c.name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "/{}",
+                c.name
+            );
+        }
+    }
+
+    /// The command each line of the staff help starts with.
+    fn help_lines() -> Vec<String> {
+        StaffHelp
+            .to_string()
+            .lines()
+            .filter_map(|l| l.strip_prefix('/'))
+            .map(|l| l.split([' ', ':']).next().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_staff_help_has_one_line_per_staff_command_and_no_other() {
+        let declared: Vec<&str> = staff_docs().map(|(name, _)| name).collect();
+        assert_eq!(help_lines(), declared);
+        for (name, doc) in staff_docs() {
+            assert!(!doc.help.trim().is_empty(), "/{name} has no help text");
+        }
+    }
+
+    #[test]
+    fn every_staff_menu_entry_has_a_help_line_and_every_help_line_a_command() {
+        let lines = help_lines();
+        let menu: Vec<&str> = staff_docs()
+            .filter(|(_, doc)| doc.menu.is_some())
+            .map(|(name, _)| name)
+            .collect();
+        for name in &menu {
+            assert!(lines.iter().any(|l| l == name), "/{name} has no help line");
+        }
+        // Every help line is a command staff can send; the few without a menu entry
+        // are the less-used ones, kept out to keep the menu short.
+        for line in &lines {
+            let parsed = Command::parse(&format!("/{line}"), "b").unwrap();
+            assert!(!matches!(parsed, Command::Unknown(_)), "/{line}");
+        }
+        let help_only: Vec<&str> = staff_docs()
+            .filter(|(_, doc)| doc.menu.is_none())
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(
+            help_only,
+            ["template", "history", "revert", "reset", "revoke", "role"]
+        );
+    }
+
+    #[test]
+    fn the_staff_help_is_escaped_html() {
+        let help = StaffHelp.to_string();
+        assert!(help.starts_with("<b>Staff commands</b>\n"));
+        assert!(help.contains("/enroll &lt;name&gt; [[YYYY-MM-DD] HH:MM]: enroll a patient"));
+        assert!(help.contains("\n/help: this list"));
+        let tags_removed = help.replace("<b>", "").replace("</b>", "");
+        assert!(!tags_removed.contains('<') && !tags_removed.contains('>'));
     }
 }

@@ -1,47 +1,23 @@
-//! Command menus: patients and staff see different ones (setMyCommands with scopes).
+//! Command menus: patients and staff see different ones (setMyCommands with scopes),
+//! both read from the declarations in `commands.rs`.
 
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, BotCommandScope, Recipient};
 
+use super::commands::{COMMANDS, staff_docs};
 use crate::store::Store;
 
 fn patient_commands() -> Vec<BotCommand> {
-    vec![
-        BotCommand::new("schedule", "What's coming up"),
-        BotCommand::new("stop", "Stop all reminders"),
-        BotCommand::new("resume", "Turn reminders back on"),
-        BotCommand::new("language", "Change the language"),
-        BotCommand::new("timezone", "Travelling? Reminders follow your time zone"),
-        BotCommand::new("mydata", "What is stored about you"),
-        BotCommand::new("delete", "Erase your data"),
-        BotCommand::new("help", "What this bot does"),
-    ]
+    COMMANDS
+        .iter()
+        .filter_map(|c| Some(BotCommand::new(c.name, c.patient_menu?)))
+        .collect()
 }
 
 fn staff_commands() -> Vec<BotCommand> {
-    vec![
-        BotCommand::new("enroll", "Enroll a patient: /enroll Anna Berg 14:30"),
-        BotCommand::new("patients", "Your clinic's patients"),
-        BotCommand::new("alerts", "Open alerts from patients"),
-        BotCommand::new("book", "Book the next session: /book #12 2026-12-21 10:30"),
-        BotCommand::new("unbook", "Cancel a booked session: /unbook #12"),
-        BotCommand::new("done", "Next session done: /done #12 [HH:MM]"),
-        BotCommand::new("series", "Sessions in the series: /series #12 3"),
-        BotCommand::new("patient", "One patient: /patient #12"),
-        BotCommand::new("pause", "Pause a patient's reminders: /pause #12"),
-        BotCommand::new("resume", "Resume them: /resume #12"),
-        BotCommand::new("cancel", "End a patient's course: /cancel #12"),
-        BotCommand::new("templates", "Messages patients receive, and their texts"),
-        BotCommand::new("edit", "Change a text: /edit step.sun-morning en"),
-        BotCommand::new("timing", "The course timing: /timing makeup-ok 36h"),
-        BotCommand::new("relink", "A fresh link for a patient"),
-        BotCommand::new("staff", "The clinic's people and roles"),
-        BotCommand::new("invite", "Invite staff or an admin"),
-        BotCommand::new("clinic", "Show or switch your clinic"),
-        BotCommand::new("settings", "Clinic settings (owners)"),
-        BotCommand::new("audit", "Recent actions (owners)"),
-        BotCommand::new("help", "Staff commands"),
-    ]
+    staff_docs()
+        .filter_map(|(name, doc)| Some(BotCommand::new(name, doc.menu?)))
+        .collect()
 }
 
 /// Patients' menu for every private chat, the staff menu for each staff member's chat.
@@ -66,5 +42,123 @@ pub async fn set_staff_menu(bot: &Bot, chat: ChatId) {
             error = crate::outbox::errors::describe_request(&e),
             "could not set the staff menu"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Catalog, Reply};
+    use std::collections::BTreeSet;
+
+    fn names(menu: &[BotCommand]) -> Vec<&str> {
+        menu.iter().map(|c| c.command.as_str()).collect()
+    }
+
+    #[test]
+    fn the_menus_hold_the_commands_they_always_held() {
+        assert_eq!(
+            names(&patient_commands()),
+            [
+                "schedule", "stop", "resume", "language", "timezone", "mydata", "delete", "help"
+            ]
+        );
+        assert_eq!(
+            names(&staff_commands()),
+            [
+                "enroll",
+                "patients",
+                "alerts",
+                "book",
+                "unbook",
+                "done",
+                "series",
+                "patient",
+                "pause",
+                "resume",
+                "cancel",
+                "templates",
+                "edit",
+                "timing",
+                "relink",
+                "staff",
+                "invite",
+                "clinic",
+                "settings",
+                "audit",
+                "help"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_menu_is_within_telegrams_limits() {
+        for menu in [patient_commands(), staff_commands()] {
+            assert!(!menu.is_empty() && menu.len() <= 100);
+            let unique: BTreeSet<_> = menu.iter().map(|c| &c.command).collect();
+            assert_eq!(unique.len(), menu.len(), "a command is listed twice");
+            for c in &menu {
+                assert!(
+                    (1..=32).contains(&c.command.len())
+                        && c.command
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                    "/{}",
+                    c.command
+                );
+                let len = c.description.chars().count();
+                assert!((1..=256).contains(&len), "/{}: {len} characters", c.command);
+            }
+        }
+    }
+
+    /// The commands a text lists one per line (`/schedule – see what's coming up`).
+    fn listed(text: &str) -> BTreeSet<&str> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix('/'))
+            .map(|l| {
+                l.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_patients_help_in_every_language_lists_the_patients_menu() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("messages");
+        let catalog = Catalog::load(&dir).unwrap();
+        let menu = patient_commands();
+        let menu: BTreeSet<&str> = names(&menu).into_iter().collect();
+        for lang in catalog.languages() {
+            let help = catalog.reply(&lang.code, Reply::HelpPatient).source();
+            assert_eq!(listed(help), menu, "help_patient in {}", lang.code);
+        }
+    }
+
+    #[test]
+    fn every_command_a_patient_is_told_about_is_one_they_have() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("messages");
+        let catalog = Catalog::load(&dir).unwrap();
+        let menu = patient_commands();
+        for lang in catalog.languages() {
+            for reply in Reply::ALL {
+                let text = catalog.reply(&lang.code, reply).source();
+                // A command starts a word: `</b>` and links are not commands.
+                let words = text.split(|c: char| c.is_whitespace() || c == '(');
+                for word in words.filter_map(|w| w.strip_prefix('/')) {
+                    let name: String = word
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    assert!(
+                        menu.iter().any(|c| c.command == name),
+                        "{}: {:?} mentions /{name}, which is not in the patients' menu",
+                        lang.code,
+                        reply.key()
+                    );
+                }
+            }
+        }
     }
 }

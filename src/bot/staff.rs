@@ -10,28 +10,8 @@ use crate::render::local_when;
 use crate::service::enroll::enroll as enroll_patient;
 use crate::store::{Clinic, from_millis};
 
-pub const HELP: &str = "<b>Staff commands</b>
-/enroll &lt;name&gt; [[YYYY-MM-DD] HH:MM]: enroll a patient after their session (default: now) and get their one-time link
-/patients: your clinic's patients, their status and next reminder
-/alerts: open alerts from patients' check-ins
-/patient &lt;#id or name&gt;: status, progress, what's coming and open alerts
-/book &lt;#id or name&gt; YYYY-MM-DD HH:MM: book (or move) the patient's next session
-/unbook &lt;#id or name&gt;: cancel it
-/done &lt;#id or name&gt; [[YYYY-MM-DD] HH:MM]: the patient had their next session; the course starts again in the same chat
-/series &lt;#id or name&gt; &lt;n&gt;: the patient's series has n sessions (shown as “session 2 of 3”)
-/pause, /resume, /cancel &lt;#id or name&gt;: pause, resume or end a patient's reminders
-/templates: every message your patients can receive; /template &lt;key&gt; [lang] shows one
-/edit &lt;key&gt; [lang]: change a text (owner, admins); /history, /revert &lt;key&gt; &lt;version&gt;, /reset &lt;key&gt;
-/timing: the course timing; /timing &lt;step&gt; 36h | off | default changes a step (owner, admins)
-/relink &lt;patient number&gt;: a fresh link for a patient; the old one stops working
-/staff: the clinic's people and roles
-/invite staff|admin: a one-time invite link (owners and admins)
-/revoke &lt;person&gt;, /role &lt;person&gt; admin|staff: change access (owners and admins)
-/clinic [number]: show or switch the clinic you act for
-/settings: name, time zone, quiet hours, contact, plan, link lifetime (owners)
-/audit [n]: who did what, recently (owners)
-Reply to a patient's message or an alert to write to the patient.
-/help: this list";
+/// The staff /help text, listed from the command declarations in `commands.rs`.
+pub const HELP: super::commands::StaffHelp = super::commands::StaffHelp;
 
 /// The clinic a staff member acts for: the one chosen with /clinic, else the first
 /// they joined (`Store::memberships` puts it first).
