@@ -92,14 +92,6 @@ pub async fn run(
     }
     let bot = make_bot(&settings.token, settings.api_url.as_ref());
     let bot_username = bot_username(&bot).await?;
-    if let Err(e) = bot::set_menus(&bot, &store).await {
-        tracing::warn!(
-            error = crate::outbox::errors::describe(&e),
-            "could not set command menus"
-        );
-    }
-    tracing::info!(bot = %bot_username, "aftercare is running");
-
     let outbox = Outbox::new(
         bot.clone(),
         store.clone(),
@@ -107,6 +99,13 @@ pub async fn run(
         settings.limits,
         shutdown.clone(),
     );
+    if let Err(e) = bot::set_menus(&outbox, &store).await {
+        tracing::warn!(
+            error = crate::outbox::errors::describe(&e),
+            "could not set command menus"
+        );
+    }
+    tracing::info!(bot = %bot_username, "aftercare is running");
     let wake = Arc::new(Notify::new());
     let scheduler = Arc::new(Scheduler {
         store: store.clone(),

@@ -1,10 +1,10 @@
 //! Command menus: patients and staff see different ones (setMyCommands with scopes),
 //! both read from the declarations in `commands.rs`.
 
-use teloxide::prelude::*;
-use teloxide::types::{BotCommand, BotCommandScope, Recipient};
+use teloxide::types::BotCommand;
 
 use super::commands::{COMMANDS, staff_docs};
+use crate::outbox::Outbox;
 use crate::store::Store;
 
 fn patient_commands() -> Vec<BotCommand> {
@@ -21,28 +21,21 @@ fn staff_commands() -> Vec<BotCommand> {
 }
 
 /// Patients' menu for every private chat, the staff menu for each staff member's chat.
-pub async fn set_menus(bot: &Bot, store: &Store) -> anyhow::Result<()> {
-    bot.set_my_commands(patient_commands())
-        .scope(BotCommandScope::AllPrivateChats)
-        .await?;
+/// Waits until Telegram has answered them all (start-up does, before polling).
+pub async fn set_menus(outbox: &Outbox, store: &Store) -> anyhow::Result<()> {
+    let mut pending = vec![outbox.set_menu(None, patient_commands())];
     for user in store.all_staff_user_ids().await? {
-        set_staff_menu(bot, ChatId(user)).await;
+        pending.push(set_staff_menu(outbox, user));
+    }
+    for p in pending {
+        p.await?;
     }
     Ok(())
 }
 
-/// A failure here costs a menu, not a function: logged and carried on.
-pub async fn set_staff_menu(bot: &Bot, chat: ChatId) {
-    let scope = BotCommandScope::Chat {
-        chat_id: Recipient::Id(chat),
-    };
-    if let Err(e) = bot.set_my_commands(staff_commands()).scope(scope).await {
-        tracing::warn!(
-            chat = chat.0,
-            error = crate::outbox::errors::describe_request(&e),
-            "could not set the staff menu"
-        );
-    }
+/// The staff menu for one staff member's chat; a failure is logged by the outbox.
+pub fn set_staff_menu(outbox: &Outbox, chat: i64) -> tokio::task::JoinHandle<()> {
+    outbox.set_menu(Some(chat), staff_commands())
 }
 
 #[cfg(test)]

@@ -55,9 +55,9 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
 /// Shown when something broke on our side; the cause is logged, not shown.
 const APOLOGY: &str = "Sorry, something went wrong on our side. Please try again in a minute.";
 
-async fn on_message(bot: Bot, msg: Message, deps: Arc<Deps>) -> anyhow::Result<()> {
+async fn on_message(msg: Message, deps: Arc<Deps>) -> anyhow::Result<()> {
     let chat = msg.chat.id;
-    if let Err(e) = route(&bot, &msg, &deps).await {
+    if let Err(e) = route(&msg, &deps).await {
         tracing::error!(
             chat = chat.0,
             error = crate::outbox::errors::describe(&e),
@@ -69,7 +69,7 @@ async fn on_message(bot: Bot, msg: Message, deps: Arc<Deps>) -> anyhow::Result<(
 }
 
 #[tracing::instrument(skip_all, fields(chat = msg.chat.id.0, command))]
-async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
+async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
     let Some(user) = msg.from.as_ref() else {
         return Ok(());
     };
@@ -92,7 +92,6 @@ async fn route(bot: &Bot, msg: &Message, deps: &Deps) -> anyhow::Result<()> {
     let memberships = deps.store.memberships(user.id.0 as i64).await?;
     let patient = deps.store.patient_by_chat(msg.chat.id.0).await?;
     let mut ctx = Ctx {
-        bot,
         deps,
         msg,
         user,
@@ -233,7 +232,6 @@ pub(crate) async fn audit(
 
 /// One update's context.
 pub(crate) struct Ctx<'a> {
-    pub bot: &'a Bot,
     pub deps: &'a Deps,
     pub msg: &'a Message,
     pub user: &'a teloxide::types::User,

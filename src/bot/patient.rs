@@ -71,7 +71,7 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
                 ?role,
                 "joined a clinic"
             );
-            super::menus::set_staff_menu(ctx.bot, ctx.chat()).await;
+            super::menus::set_staff_menu(&deps.outbox, ctx.chat().0);
             deps.store
                 .set_active_clinic(ctx.user_id(), clinic.id)
                 .await?;

@@ -29,7 +29,8 @@ use std::time::Duration;
 
 use teloxide::prelude::*;
 use teloxide::types::{
-    CallbackQueryId, FileId, InlineKeyboardMarkup, InputFile, MessageId, ParseMode,
+    BotCommand, BotCommandScope, CallbackQueryId, FileId, InlineKeyboardMarkup, InputFile,
+    MessageId, ParseMode, Recipient,
 };
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{Notify, oneshot, watch};
@@ -303,6 +304,32 @@ impl Outbox {
                 );
             }
         });
+    }
+
+    /// Sets a command menu: for every private chat (`chat` None) or one chat. Not a
+    /// message, so not paced; a failure costs a menu, not a function, and is logged.
+    /// The handle resolves once Telegram has answered.
+    pub fn set_menu(
+        &self,
+        chat: Option<i64>,
+        commands: Vec<BotCommand>,
+    ) -> tokio::task::JoinHandle<()> {
+        let bot = self.inner.bot.clone();
+        tokio::spawn(async move {
+            let scope = match chat {
+                None => BotCommandScope::AllPrivateChats,
+                Some(chat) => BotCommandScope::Chat {
+                    chat_id: Recipient::Id(ChatId(chat)),
+                },
+            };
+            if let Err(e) = bot.set_my_commands(commands).scope(scope).await {
+                tracing::warn!(
+                    chat,
+                    error = errors::describe_request(&e),
+                    "could not set a command menu"
+                );
+            }
+        })
     }
 
     /// How many chats have messages waiting or on the wire.
