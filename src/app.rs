@@ -22,6 +22,8 @@ use crate::telegram_error::describe_request;
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: String,
+    /// The database pool's size.
+    pub db_connections: u32,
     pub messages_dir: PathBuf,
     pub token: String,
     pub api_url: Option<reqwest::Url>,
@@ -80,7 +82,7 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), StartError> {
     let catalog = Arc::new(load_catalog(&settings.messages_dir)?);
-    let store = Store::open(&settings.database_url).await?;
+    let store = Store::open(&settings.database_url, settings.db_connections).await?;
     if let Err(e) = store.check_writable().await {
         return Err(StartError::ReadOnly {
             url: settings.database_url.clone(),
