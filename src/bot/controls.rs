@@ -60,14 +60,15 @@ async fn switch_back_on(ctx: &Ctx<'_>, patient_id: i64, reply: Reply) -> anyhow:
         .deps
         .pacer
         .book_chat(ctx.chat().0, tokio::time::Instant::now());
+    let resumed = ctx.deps.woken(
+        crate::service::patient::resume(&ctx.deps.store, patient_id, ctx.deps.clock.now()).await?,
+    );
+    tracing::debug!(
+        patient = patient_id,
+        queued = resumed.queued,
+        "reminders queued again"
+    );
     let text = ctx.patient_reply(reply).await?;
-    let queued = ctx
-        .deps
-        .store
-        .resume_patient(patient_id, ctx.deps.clock.now())
-        .await?;
-    tracing::debug!(patient = patient_id, queued, "reminders queued again");
-    ctx.deps.wake.notify_one();
     super::send_at(ctx.bot, ctx.deps, ctx.chat(), turn, text).await
 }
 
@@ -97,13 +98,12 @@ pub async fn on_language_button(
     code: &str,
 ) -> anyhow::Result<Option<String>> {
     let chat = q.from.id.0 as i64;
-    let Some(p) = deps.store.patient_by_chat(chat).await? else {
-        return Ok(None);
-    };
     if !deps.catalog.languages().any(|l| l.code == code) {
         return Ok(None);
     }
-    deps.store.set_language(p.id, code).await?;
+    let Some(p) = crate::service::patient::set_language(&deps.store, chat, code).await? else {
+        return Ok(None);
+    };
     tracing::info!(patient = p.id, lang = code, "language changed");
     // In the new language, and in the clinic's own wording if it has one.
     let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
@@ -171,30 +171,14 @@ pub async fn on_delete_button(
         return Ok(None);
     };
     // Only the patient's own chat, and only while the data is still there.
-    let Some(p) = deps
-        .store
-        .patient_by_chat(chat)
-        .await?
-        .filter(|p| p.id == patient_id)
-    else {
+    let now = deps.clock.now();
+    let Some(p) = crate::service::patient::erase(&deps.store, chat, patient_id, now).await? else {
         return Ok(None);
     };
     let lang = p
         .lang
         .clone()
         .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
-    deps.store.erase_patient(p.id).await?;
-    // The trail keeps the patient's number, never their name.
-    let entry = crate::store::Audit {
-        clinic_id: p.clinic_id,
-        actor: Some(chat),
-        action: "erase",
-        subject: Some(format!("patient {}", p.id)),
-        detail: None,
-    };
-    if let Err(e) = deps.store.audit(entry, deps.clock.now()).await {
-        tracing::error!(patient = p.id, error = %e, "could not record the erasure in the audit trail");
-    }
     tracing::info!(patient = p.id, "patient erased their data");
     let text = crate::render::reply(&deps.catalog, &lang, Reply::DeleteDone, "");
     super::send(bot, deps, ChatId(chat), text).await?;

@@ -46,7 +46,7 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
         language_code: ctx.user.language_code.as_deref(),
         display_name: &display_name,
     };
-    let outcome = open(&deps.store, &deps.catalog, payload, who, now).await?;
+    let outcome = deps.woken(open(&deps.store, &deps.catalog, payload, who, now).await?);
     if matches!(
         outcome,
         LinkOutcome::Invalid
@@ -77,9 +77,6 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
                 "joined a clinic"
             );
             super::menus::set_staff_menu(ctx.bot, ctx.chat()).await;
-            deps.store
-                .set_active_clinic(ctx.user_id(), clinic.id)
-                .await?;
             let role = match role {
                 StaffRole::Owner => "the owner",
                 StaffRole::Admin => "an admin",
@@ -117,9 +114,7 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
             ]);
             // The greeting answers what the patient just did: it goes out now, quiet
             // hours or not, and before any step that is already due.
-            let sent = answer(text).await;
-            deps.wake.notify_one();
-            sent
+            answer(text).await
         }
         LinkOutcome::Invalid => {
             tracing::info!(user = ctx.user_id(), "unknown or malformed link");
