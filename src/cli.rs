@@ -35,7 +35,7 @@ pub struct Common {
     )]
     pub messages: PathBuf,
     /// How many database connections the bot keeps open. 1 makes any use case that
-    /// reaches for a second connection inside its transaction fail within 2 s (a check
+    /// reaches for a second connection inside its transaction fail within 5 s (a check
     /// the test suite runs); more lets patients and staff act at the same time.
     #[arg(
         long,

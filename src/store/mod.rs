@@ -52,6 +52,12 @@ pub enum OpenError {
 /// How many connections the pool holds unless told otherwise (`--db-connections`).
 pub const DEFAULT_CONNECTIONS: u32 = 4;
 
+/// How long a pool of one connection waits for it. A use case that wants a second
+/// connection while its transaction holds the only one waits forever otherwise; this
+/// makes it fail well within a test's 10 s wait, yet lets a handler queue behind a
+/// transaction that waits a few seconds for another process's write lock.
+const SOLE_CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
 /// The database handle.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -63,7 +69,7 @@ impl Store {
     /// `connections` connections.
     ///
     /// With one connection, a second acquire while a transaction holds it can never
-    /// succeed: it fails after 2 s instead of the default 30 s, so a use case that
+    /// succeed: it fails after 5 s instead of the default 30 s, so a use case that
     /// reaches for the pool inside its transaction shows up as a failure at once (the
     /// test suite runs a second time this way in `.ci/run`).
     pub async fn open(url: &str, connections: u32) -> Result<Store, OpenError> {
@@ -86,7 +92,7 @@ impl Store {
         let connections = connections.max(1);
         let mut pool_options = SqlitePoolOptions::new().max_connections(connections);
         if connections == 1 {
-            pool_options = pool_options.acquire_timeout(Duration::from_secs(2));
+            pool_options = pool_options.acquire_timeout(SOLE_CONNECTION_WAIT);
         }
         let pool = pool_options
             .before_acquire(|conn, _| Box::pin(async move { Ok(!stuck_in_transaction(conn)) }))
