@@ -113,7 +113,9 @@ async fn b5() {
     let tg = FakeTelegram::start().await;
     tg.enforce_rate_limits(30, Duration::from_secs(1));
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = Store::open(&url).await.unwrap();
+    let store = Store::open(&url, aftercare::store::DEFAULT_CONNECTIONS)
+        .await
+        .unwrap();
     let now = Utc::now();
     let mut patients = Vec::new();
     for c in 0..clinics {
@@ -150,6 +152,7 @@ async fn b5() {
         api_url: Some(tg.api_url().parse().unwrap()),
         poll_timeout: Duration::from_secs(1),
         limits: Limits::default(),
+        db_connections: aftercare::store::DEFAULT_CONNECTIONS,
     };
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(aftercare::app::run(settings, Arc::new(SystemClock), rx));

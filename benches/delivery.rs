@@ -68,7 +68,9 @@ async fn start() -> Bench {
     let tg = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = Store::open(&url).await.unwrap();
+    let store = Store::open(&url, aftercare::store::DEFAULT_CONNECTIONS)
+        .await
+        .unwrap();
     let now = Utc::now();
     let clinic = aftercare::service::clinic::create_clinic(&store, "Bench", chrono_tz::UTC, now)
         .await
@@ -79,6 +81,7 @@ async fn start() -> Bench {
         .unwrap();
     let settings = Settings {
         database_url: url,
+        db_connections: aftercare::store::DEFAULT_CONNECTIONS,
         messages_dir: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("messages"),
         token: TOKEN.into(),
         api_url: Some(tg.api_url().parse().unwrap()),
@@ -373,7 +376,9 @@ async fn idle() {
     let tg = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("idle.db").display());
-    let store = Store::open(&url).await.unwrap();
+    let store = Store::open(&url, aftercare::store::DEFAULT_CONNECTIONS)
+        .await
+        .unwrap();
     let now = Utc::now();
     let clinic = aftercare::service::clinic::create_clinic(&store, "Idle", chrono_tz::UTC, now)
         .await

@@ -210,7 +210,9 @@ async fn parent() {
         db.display()
     );
 
-    let store = Store::open(&url).await.expect("open");
+    let store = Store::open(&url, aftercare::store::DEFAULT_CONNECTIONS)
+        .await
+        .expect("open");
     let now: DateTime<Utc> = Utc::now();
     let now_ms = now.timestamp_millis();
     let mut tx = store.begin().await.expect("begin");
@@ -490,7 +492,9 @@ async fn child(db: PathBuf) {
     let (rss0, _) = rss_kib();
 
     let t = Instant::now();
-    let store = Store::open(&url).await.expect("open");
+    let store = Store::open(&url, aftercare::store::DEFAULT_CONNECTIONS)
+        .await
+        .expect("open");
     let open_t = t.elapsed();
     let messages = Path::new(env!("CARGO_MANIFEST_DIR")).join("messages");
     let t = Instant::now();

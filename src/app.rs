@@ -25,6 +25,8 @@ const DRAIN: Duration = Duration::from_secs(3);
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: String,
+    /// The database pool's size.
+    pub db_connections: u32,
     pub messages_dir: PathBuf,
     pub token: String,
     pub api_url: Option<reqwest::Url>,
@@ -83,7 +85,7 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), StartError> {
     let catalog = Arc::new(load_catalog(&settings.messages_dir)?);
-    let store = Store::open(&settings.database_url).await?;
+    let store = Store::open(&settings.database_url, settings.db_connections).await?;
     if let Err(e) = store.check_writable().await {
         return Err(StartError::ReadOnly {
             url: settings.database_url.clone(),

@@ -34,6 +34,17 @@ pub struct Common {
         global = true
     )]
     pub messages: PathBuf,
+    /// How many database connections the bot keeps open. 1 makes any use case that
+    /// reaches for a second connection inside its transaction fail within 5 s (a check
+    /// the test suite runs); more lets patients and staff act at the same time.
+    #[arg(
+        long,
+        env = "AFTERCARE_DB_CONNECTIONS",
+        default_value_t = crate::store::DEFAULT_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..=64),
+        global = true
+    )]
+    pub db_connections: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -81,6 +81,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
             let (token, api_url) = telegram(&args.telegram)?;
             let settings = Settings {
                 database_url: common.database_url,
+                db_connections: common.db_connections,
                 messages_dir: common.messages,
                 token,
                 api_url,
@@ -102,7 +103,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
             let (token, api_url) = telegram(&tg)?;
             let bot = app::make_bot(&token, api_url.as_ref());
             let username = app::bot_username(&bot).await?;
-            let store = open_store(&common.database_url).await?;
+            let store = open_store(&common.database_url, common.db_connections).await?;
             let new = create_clinic(&store, &name, tz, Utc::now())
                 .await
                 .map_err(|e| Failure::runtime(format!("could not create the clinic: {e}")))?;
@@ -131,7 +132,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
                     path.display()
                 )));
             }
-            let store = open_store(&common.database_url).await?;
+            let store = open_store(&common.database_url, common.db_connections).await?;
             let target = path.to_string_lossy().to_string();
             let result = store.backup_to(&target).await;
             store.close().await;
@@ -146,7 +147,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
                 chrono::NaiveDate::parse_from_str(since.trim(), "%Y-%m-%d").map_err(|_| {
                     Failure::config(format!("--since `{since}` is not a date like 2026-11-01"))
                 })?;
-            let store = open_store(&common.database_url).await?;
+            let store = open_store(&common.database_url, common.db_connections).await?;
             if store
                 .clinic(clinic)
                 .await
@@ -216,8 +217,8 @@ fn check_messages(dir: &std::path::Path, out: &mut impl std::io::Write) -> Resul
     }
 }
 
-async fn open_store(url: &str) -> Result<Store, Failure> {
-    Store::open(url)
+async fn open_store(url: &str, connections: u32) -> Result<Store, Failure> {
+    Store::open(url, connections)
         .await
         .map_err(|e| Failure::runtime(e.to_string()))
 }

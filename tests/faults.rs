@@ -78,7 +78,7 @@ fn in_secs(secs: i64) -> Due {
 /// Returns the owner's join payload.
 async fn seed(tg: &FakeTelegram, db: &str, chats: i64, due: &[Due]) -> String {
     use aftercare::store::{NewReminder, ReminderStatus, patients};
-    let store = aftercare::store::Store::open(db).await.unwrap();
+    let store = support::app::open_store(db).await;
     let now = chrono::Utc::now();
     let clinic = aftercare::service::clinic::create_clinic(&store, "Glow", chrono_tz::UTC, now)
         .await
@@ -412,7 +412,7 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
 
     // Nothing half-written: the file is sound, the failed enrollment left no trace, the
     // retried one and Lena's link took, and every reminder is recorded as sent.
-    let store = aftercare::store::Store::open(&db).await.unwrap();
+    let store = support::app::open_store(&db).await;
     let check: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(store.pool())
         .await
@@ -521,7 +521,7 @@ async fn after_three_days_asleep_the_backlog_is_skipped_or_sent_in_order_and_pac
     assert!(busiest <= 30, "{busiest} messages within one second");
 
     // The expired steps are recorded as skipped; the future one waits.
-    let store = aftercare::store::Store::open(&db).await.unwrap();
+    let store = support::app::open_store(&db).await;
     let statuses: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT step_id, status, count(*) FROM reminders GROUP BY step_id, status ORDER BY step_id",
     )

@@ -176,8 +176,6 @@ async fn forty_patients_opening_their_links_at_once_all_get_every_message_within
     for (user, payload) in &payloads {
         app.tg.send_text(user, &format!("/start {payload}"));
     }
-    tokio::time::sleep(StdDuration::from_secs(3)).await;
-    eprintln!("DEBUG sent={} rejected={:?} pending={}", app.tg.sent().len(), app.tg.rejected(), app.tg.pending_updates());
     // The greeting and the first step, for each of the forty.
     for (user, _) in &payloads {
         app.tg.wait_for_count(user.id, 2, WAIT * 3).await;

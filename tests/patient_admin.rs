@@ -94,3 +94,93 @@ async fn staff_of_another_clinic_cannot_see_or_pause_a_patient() {
     );
     app.stop().await;
 }
+
+/// Makes every audit insert fail, as a full disk or a broken trail would at the very
+/// end of an action's transaction.
+async fn refuse_audit_rows(app: &TestApp) {
+    sqlx::query(
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit
+         BEGIN SELECT RAISE(ABORT, 'the audit trail refuses rows'); END",
+    )
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_pause_whose_audit_row_cannot_be_written_changes_nothing_and_staff_get_the_apology() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    let pending = "SELECT COUNT(*) FROM reminders WHERE status = 'pending'";
+    let before = app.count(pending).await;
+    assert!(before > 0);
+    refuse_audit_rows(&app).await;
+
+    app.owner_says("/pause #1", "something went wrong on our side")
+        .await;
+    assert_eq!(app.count(pending).await, before, "reminders were paused");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE status = 'active'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'pause'")
+            .await,
+        0
+    );
+    // Anna's evening message still comes: nothing was paused.
+    app.clock.set(berlin("2026-11-23 19:00"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("aloe vera"), WAIT)
+        .await;
+
+    // With the trail writable again the same command pauses, and says so in the trail.
+    sqlx::query("DROP TRIGGER refuse_audit")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    app.owner_says("/pause #1", "Paused").await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'pause'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_erasure_whose_audit_row_cannot_be_written_keeps_the_data_and_the_patient_gets_the_apology()
+ {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    refuse_audit_rows(&app).await;
+    app.tg.send_text(&anna(), "/delete");
+    let confirm = app
+        .tg
+        .wait_for(anna().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    app.tg
+        .press_button(&anna(), confirm.message_id, &confirm.button_data()[0]);
+    // A button press is answered on the button itself.
+    support::app::eventually("the press is answered with the apology", || async {
+        app.tg.answered_callbacks().iter().any(|(_, text)| {
+            text.as_deref()
+                .is_some_and(|t| t.contains("something went wrong on our side"))
+        })
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE name = 'Anna Berg' AND chat_id IS NOT NULL")
+            .await,
+        1,
+        "Anna's data was erased"
+    );
+    assert!(app.count("SELECT COUNT(*) FROM reminders").await > 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'erase'")
+            .await,
+        0
+    );
+    app.stop().await;
+}

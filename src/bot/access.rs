@@ -211,10 +211,7 @@ pub async fn clinic(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
                 )
                 .await;
         };
-        ctx.deps
-            .store
-            .set_active_clinic(ctx.user_id(), c.id)
-            .await?;
+        access::act_for(&ctx.deps.store, ctx.user_id(), c.id).await?;
         return ctx
             .reply(format!("You now act for <b>{}</b>.", escape(&c.name)))
             .await;
@@ -323,16 +320,18 @@ pub async fn settings(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Err(why) => return ctx.reply(why).await,
     };
     let now = ctx.deps.clock.now();
-    let moved = access::change_setting(
-        &ctx.deps.store,
-        &ctx.deps.catalog,
-        clinic,
-        ctx.user_id(),
-        setting,
-        now,
-    )
-    .await?;
-    ctx.deps.wake.notify_one();
+    let changed = ctx.deps.woken(
+        access::change_setting(
+            &ctx.deps.store,
+            &ctx.deps.catalog,
+            clinic,
+            ctx.user_id(),
+            setting,
+            now,
+        )
+        .await?,
+    );
+    let moved = changed.moved;
     tracing::info!(
         clinic = clinic.id,
         user = ctx.user_id(),
@@ -340,12 +339,7 @@ pub async fn settings(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         moved,
         "settings changed"
     );
-    let updated = ctx
-        .deps
-        .store
-        .clinic(clinic.id)
-        .await?
-        .unwrap_or_else(|| clinic.clone());
+    let updated = changed.clinic;
     let note = if moved > 0 {
         format!("\n\n{moved} upcoming reminders were re-planned.")
     } else {

@@ -48,7 +48,9 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Ok(p) => p,
         Err(e) => return ctx.reply(escape(&e.to_string())).await,
     };
-    let outcome = book_patient(&ctx.deps.store, clinic, ctx.user_id(), &parsed, now).await?;
+    let outcome = ctx
+        .deps
+        .woken(book_patient(&ctx.deps.store, clinic, ctx.user_id(), &parsed, now).await?);
     let when = local_when("en", &parsed.starts_at.with_timezone(&tz));
     let text = match outcome {
         BookOutcome::NotFound(l) => not_found(&l, "book"),
@@ -61,22 +63,12 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             patient,
             moved_from,
         } => {
-            ctx.deps.wake.notify_one();
             tracing::info!(
                 patient = patient.id,
                 clinic = clinic.id,
                 moved = moved_from.is_some(),
                 "appointment booked"
             );
-            let detail = Some(parsed.starts_at.format("%Y-%m-%d %H:%M UTC").to_string());
-            super::audit(
-                ctx,
-                clinic.id,
-                "book",
-                format!("patient {}", patient.id),
-                detail,
-            )
-            .await;
             let name = escape(&patient.name);
             match moved_from {
                 Some(before) => format!(
@@ -107,26 +99,18 @@ pub async fn unbook(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .await;
     };
     let now = ctx.deps.clock.now();
-    let text = match unbook_patient(&ctx.deps.store, clinic, &who, now).await? {
+    let outcome = unbook_patient(&ctx.deps.store, clinic, ctx.user_id(), &who, now).await?;
+    let text = match ctx.deps.woken(outcome) {
         UnbookOutcome::NotFound(l) => not_found(&l, "unbook"),
         UnbookOutcome::NothingBooked(p) => {
             format!("<b>{}</b> has no appointment booked.", escape(&p.name))
         }
         UnbookOutcome::Cancelled { patient, was } => {
-            ctx.deps.wake.notify_one();
             tracing::info!(
                 patient = patient.id,
                 clinic = clinic.id,
                 "appointment cancelled"
             );
-            super::audit(
-                ctx,
-                clinic.id,
-                "unbook",
-                format!("patient {}", patient.id),
-                None,
-            )
-            .await;
             format!(
                 "Cancelled <b>{}</b>'s appointment of {}. They are told now (or when quiet hours end).",
                 escape(&patient.name),
@@ -151,7 +135,7 @@ pub async fn on_booking_button(
     };
     let chat = q.from.id.0 as i64;
     let now = deps.clock.now();
-    let outcome = answer_booking(&deps.store, booking_id, chat, answer, now).await?;
+    let outcome = deps.woken(answer_booking(&deps.store, booking_id, chat, answer, now).await?);
     let (clinic_id, which, when, alert) = match outcome {
         BookingAnswerOutcome::Stale => return Ok(None),
         BookingAnswerOutcome::Coming { clinic_id, starts } => {

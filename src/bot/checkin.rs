@@ -29,8 +29,8 @@ pub async fn on_checkin_button(
     };
     let chat = q.from.id.0 as i64;
     let now = deps.clock.now();
-    let outcome =
-        answer_checkin(&deps.store, &deps.catalog, reminder_id, chat, answer, now).await?;
+    let outcome = deps
+        .woken(answer_checkin(&deps.store, &deps.catalog, reminder_id, chat, answer, now).await?);
     let (target, which, alert) = match outcome {
         CheckinOutcome::Stale => return Ok(None),
         CheckinOutcome::AlreadyAnswered { target, .. } => {
@@ -94,8 +94,8 @@ pub(crate) async fn answer_and_alert(
     Ok(Some(String::new()))
 }
 
-/// Sends an open alert to every staff member of the clinic, with a "Handled" button,
-/// and wakes the scheduler for its re-alert time.
+/// Sends an open alert to every staff member of the clinic, with a "Handled" button.
+/// (The use case that opened it said to wake the scheduler for its re-alert time.)
 pub(crate) async fn alert_staff(
     deps: &Deps,
     clinic: &crate::store::Clinic,
@@ -131,8 +131,6 @@ pub(crate) async fn alert_staff(
             mark_copies_handled(&outbox, &store, &alert, tz).await;
         }
     });
-    // The re-alert time is new work for the scheduler's sleep.
-    deps.wake.notify_one();
     Ok(())
 }
 

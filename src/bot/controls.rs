@@ -40,15 +40,16 @@ pub async fn back_in_reach(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 
 /// Makes the patient active, queues their held reminders again and answers `reply`.
 async fn switch_back_on(ctx: &Ctx<'_>, patient_id: i64, reply: Reply) -> anyhow::Result<()> {
+    let resumed = ctx.deps.woken(
+        crate::service::patient::resume(&ctx.deps.store, patient_id, ctx.deps.clock.now()).await?,
+    );
+    tracing::debug!(
+        patient = patient_id,
+        queued = resumed.queued,
+        "reminders queued again"
+    );
+    // Answers go ahead of the reminders this queued for the chat.
     let text = ctx.patient_reply(reply).await?;
-    let queued = ctx
-        .deps
-        .store
-        .resume_patient(patient_id, ctx.deps.clock.now())
-        .await?;
-    tracing::debug!(patient = patient_id, queued, "reminders queued again");
-    ctx.deps.wake.notify_one();
-    // Queued after the wake, but answers go ahead of reminders queued for the chat.
     ctx.reply(text).await
 }
 
@@ -78,13 +79,12 @@ pub async fn on_language_button(
     code: &str,
 ) -> anyhow::Result<Option<String>> {
     let chat = q.from.id.0 as i64;
-    let Some(p) = deps.store.patient_by_chat(chat).await? else {
-        return Ok(None);
-    };
     if !deps.catalog.languages().any(|l| l.code == code) {
         return Ok(None);
     }
-    deps.store.set_language(p.id, code).await?;
+    let Some(p) = crate::service::patient::set_language(&deps.store, chat, code).await? else {
+        return Ok(None);
+    };
     tracing::info!(patient = p.id, lang = code, "language changed");
     // In the new language, and in the clinic's own wording if it has one.
     let text = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
@@ -151,30 +151,14 @@ pub async fn on_delete_button(
         return Ok(None);
     };
     // Only the patient's own chat, and only while the data is still there.
-    let Some(p) = deps
-        .store
-        .patient_by_chat(chat)
-        .await?
-        .filter(|p| p.id == patient_id)
-    else {
+    let now = deps.clock.now();
+    let Some(p) = crate::service::patient::erase(&deps.store, chat, patient_id, now).await? else {
         return Ok(None);
     };
     let lang = p
         .lang
         .clone()
         .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
-    deps.store.erase_patient(p.id).await?;
-    // The trail keeps the patient's number, never their name.
-    let entry = crate::store::Audit {
-        clinic_id: p.clinic_id,
-        actor: Some(chat),
-        action: "erase",
-        subject: Some(format!("patient {}", p.id)),
-        detail: None,
-    };
-    if let Err(e) = deps.store.audit(entry, deps.clock.now()).await {
-        tracing::error!(patient = p.id, error = %e, "could not record the erasure in the audit trail");
-    }
     tracing::info!(patient = p.id, "patient erased their data");
     let text = crate::render::reply(&deps.catalog, &lang, Reply::DeleteDone, "");
     deps.answer(chat, text);

@@ -46,6 +46,18 @@ pub struct Deps {
     pub link_attempts: std::sync::Mutex<crate::domain::throttle::Throttle>,
 }
 
+impl Deps {
+    /// Wakes the scheduler when a use case's committed outcome says reminders became due
+    /// sooner; called right after the service returns, before any answer is sent, so
+    /// nothing due waits on the answer's send.
+    pub fn woken<T: crate::service::Wakes>(&self, outcome: T) -> T {
+        if outcome.wakes_scheduler() {
+            self.wake.notify_one();
+        }
+        outcome
+    }
+}
+
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(on_message))
@@ -206,27 +218,6 @@ fn decides_about_reminders(command: Option<&Command>, text: &str) -> bool {
         Some(Command::Start(payload)) => !payload.trim().is_empty(),
         Some(_) => false,
         None => crate::domain::words::is_stop_word(text),
-    }
-}
-
-/// Records an action in the clinic's audit trail. The action itself has happened; a
-/// failure to record it is logged, not shown to the person.
-pub(crate) async fn audit(
-    ctx: &Ctx<'_>,
-    clinic_id: i64,
-    action: &'static str,
-    subject: String,
-    detail: Option<String>,
-) {
-    let entry = crate::store::Audit {
-        clinic_id,
-        actor: Some(ctx.user_id()),
-        action,
-        subject: Some(subject),
-        detail,
-    };
-    if let Err(e) = ctx.deps.store.audit(entry, ctx.deps.clock.now()).await {
-        tracing::error!(clinic = clinic_id, action, error = %e, "could not record an audit entry");
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
         language_code: ctx.user.language_code.as_deref(),
         display_name: &display_name,
     };
-    let outcome = open(&deps.store, &deps.catalog, payload, who, now).await?;
+    let outcome = deps.woken(open(&deps.store, &deps.catalog, payload, who, now).await?);
     if matches!(
         outcome,
         LinkOutcome::Invalid
@@ -72,9 +72,6 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
                 "joined a clinic"
             );
             super::menus::set_staff_menu(&deps.outbox, ctx.chat().0);
-            deps.store
-                .set_active_clinic(ctx.user_id(), clinic.id)
-                .await?;
             let role = match role {
                 StaffRole::Owner => "the owner",
                 StaffRole::Admin => "an admin",
@@ -110,10 +107,9 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
                 ),
                 ("clinic_name", &clinic.name),
             ]);
-            // Steps already due are the scheduler's to send; the greeting answers what
-            // the patient just did, so it goes out now, quiet hours or not, and ahead of
-            // any of those queued for this chat.
-            deps.wake.notify_one();
+            // Steps already due are the scheduler's to send (woken above); the greeting
+            // answers what the patient just did, so it goes out now, quiet hours or not,
+            // and ahead of any of those queued for this chat.
             answer(text).await
         }
         LinkOutcome::Invalid => {

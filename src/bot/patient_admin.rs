@@ -7,8 +7,9 @@ use super::Ctx;
 use crate::domain::booking::PatientRef;
 use crate::outbox::staff_alerts::{ERASED, alert_line};
 use crate::render::local_when;
+use crate::service::patient_admin::{self as care, CareOutcome};
 use crate::store::patient_care::{CANCELLED_NOTE, PAUSED_NOTE};
-use crate::store::{Clinic, Lookup, Patient, PatientStatus};
+use crate::store::{Clinic, Lookup, Patient};
 
 /// The patient a staff command names, or the answer to give instead.
 async fn named_patient<'a>(
@@ -98,27 +99,45 @@ pub async fn cancel(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     halt(ctx, args, "cancel", CANCELLED_NOTE).await
 }
 
+/// The staff member's clinic and the patient they named, or the answer to give instead.
+fn named<'a>(
+    ctx: &'a Ctx<'_>,
+    args: &str,
+    command: &str,
+) -> Result<(&'a Clinic, PatientRef), String> {
+    let Some(clinic) = super::staff::active_clinic(ctx) else {
+        return Err("Only clinic staff can do that.".into());
+    };
+    let Some(who) = PatientRef::parse(args) else {
+        return Err(format!(
+            "Please write: /{command} &lt;patient #id or name&gt;"
+        ));
+    };
+    Ok((clinic, who))
+}
+
 async fn halt(ctx: &Ctx<'_>, args: &str, command: &str, note: &str) -> anyhow::Result<()> {
-    let (clinic, p) = match named_patient(ctx, args, command).await? {
+    let (clinic, who) = match named(ctx, args, command) {
         Ok(found) => found,
         Err(answer) => return ctx.reply(answer).await,
     };
-    if p.status != PatientStatus::Active {
-        return ctx
-            .reply(format!(
-                "<b>{}</b> has no active reminders (status: {}).",
-                name_of(&p),
-                p.status.label()
-            ))
-            .await;
-    }
-    let n = ctx.deps.store.halt_patient(p.id, note).await?;
-    let action = if note == PAUSED_NOTE {
-        "pause"
-    } else {
-        "cancel"
+    let now = ctx.deps.clock.now();
+    let outcome = care::halt(&ctx.deps.store, clinic, ctx.user_id(), &who, note, now).await?;
+    let (p, n) = match ctx.deps.woken(outcome) {
+        CareOutcome::Halted { patient, stopped } => (patient, stopped),
+        CareOutcome::NotFound(other) => {
+            return ctx.reply(super::booking::not_found(&other, command)).await;
+        }
+        CareOutcome::NotApplicable(p) | CareOutcome::Resumed { patient: p, .. } => {
+            return ctx
+                .reply(format!(
+                    "<b>{}</b> has no active reminders (status: {}).",
+                    name_of(&p),
+                    p.status.label()
+                ))
+                .await;
+        }
     };
-    super::audit(ctx, clinic.id, action, format!("patient {}", p.id), None).await;
     tracing::info!(
         patient = p.id,
         clinic = clinic.id,
@@ -141,26 +160,27 @@ async fn halt(ctx: &Ctx<'_>, args: &str, command: &str, note: &str) -> anyhow::R
 }
 
 pub async fn resume(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
-    let (clinic, p) = match named_patient(ctx, args, "resume").await? {
+    let (clinic, who) = match named(ctx, args, "resume") {
         Ok(found) => found,
         Err(answer) => return ctx.reply(answer).await,
     };
-    if p.status != PatientStatus::Stopped || p.name.is_empty() || p.chat_id.is_none() {
-        return ctx
-            .reply(format!(
-                "<b>{}</b> cannot be resumed (status: {}).",
-                name_of(&p),
-                p.status.label()
-            ))
-            .await;
-    }
-    let n = ctx
-        .deps
-        .store
-        .resume_patient(p.id, ctx.deps.clock.now())
-        .await?;
-    ctx.deps.wake.notify_one();
-    super::audit(ctx, clinic.id, "resume", format!("patient {}", p.id), None).await;
+    let now = ctx.deps.clock.now();
+    let outcome = care::resume(&ctx.deps.store, clinic, ctx.user_id(), &who, now).await?;
+    let (p, n) = match ctx.deps.woken(outcome) {
+        CareOutcome::Resumed { patient, queued } => (patient, queued),
+        CareOutcome::NotFound(other) => {
+            return ctx.reply(super::booking::not_found(&other, "resume")).await;
+        }
+        CareOutcome::NotApplicable(p) | CareOutcome::Halted { patient: p, .. } => {
+            return ctx
+                .reply(format!(
+                    "<b>{}</b> cannot be resumed (status: {}).",
+                    name_of(&p),
+                    p.status.label()
+                ))
+                .await;
+        }
+    };
     tracing::info!(
         patient = p.id,
         clinic = clinic.id,

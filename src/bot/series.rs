@@ -93,15 +93,18 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .reply("Please write: /done &lt;patient #id or name&gt; [HH:MM]".into())
             .await;
     };
-    let outcome = next_session(
-        &ctx.deps.store,
-        &ctx.deps.catalog,
-        clinic,
-        &who,
-        parsed.session_at,
-        now,
-    )
-    .await?;
+    let outcome = ctx.deps.woken(
+        next_session(
+            &ctx.deps.store,
+            &ctx.deps.catalog,
+            clinic,
+            ctx.user_id(),
+            &who,
+            parsed.session_at,
+            now,
+        )
+        .await?,
+    );
     if let SeriesOutcome::Done {
         patient,
         session_no,
@@ -114,15 +117,6 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             session_no,
             "new session recorded"
         );
-        ctx.deps.wake.notify_one();
-        super::audit(
-            ctx,
-            clinic.id,
-            "done",
-            format!("patient {}", patient.id),
-            Some(format!("session {session_no}")),
-        )
-        .await;
     }
     let text = match outcome_text(outcome, "done") {
         Ok(head) => format!(
@@ -172,7 +166,8 @@ pub async fn on_book_next_button(
     };
     let chat = q.from.id.0 as i64;
     let now = deps.clock.now();
-    let (target, which, alert) = match ask_to_book(&deps.store, reminder_id, chat, now).await? {
+    let outcome = deps.woken(ask_to_book(&deps.store, reminder_id, chat, now).await?);
+    let (target, which, alert) = match outcome {
         CheckinOutcome::Stale => return Ok(None),
         CheckinOutcome::AlreadyAnswered { target, .. } => (target, Reply::BookNextAlready, None),
         CheckinOutcome::Recorded { target, alert } => (target, Reply::BookNextReply, alert),

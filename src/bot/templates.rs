@@ -222,17 +222,10 @@ fn spans(entities: &[MessageEntity]) -> Vec<Span> {
 /// have one. Returns false when there is none, so the caller answers as usual.
 pub async fn new_text(ctx: &Ctx<'_>) -> anyhow::Result<bool> {
     let deps = ctx.deps;
-    let Some(draft) = deps.store.template_draft_of(ctx.user_id()).await? else {
+    // Most plain messages from staff are not an edit's text: a read, no transaction.
+    if deps.store.template_draft_of(ctx.user_id()).await?.is_none() {
         return Ok(false);
-    };
-    let Some((clinic, _)) = ctx
-        .memberships
-        .iter()
-        .find(|(c, _)| c.id == draft.clinic_id)
-    else {
-        deps.store.delete_template_draft(draft.id).await?;
-        return Ok(false);
-    };
+    }
     let msg = ctx.msg;
     let (text, entities) = match (msg.text(), msg.caption()) {
         (Some(t), _) => (t, msg.entities().unwrap_or_default()),
@@ -240,8 +233,13 @@ pub async fn new_text(ctx: &Ctx<'_>) -> anyhow::Result<bool> {
         (None, None) => ("", &[][..]),
     };
     let html = to_html(text, &spans(entities));
+    let Some(proposal) = svc::propose(&deps.store, &deps.catalog, ctx.user_id(), &html).await?
+    else {
+        return Ok(false);
+    };
+    let (draft, clinic) = (&proposal.draft, &proposal.clinic);
     let cancel = || buttons(vec![("Cancel", format!("tpl:cancel:{}", draft.id))]);
-    let proposed = match svc::propose(&deps.store, &deps.catalog, clinic, &draft, &html).await? {
+    let proposed = match proposal.result {
         Ok(p) => p,
         Err(r) => {
             tracing::info!(clinic = clinic.id, key = %draft.key, draft = draft.id, "new text refused");
@@ -360,8 +358,6 @@ pub async fn revert(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     match svc::revert(&deps.store, clinic, role, ctx.user_id(), &t, version, now).await? {
         Ok(new) => {
             tracing::info!(clinic = clinic.id, key = %t.key, lang = %t.lang, version, new, "text reverted");
-            let detail = Some(format!("{} v{version} as v{new}", t.lang));
-            super::audit(ctx, clinic.id, "revert", format!("text {}", t.key), detail).await;
             ctx.reply(format!(
                 "<b>{}</b> ({}) is back to version {version}, saved as version {new}. It applies to every reminder not yet sent.",
                 t.key, t.lang
@@ -385,8 +381,6 @@ pub async fn reset(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     match svc::reset(&deps.store, clinic, role, ctx.user_id(), &t, now).await? {
         Ok(new) => {
             tracing::info!(clinic = clinic.id, key = %t.key, lang = %t.lang, new, "text reset to default");
-            let detail = Some(format!("{} as v{new}", t.lang));
-            super::audit(ctx, clinic.id, "reset", format!("text {}", t.key), detail).await;
             ctx.reply(format!(
                 "<b>{}</b> ({}) uses the default text again (saved as version {new}; /revert undoes it).",
                 t.key, t.lang
@@ -416,22 +410,11 @@ pub async fn on_button(
     let chat = user;
     match action {
         "save" => {
-            let memberships = deps.store.memberships(user).await?;
             let now = deps.clock.now();
-            match svc::save(&deps.store, draft_id, tag, user, &memberships, now).await? {
+            match svc::save(&deps.store, draft_id, tag, user, now).await? {
                 Saved::Done { draft, version } => {
                     remove_buttons(deps, q);
                     tracing::info!(clinic = draft.clinic_id, key = %draft.key, lang = %draft.lang, version, "text saved");
-                    let entry = crate::store::Audit {
-                        clinic_id: draft.clinic_id,
-                        actor: Some(user),
-                        action: "edit",
-                        subject: Some(format!("text {}", draft.key)),
-                        detail: Some(format!("{} v{version}", draft.lang)),
-                    };
-                    if let Err(e) = deps.store.audit(entry, now).await {
-                        tracing::error!(error = %e, "could not record an audit entry");
-                    }
                     deps.answer(
                         chat,
                         format!(

@@ -58,9 +58,14 @@ pub async fn location(ctx: &Ctx<'_>, location: &Location) -> anyhow::Result<()> 
 
 /// Stores the zone, re-plans what is not yet sent, and wakes the scheduler.
 async fn follow(ctx: &Ctx<'_>, p: &Patient, clinic: &Clinic, zone: Tz) -> anyhow::Result<()> {
-    let moved = set_timezone(&ctx.deps.store, &ctx.deps.catalog, p, clinic, zone).await?;
-    ctx.deps.wake.notify_one();
-    tracing::info!(patient = p.id, moved, "patient changed their time zone");
+    let set = ctx
+        .deps
+        .woken(set_timezone(&ctx.deps.store, &ctx.deps.catalog, p, clinic, zone).await?);
+    tracing::info!(
+        patient = p.id,
+        moved = set.moved,
+        "patient changed their time zone"
+    );
     Ok(())
 }
 

@@ -7,7 +7,6 @@ use teloxide::utils::html::escape;
 
 use super::templates::{STAFF_ONLY, clinic_and_role};
 use super::{Ctx, Deps};
-use crate::domain::timing::{StepTiming, describe};
 use crate::service::timing::{self as svc, Applied};
 
 pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
@@ -53,21 +52,7 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Ok(c) => c,
         Err(why) => return ctx.reply(escape(&why)).await,
     };
-    let what = match &changed.timing {
-        StepTiming::Moved { after, at } => {
-            format!("now goes out {} after the session", describe(*after, *at))
-        }
-        StepTiming::Off => "is switched off".into(),
-        StepTiming::Default => "is back to the default timing".into(),
-    };
-    super::audit(
-        ctx,
-        clinic.id,
-        "timing",
-        format!("step {}", changed.step_id),
-        Some(what.clone()),
-    )
-    .await;
+    let what = svc::effect(&changed.timing);
     let mut text = format!(
         "<code>{}</code> {what} for patients enrolled from now on.",
         changed.step_id
@@ -99,10 +84,8 @@ pub async fn on_button(
         return Ok(None);
     };
     let user = q.from.id.0 as i64;
-    let memberships = deps.store.memberships(user).await?;
-    match svc::apply_to_enrolled(&deps.store, &deps.catalog, id, &memberships).await? {
+    match deps.woken(svc::apply_to_enrolled(&deps.store, &deps.catalog, id, user).await?) {
         Applied::Done { step_id, moved } => {
-            deps.wake.notify_one();
             super::templates::remove_buttons(deps, q);
             deps.answer(
                 user,

@@ -168,6 +168,18 @@ pub enum Setting {
     LinkDays(i64),
 }
 
+/// A setting saved: the clinic as it is now, and how many reminders moved.
+pub struct SettingChanged {
+    pub clinic: Clinic,
+    pub moved: u64,
+}
+
+impl crate::service::Wakes for SettingChanged {
+    fn wakes_scheduler(&self) -> bool {
+        self.moved > 0
+    }
+}
+
 /// Applies a setting; a new zone or quiet hours re-plans every pending reminder of the
 /// clinic's patients (their steps keep their ids; only the times move).
 pub async fn change_setting(
@@ -177,14 +189,14 @@ pub async fn change_setting(
     actor: i64,
     setting: Setting,
     now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
+) -> Result<SettingChanged, sqlx::Error> {
     let mut tx = store.begin().await?;
     let (key, value) = clinics::apply_setting(&mut tx, clinic.id, &setting).await?;
+    let updated = clinics::clinic_in(&mut tx, clinic.id)
+        .await?
+        .unwrap_or_else(|| clinic.clone());
     let mut moved = 0;
     if matches!(setting, Setting::Timezone(_) | Setting::Quiet(..)) {
-        let Some(updated) = clinics::clinic_in(&mut tx, clinic.id).await? else {
-            return Ok(0);
-        };
         let tz = updated.tz();
         let quiet = updated.quiet_hours();
         // By the clinic's own timing of each plan (`/timing`), not the file's.
@@ -193,7 +205,8 @@ pub async fn change_setting(
         for p in reminders::pending_by_patient(&mut tx, clinic.id).await? {
             if !plans.contains_key(&p.plan) {
                 let plan =
-                    crate::service::timing::clinic_plan(store, catalog, clinic.id, &p.plan).await?;
+                    crate::service::timing::clinic_plan(&mut tx, catalog, clinic.id, &p.plan)
+                        .await?;
                 plans.insert(p.plan.clone(), plan);
             }
             let Some(plan) = plans.get(&p.plan).and_then(Option::as_ref) else {
@@ -229,5 +242,16 @@ pub async fn change_setting(
     )
     .await?;
     tx.commit().await?;
-    Ok(moved)
+    Ok(SettingChanged {
+        clinic: updated,
+        moved,
+    })
+}
+
+/// `/clinic <id>`: the person acts for `clinic_id` from now on (the caller checked they
+/// work there).
+pub async fn act_for(store: &Store, user_id: i64, clinic_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = store.begin().await?;
+    access::set_active_clinic(&mut tx, user_id, clinic_id).await?;
+    tx.commit().await
 }

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::booking::{BookArgs, BookingStep, PatientRef, booking_messages};
 use crate::domain::checkin::realert_at;
-use crate::store::{Clinic, Lookup, Patient, PatientStatus, Store, alerts, bookings};
+use crate::store::access::{self, Audit};
+use crate::store::{
+    Clinic, Lookup, Patient, PatientStatus, Store, alerts, bookings, patient_lookup, patients,
+};
 
 pub enum BookOutcome {
     Booked {
@@ -18,6 +21,29 @@ pub enum BookOutcome {
     NotFound(Lookup),
 }
 
+impl super::Wakes for BookOutcome {
+    /// The confirmation is due at once (or when quiet hours end).
+    fn wakes_scheduler(&self) -> bool {
+        matches!(self, BookOutcome::Booked { .. })
+    }
+}
+
+fn audit(
+    clinic: &Clinic,
+    actor: i64,
+    action: &'static str,
+    patient_id: i64,
+    detail: Option<String>,
+) -> Audit<'static> {
+    Audit {
+        clinic_id: clinic.id,
+        actor: Some(actor),
+        action,
+        subject: Some(format!("patient {patient_id}")),
+        detail,
+    }
+}
+
 /// Books or moves `args.patient`'s appointment in `clinic`.
 pub async fn book(
     store: &Store,
@@ -26,15 +52,15 @@ pub async fn book(
     args: &BookArgs,
     now: DateTime<Utc>,
 ) -> Result<BookOutcome, sqlx::Error> {
-    let patient = match store.find_patient(clinic.id, &args.patient).await? {
+    let messages = booking_messages(args.starts_at, now, clinic.tz(), clinic.quiet_hours());
+    let mut tx = store.begin().await?;
+    let patient = match patient_lookup::find_patient(&mut tx, clinic.id, &args.patient).await? {
         Lookup::One(p) => p,
         other => return Ok(BookOutcome::NotFound(other)),
     };
     if patient.status != PatientStatus::Active {
         return Ok(BookOutcome::NotActive(patient));
     }
-    let messages = booking_messages(args.starts_at, now, clinic.tz(), clinic.quiet_hours());
-    let mut tx = store.begin().await?;
     let before = bookings::booking_in(&mut tx, patient.id)
         .await?
         .filter(|b| b.is_booked())
@@ -49,6 +75,13 @@ pub async fn book(
     )
     .await?;
     bookings::schedule_booking_messages(&mut tx, patient.id, &messages).await?;
+    let detail = Some(args.starts_at.format("%Y-%m-%d %H:%M UTC").to_string());
+    access::record(
+        &mut tx,
+        audit(clinic, staff_user, "book", patient.id, detail),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(BookOutcome::Booked {
         patient,
@@ -65,18 +98,26 @@ pub enum UnbookOutcome {
     NotFound(Lookup),
 }
 
+impl super::Wakes for UnbookOutcome {
+    /// The patient is told at once (or when quiet hours end).
+    fn wakes_scheduler(&self) -> bool {
+        matches!(self, UnbookOutcome::Cancelled { .. })
+    }
+}
+
 /// Cancels the patient's appointment and tells them (as soon as quiet hours allow).
 pub async fn unbook(
     store: &Store,
     clinic: &Clinic,
+    staff_user: i64,
     who: &PatientRef,
     now: DateTime<Utc>,
 ) -> Result<UnbookOutcome, sqlx::Error> {
-    let patient = match store.find_patient(clinic.id, who).await? {
+    let mut tx = store.begin().await?;
+    let patient = match patient_lookup::find_patient(&mut tx, clinic.id, who).await? {
         Lookup::One(p) => p,
         other => return Ok(UnbookOutcome::NotFound(other)),
     };
-    let mut tx = store.begin().await?;
     let Some(booking) = bookings::booking_in(&mut tx, patient.id)
         .await?
         .filter(|b| b.is_booked())
@@ -93,6 +134,12 @@ pub async fn unbook(
         });
     }
     bookings::schedule_booking_messages(&mut tx, patient.id, &notice).await?;
+    access::record(
+        &mut tx,
+        audit(clinic, staff_user, "unbook", patient.id, None),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(UnbookOutcome::Cancelled {
         patient,
@@ -139,6 +186,13 @@ pub enum BookingAnswerOutcome {
     Stale,
 }
 
+impl super::Wakes for BookingAnswerOutcome {
+    /// A new alert's re-alert time is work for the scheduler's sleep.
+    fn wakes_scheduler(&self) -> bool {
+        matches!(self, BookingAnswerOutcome::Reschedule { .. })
+    }
+}
+
 pub async fn answer_booking(
     store: &Store,
     booking_id: i64,
@@ -150,7 +204,7 @@ pub async fn answer_booking(
     let Some(booking) = bookings::booking_by_id(&mut tx, booking_id).await? else {
         return Ok(BookingAnswerOutcome::Stale);
     };
-    let patient = crate::store::patients::patient_in(&mut tx, booking.patient_id).await?;
+    let patient = patients::patient_in(&mut tx, booking.patient_id).await?;
     let Some(patient) = patient.filter(|p| p.chat_id == Some(presser_chat)) else {
         return Ok(BookingAnswerOutcome::Stale);
     };

@@ -22,6 +22,13 @@ pub enum CheckinOutcome {
     Stale,
 }
 
+impl super::Wakes for CheckinOutcome {
+    /// A new alert's re-alert time is work for the scheduler's sleep.
+    fn wakes_scheduler(&self) -> bool {
+        matches!(self, CheckinOutcome::Recorded { alert: Some(_), .. })
+    }
+}
+
 pub async fn answer_checkin(
     store: &Store,
     catalog: &Catalog,

@@ -38,6 +38,13 @@ pub enum LinkOutcome {
     StaffOpenedPatientLink,
 }
 
+impl super::Wakes for LinkOutcome {
+    /// A linked patient's first steps are due at once.
+    fn wakes_scheduler(&self) -> bool {
+        matches!(self, LinkOutcome::Patient { .. })
+    }
+}
+
 pub struct Opener<'a> {
     pub user_id: i64,
     pub chat_id: i64,
@@ -70,7 +77,7 @@ pub async fn open_link(
     if now >= found.expires_at || found.voided {
         return Ok(LinkOutcome::Expired);
     }
-    let Some(clinic) = store.clinic(found.clinic_id).await? else {
+    let Some(clinic) = clinics::clinic_in(&mut tx, found.clinic_id).await? else {
         return Ok(LinkOutcome::Invalid);
     };
     match (found.kind, found.patient_id) {
@@ -89,6 +96,8 @@ pub async fn open_link(
             }
             clinics::add_staff(&mut tx, clinic.id, who.user_id, role, now).await?;
             access::set_display_name(&mut tx, clinic.id, who.user_id, who.display_name).await?;
+            // A new member acts for the clinic they just joined.
+            access::set_active_clinic(&mut tx, who.user_id, clinic.id).await?;
             links::use_link(&mut tx, &hash, who.user_id, now).await?;
             let audit = Audit {
                 clinic_id: clinic.id,
@@ -102,11 +111,9 @@ pub async fn open_link(
             Ok(LinkOutcome::Joined { clinic, role })
         }
         (LinkKind::Patient, Some(patient_id)) => {
-            let is_staff = store
-                .memberships(who.user_id)
+            let is_staff = access::role_in(&mut tx, clinic.id, who.user_id)
                 .await?
-                .iter()
-                .any(|(c, _)| c.id == clinic.id);
+                .is_some();
             if is_staff {
                 return Ok(LinkOutcome::StaffOpenedPatientLink);
             }
@@ -115,14 +122,7 @@ pub async fn open_link(
             };
             let lang = catalog.pick_language(who.language_code, &clinic.default_lang);
             // The clinic's own timing of the plan, fixed for this patient from now on.
-            let plan =
-                match super::timing::clinic_plan(store, catalog, clinic.id, &patient.plan).await? {
-                    Some(p) => Some(p),
-                    None => {
-                        super::timing::clinic_plan(store, catalog, clinic.id, &clinic.default_plan)
-                            .await?
-                    }
-                };
+            let plan = super::timing::course_plan(&mut tx, catalog, &clinic, &patient.plan).await?;
             let rows = plan_rows(plan.as_ref(), &patient, &clinic, now);
             patients::stop_other_courses(&mut tx, who.chat_id, patient.id).await?;
             patients::activate_patient(&mut tx, patient.id, who.chat_id, &lang, now).await?;
@@ -136,8 +136,10 @@ pub async fn open_link(
                 detail: None,
             };
             access::record(&mut tx, audit, now).await?;
+            let patient = patients::patient_in(&mut tx, patient.id)
+                .await?
+                .unwrap_or(patient);
             tx.commit().await?;
-            let patient = store.patient(patient.id).await?.unwrap_or(patient);
             Ok(LinkOutcome::Patient {
                 patient,
                 clinic,

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::Catalog;
 use crate::domain::booking::PatientRef;
-use crate::store::{Clinic, Lookup, Patient, PatientStatus, Store, series};
+use crate::store::access::{self, Audit};
+use crate::store::{Clinic, Lookup, Patient, PatientStatus, Store, patient_lookup, series};
 
 pub enum SeriesOutcome {
     Done {
@@ -18,16 +19,26 @@ pub enum SeriesOutcome {
     NotFound(Lookup),
 }
 
+impl super::Wakes for SeriesOutcome {
+    /// A new session's first steps are due at once. (Setting the number of sessions
+    /// also answers `Done`; its wake costs the scheduler one idle look.)
+    fn wakes_scheduler(&self) -> bool {
+        matches!(self, SeriesOutcome::Done { .. })
+    }
+}
+
 /// Records a new session at `session_at` and plans the course from it.
 pub async fn next_session(
     store: &Store,
     catalog: &Catalog,
     clinic: &Clinic,
+    staff_user: i64,
     who: &PatientRef,
     session_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<SeriesOutcome, sqlx::Error> {
-    let patient = match store.find_patient(clinic.id, who).await? {
+    let mut tx = store.begin().await?;
+    let patient = match patient_lookup::find_patient(&mut tx, clinic.id, who).await? {
         Lookup::One(p) => p,
         other => return Ok(SeriesOutcome::NotFound(other)),
     };
@@ -37,15 +48,19 @@ pub async fn next_session(
     let mut moved = (*patient).clone();
     moved.session_at = session_at.timestamp_millis();
     // The clinic's own timing of the plan, as when the patient linked.
-    let plan = match super::timing::clinic_plan(store, catalog, clinic.id, &moved.plan).await? {
-        Some(p) => Some(p),
-        None => super::timing::clinic_plan(store, catalog, clinic.id, &clinic.default_plan).await?,
-    };
+    let plan = super::timing::course_plan(&mut tx, catalog, clinic, &moved.plan).await?;
     let rows = super::link::plan_rows(plan.as_ref(), &moved, clinic, now);
-    let mut tx = store.begin().await?;
     let session_no = series::start_next_session(&mut tx, patient.id, session_at).await?;
     series::restart_reminders(&mut tx, patient.id, &rows).await?;
     let (_, total) = series::series_in(&mut tx, patient.id).await?;
+    let audit = Audit {
+        clinic_id: clinic.id,
+        actor: Some(staff_user),
+        action: "done",
+        subject: Some(format!("patient {}", patient.id)),
+        detail: Some(format!("session {session_no}")),
+    };
+    access::record(&mut tx, audit, now).await?;
     tx.commit().await?;
     Ok(SeriesOutcome::Done {
         patient: Box::new(moved),
@@ -61,11 +76,11 @@ pub async fn set_series(
     who: &PatientRef,
     total: i64,
 ) -> Result<SeriesOutcome, sqlx::Error> {
-    let patient = match store.find_patient(clinic.id, who).await? {
+    let mut tx = store.begin().await?;
+    let patient = match patient_lookup::find_patient(&mut tx, clinic.id, who).await? {
         Lookup::One(p) => p,
         other => return Ok(SeriesOutcome::NotFound(other)),
     };
-    let mut tx = store.begin().await?;
     series::set_total(&mut tx, patient.id, total).await?;
     let (session_no, total) = series::series_in(&mut tx, patient.id).await?;
     tx.commit().await?;

@@ -9,8 +9,9 @@ use crate::catalog::{Catalog, Reply};
 use crate::domain::html::to_plain;
 use crate::domain::template::Template;
 use crate::render::{StepVars, fill_step, local_when};
-use crate::store::templates::{Draft, TemplateVersion};
-use crate::store::{Clinic, StaffRole, Store};
+use crate::store::access::{self, Audit};
+use crate::store::templates::{self as stored, Draft, TemplateVersion};
+use crate::store::{Clinic, StaffRole, Store, clinics};
 
 /// The name the previews are rendered for.
 pub const SAMPLE_PATIENT: &str = "Anna Berg";
@@ -191,9 +192,17 @@ pub async fn start_edit(
     if !may_change(role) {
         return Ok(Err(Refusal::NotAllowed));
     }
-    let id = store
-        .start_template_draft(user_id, clinic.id, &t.key.to_string(), &t.lang, now)
-        .await?;
+    let mut tx = store.begin().await?;
+    let id = stored::start_template_draft(
+        &mut tx,
+        user_id,
+        clinic.id,
+        &t.key.to_string(),
+        &t.lang,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Ok(id))
 }
 
@@ -204,32 +213,71 @@ pub struct Proposed {
     pub template: Template,
 }
 
-/// Takes the new text (Telegram HTML from the staff member's message) for an edit.
+/// A staff member's message taken as the new text of their edit in progress.
+pub struct Proposal {
+    pub draft: Draft,
+    /// The clinic the edit is for.
+    pub clinic: Clinic,
+    pub result: Result<Proposed, Refusal>,
+}
+
+/// Takes the new text (Telegram HTML from the staff member's message) for the person's
+/// edit in progress. `None`: they have no edit (any more); one for a clinic they no
+/// longer work for is dropped.
 pub async fn propose(
     store: &Store,
     catalog: &Catalog,
-    clinic: &Clinic,
-    draft: &Draft,
+    user_id: i64,
     html: &str,
-) -> Result<Result<Proposed, Refusal>, sqlx::Error> {
+) -> Result<Option<Proposal>, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let Some(draft) = stored::template_draft_of(&mut tx, user_id).await? else {
+        return Ok(None);
+    };
+    let clinic = clinics::memberships_in(&mut tx, user_id)
+        .await?
+        .into_iter()
+        .find(|(c, _)| c.id == draft.clinic_id)
+        .map(|(c, _)| c);
+    let Some(clinic) = clinic else {
+        stored::delete_template_draft(&mut tx, draft.id).await?;
+        tx.commit().await?;
+        return Ok(None);
+    };
     let Some(key) = TextKey::parse(&draft.key, catalog, &clinic.default_plan) else {
-        store.delete_template_draft(draft.id).await?;
-        return Ok(Err(Refusal::UnknownKey(draft.key.clone())));
+        stored::delete_template_draft(&mut tx, draft.id).await?;
+        tx.commit().await?;
+        let refusal = Refusal::UnknownKey(draft.key.clone());
+        return Ok(Some(Proposal {
+            draft,
+            clinic,
+            result: Err(refusal),
+        }));
     };
     let template = match key.check(html) {
         Ok(t) => t,
-        Err(e) => return Ok(Err(Refusal::Invalid(e.to_string()))),
+        Err(e) => {
+            return Ok(Some(Proposal {
+                draft,
+                clinic,
+                result: Err(Refusal::Invalid(e.to_string())),
+            }));
+        }
     };
-    store
-        .set_template_draft_body(draft.id, template.source())
-        .await?;
-    Ok(Ok(Proposed {
+    stored::set_template_draft_body(&mut tx, draft.id, template.source()).await?;
+    tx.commit().await?;
+    let proposed = Proposed {
         draft_id: draft.id,
         target: Target {
             key,
             lang: draft.lang.clone(),
         },
         template,
+    };
+    Ok(Some(Proposal {
+        draft,
+        clinic,
+        result: Ok(proposed),
     }))
 }
 
@@ -251,46 +299,59 @@ pub enum Saved {
     NotAllowed,
 }
 
-/// Saves an edit, if the person pressing is the one who made it and may still change texts.
+/// Saves an edit, with its audit entry, if the person pressing is the one who made it
+/// and may still change texts.
 pub async fn save(
     store: &Store,
     draft_id: i64,
     tag: &str,
     user_id: i64,
-    memberships: &[(Clinic, StaffRole)],
     now: DateTime<Utc>,
 ) -> Result<Saved, sqlx::Error> {
-    let Some(draft) = store.template_draft(draft_id).await? else {
+    let mut tx = store.begin().await?;
+    let Some(draft) = stored::template_draft(&mut tx, draft_id).await? else {
         return Ok(Saved::Stale);
     };
     let shown = draft.body.as_deref().map(text_tag);
     if draft.user_id != user_id || shown.as_deref() != Some(tag) {
         return Ok(Saved::Stale);
     }
-    let allowed = memberships
+    let allowed = clinics::memberships_in(&mut tx, user_id)
+        .await?
         .iter()
         .any(|(c, r)| c.id == draft.clinic_id && may_change(*r));
     if !allowed {
-        store.delete_template_draft(draft_id).await?;
+        stored::delete_template_draft(&mut tx, draft_id).await?;
+        tx.commit().await?;
         return Ok(Saved::NotAllowed);
     }
-    Ok(
-        match store
-            .commit_template_draft(draft_id, draft.body.as_deref().unwrap_or_default(), now)
-            .await?
-        {
-            Some((draft, version)) => Saved::Done { draft, version },
-            None => Saved::Stale,
-        },
-    )
+    let body = draft.body.as_deref().unwrap_or_default();
+    let Some((draft, version)) =
+        stored::commit_template_draft(&mut tx, draft_id, body, now).await?
+    else {
+        return Ok(Saved::Stale);
+    };
+    let audit = Audit {
+        clinic_id: draft.clinic_id,
+        actor: Some(user_id),
+        action: "edit",
+        subject: Some(format!("text {}", draft.key)),
+        detail: Some(format!("{} v{version}", draft.lang)),
+    };
+    access::record(&mut tx, audit, now).await?;
+    tx.commit().await?;
+    Ok(Saved::Done { draft, version })
 }
 
 /// Cancels an edit; false when there was nothing of this person's to cancel.
 pub async fn cancel(store: &Store, draft_id: i64, user_id: i64) -> Result<bool, sqlx::Error> {
-    match store.template_draft(draft_id).await? {
-        Some(d) if d.user_id == user_id => store.delete_template_draft(draft_id).await,
-        _ => Ok(false),
-    }
+    let mut tx = store.begin().await?;
+    let done = match stored::template_draft(&mut tx, draft_id).await? {
+        Some(d) if d.user_id == user_id => stored::delete_template_draft(&mut tx, draft_id).await?,
+        _ => false,
+    };
+    tx.commit().await?;
+    Ok(done)
 }
 
 pub async fn history(
@@ -301,6 +362,22 @@ pub async fn history(
     store
         .template_history(clinic.id, &t.key.to_string(), &t.lang)
         .await
+}
+
+fn text_audit(
+    clinic: &Clinic,
+    actor: i64,
+    action: &'static str,
+    t: &Target,
+    detail: Option<String>,
+) -> Audit<'static> {
+    Audit {
+        clinic_id: clinic.id,
+        actor: Some(actor),
+        action,
+        subject: Some(format!("text {}", t.key)),
+        detail,
+    }
 }
 
 /// Makes an earlier version the text in force again, as a new version.
@@ -317,7 +394,8 @@ pub async fn revert(
         return Ok(Err(Refusal::NotAllowed));
     }
     let key = t.key.to_string();
-    let history = store.template_history(clinic.id, &key, &t.lang).await?;
+    let mut tx = store.begin().await?;
+    let history = stored::template_history(&mut tx, clinic.id, &key, &t.lang).await?;
     let Some(old) = history.iter().find(|v| v.version == version) else {
         return Ok(Err(Refusal::UnknownVersion {
             key,
@@ -331,9 +409,24 @@ pub async fn revert(
     {
         return Ok(Err(Refusal::Invalid(e.to_string())));
     }
-    let new = store
-        .save_template_version(clinic.id, &key, &t.lang, old.body.as_deref(), user_id, now)
-        .await?;
+    let new = stored::save_template_version(
+        &mut tx,
+        clinic.id,
+        &key,
+        &t.lang,
+        old.body.as_deref(),
+        user_id,
+        now,
+    )
+    .await?;
+    let detail = Some(format!("{} v{version} as v{new}", t.lang));
+    access::record(
+        &mut tx,
+        text_audit(clinic, user_id, "revert", t, detail),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Ok(new))
 }
 
@@ -349,9 +442,25 @@ pub async fn reset(
     if !may_change(role) {
         return Ok(Err(Refusal::NotAllowed));
     }
-    let new = store
-        .save_template_version(clinic.id, &t.key.to_string(), &t.lang, None, user_id, now)
-        .await?;
+    let mut tx = store.begin().await?;
+    let new = stored::save_template_version(
+        &mut tx,
+        clinic.id,
+        &t.key.to_string(),
+        &t.lang,
+        None,
+        user_id,
+        now,
+    )
+    .await?;
+    let detail = Some(format!("{} as v{new}", t.lang));
+    access::record(
+        &mut tx,
+        text_audit(clinic, user_id, "reset", t, detail),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Ok(new))
 }
 

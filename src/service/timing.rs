@@ -2,6 +2,7 @@
 //! the owner confirms) re-plan the reminders of patients already enrolled.
 
 use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
 
 use super::templates::may_change;
 use crate::catalog::Catalog;
@@ -9,8 +10,9 @@ use crate::domain::offset::parse_offset;
 use crate::domain::plan::Plan;
 use crate::domain::time::parse_clock;
 use crate::domain::timing::{StepTiming, apply, parse_request, resolve, short};
-use crate::store::timing::StoredTiming;
-use crate::store::{Clinic, StaffRole, Store};
+use crate::store::access::{self, Audit};
+use crate::store::timing::{self as stored, StoredTiming};
+use crate::store::{Clinic, StaffRole, Store, clinics};
 
 /// Note on reminders cancelled because the clinic switched their step off.
 pub const SWITCHED_OFF: &str = "step switched off by the clinic";
@@ -33,12 +35,11 @@ fn to_domain(t: &StoredTiming) -> Option<(String, StepTiming)> {
 
 /// The clinic's changes to a plan, oldest first.
 async fn changes(
-    store: &Store,
+    conn: &mut SqliteConnection,
     clinic_id: i64,
     plan: &str,
 ) -> Result<Vec<(String, StepTiming)>, sqlx::Error> {
-    Ok(store
-        .step_timings(clinic_id, plan)
+    Ok(stored::step_timings(conn, clinic_id, plan)
         .await?
         .iter()
         .filter_map(to_domain)
@@ -47,7 +48,7 @@ async fn changes(
 
 /// The plan as this clinic runs it: the file's plan with the clinic's changes.
 pub async fn clinic_plan(
-    store: &Store,
+    conn: &mut SqliteConnection,
     catalog: &Catalog,
     clinic_id: i64,
     plan_id: &str,
@@ -55,10 +56,21 @@ pub async fn clinic_plan(
     let Some(plan) = catalog.plan(plan_id) else {
         return Ok(None);
     };
-    Ok(Some(apply(
-        plan,
-        &changes(store, clinic_id, plan_id).await?,
-    )))
+    Ok(Some(apply(plan, &changes(conn, clinic_id, plan_id).await?)))
+}
+
+/// The course a patient on `plan` follows at `clinic`: the clinic's timing of that plan,
+/// or of the clinic's default plan when the messages folder no longer has it.
+pub async fn course_plan(
+    conn: &mut SqliteConnection,
+    catalog: &Catalog,
+    clinic: &Clinic,
+    plan: &str,
+) -> Result<Option<Plan>, sqlx::Error> {
+    match clinic_plan(&mut *conn, catalog, clinic.id, plan).await? {
+        Some(p) => Ok(Some(p)),
+        None => clinic_plan(conn, catalog, clinic.id, &clinic.default_plan).await,
+    }
 }
 
 /// A step switched on again (moved or back to default) also brings back the reminders
@@ -83,7 +95,9 @@ pub async fn overview(
     let Some(file) = catalog.plan(&clinic.default_plan) else {
         return Ok(Vec::new());
     };
-    let changes = changes(store, clinic.id, &clinic.default_plan).await?;
+    let mut conn = store.pool().acquire().await?;
+    let changes = changes(&mut conn, clinic.id, &clinic.default_plan).await?;
+    drop(conn);
     let mine = apply(file, &changes);
     Ok(file
         .steps
@@ -99,6 +113,18 @@ pub async fn overview(
         .collect())
 }
 
+/// What a change does to its step, as staff read it ("is switched off").
+pub fn effect(timing: &StepTiming) -> String {
+    match timing {
+        StepTiming::Moved { after, at } => format!(
+            "now goes out {} after the session",
+            crate::domain::timing::describe(*after, *at)
+        ),
+        StepTiming::Off => "is switched off".into(),
+        StepTiming::Default => "is back to the default timing".into(),
+    }
+}
+
 /// A saved change, and how many enrolled patients still have the step ahead of them.
 pub struct Changed {
     pub timing_id: i64,
@@ -107,7 +133,8 @@ pub struct Changed {
     pub pending: usize,
 }
 
-/// `/timing <step> …` by a staff member: saves the change for new enrollments.
+/// `/timing <step> …` by a staff member: saves the change for new enrollments, with its
+/// audit entry.
 pub async fn change(
     store: &Store,
     catalog: &Catalog,
@@ -149,22 +176,32 @@ pub async fn change(
         StepTiming::Off => ("off", None, None),
         StepTiming::Default => ("default", None, None),
     };
-    let timing_id = store
-        .save_step_timing(
-            clinic.id,
-            &plan.id,
-            &step.id,
-            kind,
-            after.as_deref(),
-            at.as_deref(),
-            user_id,
-            now,
-        )
-        .await?;
-    let pending = store
-        .pending_step_reminders(clinic.id, &plan.id, &step.id, revives(&timing))
-        .await?
-        .len();
+    let mut tx = store.begin().await?;
+    let timing_id = stored::save_step_timing(
+        &mut tx,
+        clinic.id,
+        &plan.id,
+        &step.id,
+        kind,
+        after.as_deref(),
+        at.as_deref(),
+        user_id,
+        now,
+    )
+    .await?;
+    let pending =
+        stored::pending_step_reminders(&mut tx, clinic.id, &plan.id, &step.id, revives(&timing))
+            .await?
+            .len();
+    let audit = Audit {
+        clinic_id: clinic.id,
+        actor: Some(user_id),
+        action: "timing",
+        subject: Some(format!("step {}", step.id)),
+        detail: Some(effect(&timing)),
+    };
+    access::record(&mut tx, audit, now).await?;
+    tx.commit().await?;
     tracing::info!(clinic = clinic.id, step = %step.id, kind, timing = timing_id, "step timing changed");
     Ok(Ok(Changed {
         timing_id,
@@ -172,6 +209,12 @@ pub async fn change(
         timing,
         pending,
     }))
+}
+
+impl super::Wakes for Applied {
+    fn wakes_scheduler(&self) -> bool {
+        matches!(self, Applied::Done { moved, .. } if *moved > 0)
+    }
 }
 
 /// What applying a change to enrolled patients did.
@@ -191,51 +234,53 @@ pub async fn apply_to_enrolled(
     store: &Store,
     catalog: &Catalog,
     timing_id: i64,
-    memberships: &[(Clinic, StaffRole)],
+    user_id: i64,
 ) -> Result<Applied, sqlx::Error> {
-    let Some(change) = store.step_timing(timing_id).await? else {
+    let mut tx = store.begin().await?;
+    let Some(change) = stored::step_timing(&mut tx, timing_id).await? else {
         return Ok(Applied::Stale);
     };
+    let memberships = clinics::memberships_in(&mut tx, user_id).await?;
     let Some((clinic, _)) = memberships
         .iter()
         .find(|(c, r)| c.id == change.clinic_id && may_change(*r))
     else {
         return Ok(Applied::NotAllowed);
     };
-    let latest = store
-        .latest_step_timing_id(clinic.id, &change.plan, &change.step_id)
-        .await?;
+    let latest =
+        stored::latest_step_timing_id(&mut tx, clinic.id, &change.plan, &change.step_id).await?;
     if latest != Some(timing_id) {
         return Ok(Applied::Stale);
     }
-    let Some(plan) = clinic_plan(store, catalog, clinic.id, &change.plan).await? else {
+    let Some(plan) = clinic_plan(&mut tx, catalog, clinic.id, &change.plan).await? else {
         return Ok(Applied::Stale);
     };
     let tz = clinic.tz();
     let quiet = clinic.quiet_hours();
     let timing = to_domain(&change).map(|(_, t)| t);
     let revive = timing.as_ref().and_then(revives);
-    let rows: Vec<_> = store
-        .pending_step_reminders(clinic.id, &change.plan, &change.step_id, revive)
-        .await?
-        .into_iter()
-        .map(|r| {
-            let session = crate::store::from_millis(r.session_at);
-            // A travelling patient's steps follow their own zone, as when enrolled.
-            let zone = r
-                .timezone
-                .as_deref()
-                .and_then(|z| z.parse().ok())
-                .unwrap_or(tz);
-            let due = plan
-                .schedule(session, zone, quiet)
-                .into_iter()
-                .find(|p| p.step_id == change.step_id)
-                .map(|p| (p.due_at, p.expires_at));
-            (r.reminder_id, due)
-        })
-        .collect();
-    let moved = store.replan_reminders(&rows, SWITCHED_OFF).await?;
+    let rows: Vec<_> =
+        stored::pending_step_reminders(&mut tx, clinic.id, &change.plan, &change.step_id, revive)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let session = crate::store::from_millis(r.session_at);
+                // A travelling patient's steps follow their own zone, as when enrolled.
+                let zone = r
+                    .timezone
+                    .as_deref()
+                    .and_then(|z| z.parse().ok())
+                    .unwrap_or(tz);
+                let due = plan
+                    .schedule(session, zone, quiet)
+                    .into_iter()
+                    .find(|p| p.step_id == change.step_id)
+                    .map(|p| (p.due_at, p.expires_at));
+                (r.reminder_id, due)
+            })
+            .collect();
+    let moved = stored::replan_reminders(&mut tx, &rows, SWITCHED_OFF).await?;
+    tx.commit().await?;
     tracing::info!(clinic = clinic.id, step = %change.step_id, rows = moved, "timing applied to enrolled patients");
     Ok(Applied::Done {
         step_id: change.step_id,

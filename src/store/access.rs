@@ -117,6 +117,23 @@ pub async fn set_role(
     Ok(())
 }
 
+/// Makes `clinic_id` the clinic a person acts for.
+pub async fn set_active_clinic(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    clinic_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO active_clinic (user_id, clinic_id) VALUES (?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET clinic_id = excluded.clinic_id",
+    )
+    .bind(user_id)
+    .bind(clinic_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// A clinic's people, owners first.
     pub async fn staff_of(&self, clinic_id: i64) -> Result<Vec<StaffMember>, sqlx::Error> {
@@ -143,24 +160,6 @@ impl Store {
             .filter(|m| role.is_none_or(|r| m.role == r))
             .map(|m| m.user_id)
             .collect())
-    }
-
-    /// Makes `clinic_id` the clinic a person acts for.
-    pub async fn set_active_clinic(&self, user_id: i64, clinic_id: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO active_clinic (user_id, clinic_id) VALUES (?, ?)
-             ON CONFLICT (user_id) DO UPDATE SET clinic_id = excluded.clinic_id",
-        )
-        .bind(user_id)
-        .bind(clinic_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn audit(&self, a: Audit<'_>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
-        record(&mut conn, a, now).await
     }
 
     /// The newest `limit` entries of a clinic's trail, newest first.

@@ -100,29 +100,8 @@ impl Store {
 
     /// The clinics a person works for, earliest first, with their role in each.
     pub async fn memberships(&self, user_id: i64) -> Result<Vec<(Clinic, StaffRole)>, sqlx::Error> {
-        // Read on every update, so one query. The active clinic (chosen with /clinic)
-        // comes first, then by joining order.
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            clinic: Clinic,
-            role: StaffRole,
-        }
-        let columns: Vec<String> = CLINIC_COLUMNS
-            .split(", ")
-            .map(|c| format!("c.{c}"))
-            .collect();
-        let sql = format!(
-            "SELECT {}, s.role FROM staff s JOIN clinics c ON c.id = s.clinic_id
-             LEFT JOIN active_clinic a ON a.user_id = s.user_id AND a.clinic_id = s.clinic_id
-             WHERE s.user_id = ? ORDER BY a.clinic_id IS NULL, s.created_at, s.clinic_id",
-            columns.join(", ")
-        );
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.clinic, r.role)).collect())
+        let mut conn = self.pool.acquire().await?;
+        memberships_in(&mut conn, user_id).await
     }
 
     /// Everyone who works for any clinic: they get the staff command menu.
@@ -131,6 +110,36 @@ impl Store {
             .fetch_all(&self.pool)
             .await
     }
+}
+
+/// The clinics a person works for, earliest first, with their role in each.
+pub async fn memberships_in(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+) -> Result<Vec<(Clinic, StaffRole)>, sqlx::Error> {
+    // Read on every update, so one query. The active clinic (chosen with /clinic)
+    // comes first, then by joining order.
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        clinic: Clinic,
+        role: StaffRole,
+    }
+    let columns: Vec<String> = CLINIC_COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect();
+    let sql = format!(
+        "SELECT {}, s.role FROM staff s JOIN clinics c ON c.id = s.clinic_id
+         LEFT JOIN active_clinic a ON a.user_id = s.user_id AND a.clinic_id = s.clinic_id
+         WHERE s.user_id = ? ORDER BY a.clinic_id IS NULL, s.created_at, s.clinic_id",
+        columns.join(", ")
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.clinic, r.role)).collect())
 }
 
 pub async fn clinic_in(

@@ -50,6 +50,15 @@ pub enum OpenError {
     },
 }
 
+/// How many connections the pool holds unless told otherwise (`--db-connections`).
+pub const DEFAULT_CONNECTIONS: u32 = 4;
+
+/// How long a pool of one connection waits for it. A use case that wants a second
+/// connection while its transaction holds the only one waits forever otherwise; this
+/// makes it fail well within a test's 10 s wait, yet lets a handler queue behind a
+/// transaction that waits a few seconds for another process's write lock.
+const SOLE_CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
 /// The database handle.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -57,8 +66,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if missing) and migrates the database at `url`.
-    pub async fn open(url: &str) -> Result<Store, OpenError> {
+    /// Opens (creating if missing) and migrates the database at `url`, with a pool of
+    /// `connections` connections.
+    ///
+    /// With one connection, a second acquire while a transaction holds it can never
+    /// succeed: it fails after 5 s instead of the default 30 s, so a use case that
+    /// reaches for the pool inside its transaction shows up as a failure at once (the
+    /// test suite runs a second time this way in `.ci/run`).
+    pub async fn open(url: &str, connections: u32) -> Result<Store, OpenError> {
         let options = SqliteConnectOptions::from_str(url).map_err(|_| OpenError::BadUrl {
             url: url.to_string(),
         })?;
@@ -75,8 +90,12 @@ impl Store {
             // claim on the hot path rarely pays for one; this is only the backstop.
             .pragma("wal_autocheckpoint", "10000");
         restrict_permissions_before_create(options.get_filename().to_path_buf());
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+        let connections = connections.max(1);
+        let mut pool_options = SqlitePoolOptions::new().max_connections(connections);
+        if connections == 1 {
+            pool_options = pool_options.acquire_timeout(SOLE_CONNECTION_WAIT);
+        }
+        let pool = pool_options
             .before_acquire(|conn, _| Box::pin(async move { Ok(!stuck_in_transaction(conn)) }))
             .connect_with(options)
             .await

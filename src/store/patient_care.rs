@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use sqlx::SqliteConnection;
+
 use super::{PatientStatus, Store, millis};
 
 /// The note `/stop` leaves on cancelled rows; `/resume` brings exactly those back.
@@ -21,55 +23,82 @@ pub mod unreachable {
     pub const MIGRATED: &str = "chat migrated";
 }
 
-impl Store {
-    pub async fn set_language(&self, patient_id: i64, lang: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE patients SET lang = ? WHERE id = ?")
-            .bind(lang)
-            .bind(patient_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Active again; reminders stopped by the patient, paused by the clinic or held
-    /// while the patient could not be reached, and not yet expired, are queued again.
-    /// Returns how many.
-    pub async fn resume_patient(
-        &self,
-        patient_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<u64, sqlx::Error> {
-        let mut tx = self.begin().await?;
-        super::patients::set_status(&mut tx, patient_id, PatientStatus::Active).await?;
-        let done = sqlx::query(
-            "UPDATE reminders SET status = 'pending', note = NULL
-             WHERE patient_id = ? AND status = 'cancelled' AND note IN (?, ?, ?, ?, ?, ?, ?)
-               AND (expires_at IS NULL OR expires_at > ?)",
-        )
+pub async fn set_language(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    lang: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE patients SET lang = ? WHERE id = ?")
+        .bind(lang)
         .bind(patient_id)
-        .bind(STOPPED_NOTE)
-        .bind(PAUSED_NOTE)
-        .bind(unreachable::BLOCKED)
-        .bind(unreachable::DEACTIVATED)
-        .bind(unreachable::CHAT_NOT_FOUND)
-        .bind(unreachable::REMOVED)
-        .bind(unreachable::MIGRATED)
-        .bind(millis(now))
-        .execute(&mut *tx)
+        .execute(conn)
         .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
-    }
+    Ok(())
+}
 
-    /// Staff stop a patient's reminders: `PAUSED_NOTE` (resumable) or `CANCELLED_NOTE`.
-    pub async fn halt_patient(&self, patient_id: i64, note: &str) -> Result<u64, sqlx::Error> {
-        let mut tx = self.begin().await?;
-        let n = super::reminders::cancel_pending(&mut tx, patient_id, note).await?;
-        super::patients::set_status(&mut tx, patient_id, PatientStatus::Stopped).await?;
-        tx.commit().await?;
-        Ok(n)
-    }
+/// Active again; reminders stopped by the patient, paused by the clinic or held while
+/// the patient could not be reached, and not yet expired, are queued again. Returns how
+/// many.
+pub async fn resume_patient(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    super::patients::set_status(&mut *conn, patient_id, PatientStatus::Active).await?;
+    let done = sqlx::query(
+        "UPDATE reminders SET status = 'pending', note = NULL
+         WHERE patient_id = ? AND status = 'cancelled' AND note IN (?, ?, ?, ?, ?, ?, ?)
+           AND (expires_at IS NULL OR expires_at > ?)",
+    )
+    .bind(patient_id)
+    .bind(STOPPED_NOTE)
+    .bind(PAUSED_NOTE)
+    .bind(unreachable::BLOCKED)
+    .bind(unreachable::DEACTIVATED)
+    .bind(unreachable::CHAT_NOT_FOUND)
+    .bind(unreachable::REMOVED)
+    .bind(unreachable::MIGRATED)
+    .bind(millis(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
 
+/// Staff stop a patient's reminders: `PAUSED_NOTE` (resumable) or `CANCELLED_NOTE`.
+pub async fn halt_patient(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    note: &str,
+) -> Result<u64, sqlx::Error> {
+    let n = super::reminders::cancel_pending(&mut *conn, patient_id, note).await?;
+    super::patients::set_status(conn, patient_id, PatientStatus::Stopped).await?;
+    Ok(n)
+}
+
+/// Erases what the patient told us and what we planned for them. The row stays,
+/// nameless and unlinked, so a clinic's lists and alerts show "erased patient".
+pub async fn erase_patient(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+) -> Result<(), sqlx::Error> {
+    for sql in [
+        "DELETE FROM reminders WHERE patient_id = ?",
+        "DELETE FROM checkin_answers WHERE patient_id = ?",
+        "DELETE FROM bookings WHERE patient_id = ?",
+        "DELETE FROM series WHERE patient_id = ?",
+        "DELETE FROM links WHERE patient_id = ?",
+        "UPDATE staff_threads SET patient_id = NULL WHERE patient_id = ?",
+        "UPDATE patients SET name = '', chat_id = NULL, lang = NULL, status = 'stopped' WHERE id = ?",
+    ] {
+        sqlx::query(sql)
+            .bind(patient_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+impl Store {
     /// How many of a patient's reminders went out, and how many exist.
     pub async fn progress(&self, patient_id: i64) -> Result<(i64, i64), sqlx::Error> {
         sqlx::query_as(
@@ -78,23 +107,5 @@ impl Store {
         .bind(patient_id)
         .fetch_one(&self.pool)
         .await
-    }
-
-    /// Erases what the patient told us and what we planned for them. The row stays,
-    /// nameless and unlinked, so a clinic's lists and alerts show "erased patient".
-    pub async fn erase_patient(&self, patient_id: i64) -> Result<(), sqlx::Error> {
-        let mut tx = self.begin().await?;
-        for sql in [
-            "DELETE FROM reminders WHERE patient_id = ?",
-            "DELETE FROM checkin_answers WHERE patient_id = ?",
-            "DELETE FROM bookings WHERE patient_id = ?",
-            "DELETE FROM series WHERE patient_id = ?",
-            "DELETE FROM links WHERE patient_id = ?",
-            "UPDATE staff_threads SET patient_id = NULL WHERE patient_id = ?",
-            "UPDATE patients SET name = '', chat_id = NULL, lang = NULL, status = 'stopped' WHERE id = ?",
-        ] {
-            sqlx::query(sql).bind(patient_id).execute(&mut *tx).await?;
-        }
-        tx.commit().await
     }
 }

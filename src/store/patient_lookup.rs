@@ -1,6 +1,8 @@
 //! Finding a clinic's patient from what a staff member typed. Always within one clinic:
 //! patient ids never cross clinics.
 
+use sqlx::SqliteConnection;
+
 use super::{Patient, Store};
 use crate::domain::booking::PatientRef;
 
@@ -19,43 +21,52 @@ impl Store {
         clinic_id: i64,
         who: &PatientRef,
     ) -> Result<Lookup, sqlx::Error> {
-        let found: Vec<Patient> = match who {
-            PatientRef::Id(id) => {
-                let sql = format!("SELECT {COLUMNS} FROM patients WHERE clinic_id = ? AND id = ?");
-                sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(clinic_id)
-                    .bind(id)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            PatientRef::Name(name) => {
+        let mut conn = self.pool.acquire().await?;
+        find_patient(&mut conn, clinic_id, who).await
+    }
+}
+
+pub async fn find_patient(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    who: &PatientRef,
+) -> Result<Lookup, sqlx::Error> {
+    let found: Vec<Patient> = match who {
+        PatientRef::Id(id) => {
+            let sql = format!("SELECT {COLUMNS} FROM patients WHERE clinic_id = ? AND id = ?");
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(clinic_id)
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        PatientRef::Name(name) => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM patients WHERE clinic_id = ? AND lower(name) = lower(?) ORDER BY id DESC LIMIT 10"
+            );
+            let exact: Vec<Patient> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(clinic_id)
+                .bind(name)
+                .fetch_all(&mut *conn)
+                .await?;
+            if exact.is_empty() {
                 let sql = format!(
-                    "SELECT {COLUMNS} FROM patients WHERE clinic_id = ? AND lower(name) = lower(?) ORDER BY id DESC LIMIT 10"
-                );
-                let exact: Vec<Patient> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(clinic_id)
-                    .bind(name)
-                    .fetch_all(&self.pool)
-                    .await?;
-                if exact.is_empty() {
-                    let sql = format!(
                         "SELECT {COLUMNS} FROM patients WHERE clinic_id = ? AND instr(lower(name), lower(?)) > 0
                          ORDER BY id DESC LIMIT 10"
                     );
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                        .bind(clinic_id)
-                        .bind(name)
-                        .fetch_all(&self.pool)
-                        .await?
-                } else {
-                    exact
-                }
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(clinic_id)
+                    .bind(name)
+                    .fetch_all(&mut *conn)
+                    .await?
+            } else {
+                exact
             }
-        };
-        Ok(match found.len() {
-            0 => Lookup::None,
-            1 => Lookup::One(Box::new(found.into_iter().next().expect("one"))),
-            _ => Lookup::Many(found.into_iter().map(|p| (p.id, p.name)).collect()),
-        })
-    }
+        }
+    };
+    Ok(match found.len() {
+        0 => Lookup::None,
+        1 => Lookup::One(Box::new(found.into_iter().next().expect("one"))),
+        _ => Lookup::Many(found.into_iter().map(|p| (p.id, p.name)).collect()),
+    })
 }

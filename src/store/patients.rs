@@ -167,13 +167,8 @@ impl Store {
 
     /// The course a chat currently follows: its most recently linked enrollment.
     pub async fn patient_by_chat(&self, chat_id: i64) -> Result<Option<Patient>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {PATIENT_COLUMNS} FROM patients WHERE chat_id = ? ORDER BY linked_at DESC, id DESC LIMIT 1"
-        );
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(chat_id)
-            .fetch_optional(&self.pool)
-            .await
+        let mut conn = self.pool.acquire().await?;
+        patient_by_chat(&mut conn, chat_id).await
     }
 
     /// A clinic's patients, newest first, with their next pending reminder.
@@ -200,6 +195,20 @@ impl Store {
             .fetch_one(&self.pool)
             .await
     }
+}
+
+/// The course a chat currently follows: its most recently linked enrollment.
+pub async fn patient_by_chat(
+    conn: &mut SqliteConnection,
+    chat_id: i64,
+) -> Result<Option<Patient>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {PATIENT_COLUMNS} FROM patients WHERE chat_id = ? ORDER BY linked_at DESC, id DESC LIMIT 1"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(chat_id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Sets (or, with `None`, clears) the zone a patient's reminders follow.

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use sqlx::SqliteConnection;
+
 use super::{Store, millis};
 
 /// One saved version; `body` None means "back to the default from messages/".
@@ -62,22 +64,6 @@ impl Store {
         .await
     }
 
-    /// Saves a new version; returns its number (1, 2, …).
-    pub async fn save_template_version(
-        &self,
-        clinic_id: i64,
-        key: &str,
-        lang: &str,
-        body: Option<&str>,
-        saved_by: i64,
-        now: DateTime<Utc>,
-    ) -> Result<i64, sqlx::Error> {
-        let mut tx = self.begin().await?;
-        let version = insert_version(&mut tx, clinic_id, key, lang, body, saved_by, now).await?;
-        tx.commit().await?;
-        Ok(version)
-    }
-
     /// Every version, newest first.
     pub async fn template_history(
         &self,
@@ -85,44 +71,8 @@ impl Store {
         key: &str,
         lang: &str,
     ) -> Result<Vec<TemplateVersion>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT version, body, saved_by, saved_at FROM template_versions
-             WHERE clinic_id = ? AND key = ? AND lang = ? ORDER BY version DESC",
-        )
-        .bind(clinic_id)
-        .bind(key)
-        .bind(lang)
-        .fetch_all(&self.pool)
-        .await
-    }
-
-    /// Starts an edit, replacing the person's earlier one (whose buttons go stale).
-    pub async fn start_template_draft(
-        &self,
-        user_id: i64,
-        clinic_id: i64,
-        key: &str,
-        lang: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64, sqlx::Error> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM template_drafts WHERE user_id = ?")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        let id = sqlx::query_scalar(
-            "INSERT INTO template_drafts (user_id, clinic_id, key, lang, created_at)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(clinic_id)
-        .bind(key)
-        .bind(lang)
-        .bind(millis(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+        let mut conn = self.pool.acquire().await?;
+        template_history(&mut conn, clinic_id, key, lang).await
     }
 
     /// The person's edit in progress, if any.
@@ -133,72 +83,136 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
     }
-
-    pub async fn template_draft(&self, id: i64) -> Result<Option<Draft>, sqlx::Error> {
-        let sql = format!("SELECT {DRAFT_COLUMNS} FROM template_drafts WHERE id = ?");
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-    }
-
-    /// Keeps the checked new text with the edit until Save or Cancel.
-    pub async fn set_template_draft_body(&self, id: i64, body: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE template_drafts SET body = ? WHERE id = ?")
-            .bind(body)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Drops an edit; false when it was already gone.
-    pub async fn delete_template_draft(&self, id: i64) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM template_drafts WHERE id = ?")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// Saves an edit's text as the next version and ends the edit, in one transaction,
-    /// so a double press of Save saves once. None when the edit is gone or its text is
-    /// no longer `body` (a newer text arrived since the preview).
-    pub async fn commit_template_draft(
-        &self,
-        id: i64,
-        body: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(Draft, i64)>, sqlx::Error> {
-        let mut tx = self.begin().await?;
-        let sql = format!(
-            "DELETE FROM template_drafts WHERE id = ? AND body = ? RETURNING {DRAFT_COLUMNS}"
-        );
-        let draft: Option<Draft> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(body)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(draft) = draft else {
-            return Ok(None);
-        };
-        let version = insert_version(
-            &mut tx,
-            draft.clinic_id,
-            &draft.key,
-            &draft.lang,
-            draft.body.as_deref(),
-            draft.user_id,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some((draft, version)))
-    }
 }
 
-async fn insert_version(
-    tx: &mut super::Tx,
+/// Every version, newest first.
+pub async fn template_history(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    key: &str,
+    lang: &str,
+) -> Result<Vec<TemplateVersion>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT version, body, saved_by, saved_at FROM template_versions
+         WHERE clinic_id = ? AND key = ? AND lang = ? ORDER BY version DESC",
+    )
+    .bind(clinic_id)
+    .bind(key)
+    .bind(lang)
+    .fetch_all(conn)
+    .await
+}
+
+/// Starts an edit, replacing the person's earlier one (whose buttons go stale).
+pub async fn start_template_draft(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    clinic_id: i64,
+    key: &str,
+    lang: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("DELETE FROM template_drafts WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar(
+        "INSERT INTO template_drafts (user_id, clinic_id, key, lang, created_at)
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(clinic_id)
+    .bind(key)
+    .bind(lang)
+    .bind(millis(now))
+    .fetch_one(conn)
+    .await
+}
+
+/// The person's edit in progress, if any.
+pub async fn template_draft_of(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+) -> Result<Option<Draft>, sqlx::Error> {
+    let sql = format!("SELECT {DRAFT_COLUMNS} FROM template_drafts WHERE user_id = ?");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn template_draft(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<Draft>, sqlx::Error> {
+    let sql = format!("SELECT {DRAFT_COLUMNS} FROM template_drafts WHERE id = ?");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Keeps the checked new text with the edit until Save or Cancel.
+pub async fn set_template_draft_body(
+    conn: &mut SqliteConnection,
+    id: i64,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE template_drafts SET body = ? WHERE id = ?")
+        .bind(body)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops an edit; false when it was already gone.
+pub async fn delete_template_draft(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM template_drafts WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Saves an edit's text as the next version and ends the edit, so a double press of
+/// Save saves once. None when the edit is gone or its text is no longer `body` (a newer
+/// text arrived since the preview).
+pub async fn commit_template_draft(
+    conn: &mut SqliteConnection,
+    id: i64,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(Draft, i64)>, sqlx::Error> {
+    let sql =
+        format!("DELETE FROM template_drafts WHERE id = ? AND body = ? RETURNING {DRAFT_COLUMNS}");
+    let draft: Option<Draft> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(body)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(draft) = draft else {
+        return Ok(None);
+    };
+    let version = save_template_version(
+        conn,
+        draft.clinic_id,
+        &draft.key,
+        &draft.lang,
+        draft.body.as_deref(),
+        draft.user_id,
+        now,
+    )
+    .await?;
+    Ok(Some((draft, version)))
+}
+
+/// Saves a new version; returns its number (1, 2, …).
+pub async fn save_template_version(
+    conn: &mut SqliteConnection,
     clinic_id: i64,
     key: &str,
     lang: &str,
@@ -221,6 +235,6 @@ async fn insert_version(
     .bind(body)
     .bind(saved_by)
     .bind(millis(now))
-    .fetch_one(&mut **tx)
+    .fetch_one(conn)
     .await
 }

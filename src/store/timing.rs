@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, millis};
+use sqlx::SqliteConnection;
+
+use super::millis;
 
 /// One saved timing change; the latest per step is in force.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -31,132 +33,134 @@ pub struct PendingStep {
     pub timezone: Option<String>,
 }
 
-impl Store {
-    /// Every timing change of a clinic's plan, oldest first.
-    pub async fn step_timings(
-        &self,
-        clinic_id: i64,
-        plan: &str,
-    ) -> Result<Vec<StoredTiming>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM step_timings WHERE clinic_id = ? AND plan = ? ORDER BY id"
-        );
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(clinic_id)
-            .bind(plan)
-            .fetch_all(&self.pool)
-            .await
-    }
-
-    pub async fn step_timing(&self, id: i64) -> Result<Option<StoredTiming>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM step_timings WHERE id = ?");
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-    }
-
-    /// The id of the change in force for a step, if any.
-    pub async fn latest_step_timing_id(
-        &self,
-        clinic_id: i64,
-        plan: &str,
-        step_id: &str,
-    ) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT MAX(id) FROM step_timings WHERE clinic_id = ? AND plan = ? AND step_id = ?",
-        )
+/// Every timing change of a clinic's plan, oldest first.
+pub async fn step_timings(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    plan: &str,
+) -> Result<Vec<StoredTiming>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM step_timings WHERE clinic_id = ? AND plan = ? ORDER BY id");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(clinic_id)
         .bind(plan)
-        .bind(step_id)
-        .fetch_one(&self.pool)
+        .fetch_all(conn)
         .await
-    }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn save_step_timing(
-        &self,
-        clinic_id: i64,
-        plan: &str,
-        step_id: &str,
-        kind: &str,
-        after: Option<&str>,
-        at: Option<&str>,
-        saved_by: i64,
-        now: DateTime<Utc>,
-    ) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(
-            "INSERT INTO step_timings (clinic_id, plan, step_id, kind, after, at, saved_by, saved_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(clinic_id)
-        .bind(plan)
-        .bind(step_id)
-        .bind(kind)
-        .bind(after)
-        .bind(at)
-        .bind(saved_by)
-        .bind(millis(now))
-        .fetch_one(&self.pool)
+pub async fn step_timing(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<StoredTiming>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM step_timings WHERE id = ?");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
         .await
-    }
+}
 
-    /// The step's reminders not yet sent, of the clinic's active patients on `plan`;
-    /// with `switched_off`, also those cancelled with that note (to bring them back).
-    pub async fn pending_step_reminders(
-        &self,
-        clinic_id: i64,
-        plan: &str,
-        step_id: &str,
-        switched_off: Option<&str>,
-    ) -> Result<Vec<PendingStep>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT r.id AS reminder_id, p.session_at, p.timezone FROM reminders r
-             JOIN patients p ON p.id = r.patient_id
-             WHERE p.clinic_id = ? AND p.plan = ? AND p.status = 'active' AND r.step_id = ?
-               AND (r.status = 'pending' OR (r.status = 'cancelled' AND r.note = ?))",
-        )
-        .bind(clinic_id)
-        .bind(plan)
-        .bind(step_id)
-        .bind(switched_off)
-        .fetch_all(&self.pool)
-        .await
-    }
+/// The id of the change in force for a step, if any.
+pub async fn latest_step_timing_id(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    plan: &str,
+    step_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MAX(id) FROM step_timings WHERE clinic_id = ? AND plan = ? AND step_id = ?",
+    )
+    .bind(clinic_id)
+    .bind(plan)
+    .bind(step_id)
+    .fetch_one(conn)
+    .await
+}
 
-    /// Moves pending reminders, and brings back those cancelled with `note` (`None` due
-    /// time: cancels them with `note`). Rows the scheduler claimed meanwhile are left
-    /// alone; returns how many changed.
-    pub async fn replan_reminders(&self, rows: &[Replan], note: &str) -> Result<u64, sqlx::Error> {
-        let mut tx = self.begin().await?;
-        let mut changed = 0;
-        for (id, due) in rows {
-            let done = match due {
-                Some((due_at, expires_at)) => {
-                    sqlx::query(
-                        "UPDATE reminders SET due_at = ?, expires_at = ?, status = 'pending', note = NULL
-                         WHERE id = ? AND (status = 'pending' OR (status = 'cancelled' AND note = ?))",
-                    )
-                    .bind(millis(*due_at))
-                    .bind(expires_at.map(millis))
-                    .bind(id)
-                    .bind(note)
-                    .execute(&mut *tx)
-                    .await?
-                }
-                None => {
-                    sqlx::query(
-                        "UPDATE reminders SET status = 'cancelled', note = ? WHERE id = ? AND status = 'pending'",
-                    )
-                    .bind(note)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                }
-            };
-            changed += done.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(changed)
+#[allow(clippy::too_many_arguments)]
+pub async fn save_step_timing(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    plan: &str,
+    step_id: &str,
+    kind: &str,
+    after: Option<&str>,
+    at: Option<&str>,
+    saved_by: i64,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO step_timings (clinic_id, plan, step_id, kind, after, at, saved_by, saved_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(clinic_id)
+    .bind(plan)
+    .bind(step_id)
+    .bind(kind)
+    .bind(after)
+    .bind(at)
+    .bind(saved_by)
+    .bind(millis(now))
+    .fetch_one(conn)
+    .await
+}
+
+/// The step's reminders not yet sent, of the clinic's active patients on `plan`;
+/// with `switched_off`, also those cancelled with that note (to bring them back).
+pub async fn pending_step_reminders(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    plan: &str,
+    step_id: &str,
+    switched_off: Option<&str>,
+) -> Result<Vec<PendingStep>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id AS reminder_id, p.session_at, p.timezone FROM reminders r
+         JOIN patients p ON p.id = r.patient_id
+         WHERE p.clinic_id = ? AND p.plan = ? AND p.status = 'active' AND r.step_id = ?
+           AND (r.status = 'pending' OR (r.status = 'cancelled' AND r.note = ?))",
+    )
+    .bind(clinic_id)
+    .bind(plan)
+    .bind(step_id)
+    .bind(switched_off)
+    .fetch_all(conn)
+    .await
+}
+
+/// Moves pending reminders, and brings back those cancelled with `note` (`None` due
+/// time: cancels them with `note`). Rows the scheduler claimed meanwhile are left
+/// alone; returns how many changed.
+pub async fn replan_reminders(
+    conn: &mut SqliteConnection,
+    rows: &[Replan],
+    note: &str,
+) -> Result<u64, sqlx::Error> {
+    let mut changed = 0;
+    for (id, due) in rows {
+        let done = match due {
+            Some((due_at, expires_at)) => {
+                sqlx::query(
+                    "UPDATE reminders SET due_at = ?, expires_at = ?, status = 'pending', note = NULL
+                     WHERE id = ? AND (status = 'pending' OR (status = 'cancelled' AND note = ?))",
+                )
+                .bind(millis(*due_at))
+                .bind(expires_at.map(millis))
+                .bind(id)
+                .bind(note)
+                .execute(&mut *conn)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE reminders SET status = 'cancelled', note = ? WHERE id = ? AND status = 'pending'",
+                )
+                .bind(note)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+            }
+        };
+        changed += done.rows_affected();
     }
+    Ok(changed)
 }

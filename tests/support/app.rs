@@ -33,6 +33,20 @@ pub struct TestApp {
     handle: JoinHandle<Result<(), StartError>>,
 }
 
+/// The database pool size, as `aftercare run` reads it: `AFTERCARE_DB_CONNECTIONS`, else
+/// the default. `.ci/run` runs the suite a second time with 1.
+pub fn db_connections() -> u32 {
+    std::env::var("AFTERCARE_DB_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(aftercare::store::DEFAULT_CONNECTIONS)
+}
+
+/// Opens the test database with the pool size the bot uses.
+pub async fn open_store(url: &str) -> Store {
+    Store::open(url, db_connections()).await.unwrap()
+}
+
 pub fn messages_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("messages")
 }
@@ -67,6 +81,7 @@ impl TestApp {
         let url = db_url(&dir);
         let settings = Settings {
             database_url: url.clone(),
+            db_connections: db_connections(),
             messages_dir: messages_dir(),
             token: super::fake_telegram::TOKEN.to_string(),
             api_url: Some(tg.api_url().parse().unwrap()),
@@ -74,7 +89,7 @@ impl TestApp {
             limits,
         };
         // Opened (and migrated) before the bot starts, so the two never migrate at once.
-        let store = Store::open(&url).await.unwrap();
+        let store = open_store(&url).await;
         let (stop, shutdown) = watch::channel(false);
         let c: Arc<dyn Clock> = Arc::new(clock.clone());
         let handle = tokio::spawn(aftercare::app::run(settings, c, shutdown));
