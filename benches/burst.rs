@@ -221,7 +221,11 @@ async fn b5() {
         took.as_secs_f64() / allowed.as_secs_f64(),
         percentile(&answer_latency, 0.5).as_secs_f64(),
         percentile(&answer_latency, 0.99).as_secs_f64(),
-        answer_latency.last().copied().unwrap_or_default().as_secs_f64(),
+        answer_latency
+            .last()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64(),
     );
     let _ = stop.send(true);
     let _ = task.await;

@@ -13,10 +13,10 @@ use tokio::sync::{Notify, watch};
 use crate::bot::{self, Deps};
 use crate::catalog::Catalog;
 use crate::clock::Clock;
-use crate::scheduler::Scheduler;
-use crate::outbox::{Limits, Outbox};
-use crate::store::Store;
 use crate::outbox::errors::describe_request;
+use crate::outbox::{Limits, Outbox};
+use crate::scheduler::Scheduler;
+use crate::store::Store;
 
 /// How long shutdown waits for answers still queued in the outbox.
 const DRAIN: Duration = Duration::from_secs(3);
@@ -162,7 +162,10 @@ pub async fn run(
     // Answers queued by the last handlers still go out; queued reminders were given up
     // (they go out after a restart).
     if tokio::time::timeout(DRAIN, outbox.drained()).await.is_err() {
-        tracing::warn!(chats = outbox.busy_chats(), "messages still queued at shutdown were not sent");
+        tracing::warn!(
+            chats = outbox.busy_chats(),
+            "messages still queued at shutdown were not sent"
+        );
     }
     store.close().await;
     tracing::info!("stopped");

@@ -12,8 +12,8 @@ use crate::cli::{
 use crate::clock::SystemClock;
 use crate::domain::html::to_plain;
 use crate::domain::time::{QuietHours, parse_zone, resolve_local};
-use crate::render::{StepVars, local_when, step_text};
 use crate::outbox::pacer::Limits;
+use crate::render::{StepVars, local_when, step_text};
 use crate::service::clinic::{check_clinic_name, create_clinic};
 use crate::store::Store;
 

@@ -53,26 +53,55 @@ fn the_handlers_send_nothing_themselves() {
             "Pacer",
         ],
     );
-    assert!(found.is_empty(), "bot/ talks to Telegram:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "bot/ talks to Telegram:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
 fn only_the_outbox_talks_to_telegram() {
     let mut found = Vec::new();
-    for dir in ["src/bot", "src/service", "src/scheduler", "src/store", "src/domain"] {
+    for dir in [
+        "src/bot",
+        "src/service",
+        "src/scheduler",
+        "src/store",
+        "src/domain",
+    ] {
         found.extend(offending_lines(
             dir,
-            &[".send_message(", ".send_photo(", ".edit_message_", ".answer_callback_query("],
+            &[
+                ".send_message(",
+                ".send_photo(",
+                ".edit_message_",
+                ".answer_callback_query(",
+            ],
         ));
     }
-    assert!(found.is_empty(), "sent outside the outbox:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "sent outside the outbox:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
 fn the_handlers_write_nothing_to_the_database() {
     let found = offending_lines(
         "src/bot",
-        &["sqlx::", ".begin()", "Tx", "store.audit(", "crate::store::Audit"],
+        &[
+            "sqlx::",
+            ".begin()",
+            "Tx",
+            "store.audit(",
+            "crate::store::Audit",
+        ],
     );
-    assert!(found.is_empty(), "bot/ writes to the database:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "bot/ writes to the database:\n{}",
+        found.join("\n")
+    );
 }

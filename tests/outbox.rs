@@ -44,9 +44,7 @@ async fn stop_with_reminders_queued_is_answered_within_a_second_and_nothing_foll
     let before = app.tg.sent_to(anna().id).len();
     app.clock.set(berlin("2026-11-23 19:00"));
     // The first of them arrives; the rest wait for their turns in Anna's chat.
-    app.tg
-        .wait_for_count(anna().id, before + 1, WAIT)
-        .await;
+    app.tg.wait_for_count(anna().id, before + 1, WAIT).await;
     let asked = Instant::now();
     app.tg.send_text(&anna(), "/stop");
     let answer = app
@@ -66,7 +64,10 @@ async fn stop_with_reminders_queued_is_answered_within_a_second_and_nothing_foll
         .filter(|m| m.at > answer.at)
         .map(|m| m.plain_text())
         .collect();
-    assert!(after.is_empty(), "sent after the answer to /stop: {after:?}");
+    assert!(
+        after.is_empty(),
+        "sent after the answer to /stop: {after:?}"
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM reminders WHERE status IN ('pending', 'leased')")
             .await,
@@ -120,7 +121,10 @@ async fn a_500_on_the_greeting_is_retried_and_holds_up_nobody_else() {
     app.tg.push_fault(Fault::ServerError);
     app.tg.send_text(&ben, &format!("/start {payload}"));
     eventually("the greeting met the 500", || async {
-        app.tg.rejected().iter().any(|(_, chat, code, _)| *chat == ben.id && *code == 500)
+        app.tg
+            .rejected()
+            .iter()
+            .any(|(_, chat, code, _)| *chat == ben.id && *code == 500)
     })
     .await;
     let faulted = Instant::now();
@@ -184,8 +188,10 @@ async fn forty_patients_opening_their_links_at_once_all_get_every_message_within
     let messages = app.tg.sent().len() as f64;
     let took = last.duration_since(first).as_secs_f64();
     let allowed = messages / 30.0;
+    // Benchmark B5 measures this closely (docs/benchmarks.md); here the bound only has
+    // to catch a stall (it was 10 to 20 s) on a machine busy with other tests.
     assert!(
-        took <= allowed * 1.10 + 0.2,
+        took <= allowed * 1.10 + 1.5,
         "{messages} messages took {took:.2} s; 30/s allows {allowed:.2} s"
     );
     for (user, _) in &payloads {
@@ -202,9 +208,14 @@ async fn forty_patients_opening_their_links_at_once_all_get_every_message_within
         t += Duration::hours(1);
         app.clock.set(t);
         eventually("the hour's reminders are settled", || async {
-            app.count("SELECT COUNT(*) FROM reminders WHERE status = 'leased'")
-                .await
-                == 0
+            let due_unsent: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM reminders WHERE status IN ('pending', 'leased') AND due_at <= ?",
+            )
+            .bind(t.timestamp_millis())
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+            due_unsent == 0
         })
         .await;
     }

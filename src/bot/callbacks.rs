@@ -15,6 +15,8 @@ pub async fn on_callback(q: CallbackQuery, deps: Arc<Deps>) -> anyhow::Result<()
     let data = q.data.clone().unwrap_or_default();
     let (area, rest) = data.split_once(':').unwrap_or((data.as_str(), ""));
     tracing::info!(user = q.from.id.0, area, "button pressed");
+    // The presser's chat hears the answer to the press before anything else.
+    let _answer_first = deps.outbox.reserve(q.from.id.0 as i64);
     // Each area (check-ins, template edits, bookings…) dispatches here on `area`.
     // `Ok(None)` means the press matched nothing live: the button is stale.
     let handled = match area {

@@ -121,10 +121,20 @@ pub(crate) async fn alert_staff(
     );
     // Pressed while copies were still going out: the press may not have seen them all,
     // so once every copy is settled, a handled alert has them all marked.
-    let (outbox, store, tz, staff_n) = (deps.outbox.clone(), deps.store.clone(), clinic.tz(), staff.len());
+    let (outbox, store, tz, staff_n) = (
+        deps.outbox.clone(),
+        deps.store.clone(),
+        clinic.tz(),
+        staff.len(),
+    );
     tokio::spawn(async move {
         let delivered = delivered(receipts).await;
-        tracing::info!(alert = alert_id, staff = staff_n, delivered, "alert sent to staff");
+        tracing::info!(
+            alert = alert_id,
+            staff = staff_n,
+            delivered,
+            "alert sent to staff"
+        );
         if let Ok(Some(alert)) = store.alert(alert_id).await
             && alert.handled().is_some()
         {

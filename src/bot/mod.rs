@@ -69,6 +69,9 @@ const APOLOGY: &str = "Sorry, something went wrong on our side. Please try again
 
 async fn on_message(msg: Message, deps: Arc<Deps>) -> anyhow::Result<()> {
     let chat = msg.chat.id;
+    // Until this update is answered, nothing else goes to the chat: a step the action
+    // made due must not overtake the answer to it.
+    let _answer_first = deps.outbox.reserve(chat.0);
     if let Err(e) = route(&msg, &deps).await {
         tracing::error!(
             chat = chat.0,

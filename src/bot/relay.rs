@@ -68,7 +68,14 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
                 format!("📷 {who} sent a photo:\n{}\n{REPLY_HINT}", escape(caption))
             };
             let photo = Photo::FileId(file_id.clone());
-            ("photo", Sent::Photo { photo, caption, fallback: None })
+            (
+                "photo",
+                Sent::Photo {
+                    photo,
+                    caption,
+                    fallback: None,
+                },
+            )
         }
     };
     let receipts = to_staff(&deps.outbox, &staff, to_send, None, Some(thread));

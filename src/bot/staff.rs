@@ -3,9 +3,9 @@
 use teloxide::utils::html::escape;
 
 use super::Ctx;
-use crate::outbox::{Lane, Outgoing, Photo};
 use crate::domain::enroll_args::parse_enroll;
 use crate::domain::link;
+use crate::outbox::{Lane, Outgoing, Photo};
 use crate::render::local_when;
 use crate::service::enroll::enroll as enroll_patient;
 use crate::store::{Clinic, from_millis};

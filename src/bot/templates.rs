@@ -8,9 +8,9 @@ use teloxide::types::{
 use teloxide::utils::html::escape;
 
 use super::{Ctx, Deps};
-use crate::outbox::{Lane, Outgoing};
 use crate::domain::entities::{Format, Span, to_html};
 use crate::domain::html::{MAX_MESSAGE_LEN, pack_lines, split_plain, to_plain};
+use crate::outbox::{Lane, Outgoing};
 use crate::render::local_when;
 use crate::service::templates::{self as svc, Refusal, Saved};
 use crate::service::texts::TextKey;

@@ -141,7 +141,14 @@ impl Outgoing {
 
     /// New text (and buttons, if set) for a message sent earlier.
     pub fn edit(chat: i64, message_id: i32, html: String) -> Self {
-        Self::new(chat, Lane::Message, Content::Edit { message_id, text: html })
+        Self::new(
+            chat,
+            Lane::Message,
+            Content::Edit {
+                message_id,
+                text: html,
+            },
+        )
     }
 
     /// Takes the buttons off a message sent earlier.
@@ -176,7 +183,9 @@ impl Outgoing {
 /// What became of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    Sent { message_id: i32 },
+    Sent {
+        message_id: i32,
+    },
     /// A reminder no longer wanted when its turn came (stopped, paused, erased…).
     NotWanted,
     /// Telegram's last answer, after any retries here.
@@ -211,15 +220,54 @@ impl Job {
 struct ChatQueue {
     answers: VecDeque<Job>,
     queued: VecDeque<Job>,
+    /// Handlers still working on an answer for this chat (`Outbox::reserve`): until
+    /// they queue it or finish, nothing else goes to the chat.
+    reserved: usize,
+    /// Wakes the worker when a reservation ends.
+    released: Arc<Notify>,
 }
 
 impl ChatQueue {
     fn pop(&mut self) -> Option<Job> {
         self.answers.pop_front().or_else(|| self.queued.pop_front())
     }
+}
 
-    fn is_empty(&self) -> bool {
-        self.answers.is_empty() && self.queued.is_empty()
+/// What a chat's worker does next.
+enum Next {
+    Send(Urgency),
+    /// A handler is still working on this chat's answer.
+    Wait(Arc<Notify>),
+    Done,
+}
+
+/// A place at the head of a chat's queue for an answer still being worked out: from
+/// the moment an update arrives until its handler has queued its first answer (or
+/// finished), nothing else is sent to that chat. A reminder the handler's own action
+/// made due, which the scheduler may queue within milliseconds, so never overtakes
+/// the answer to what the person just did. Released on drop.
+pub struct Reservation {
+    outbox: Outbox,
+    chat: i64,
+    released: bool,
+}
+
+impl Reservation {
+    /// Lets the chat's queue go on (the answer is queued, or there will be none).
+    pub fn release(&mut self) {
+        if std::mem::replace(&mut self.released, true) {
+            return;
+        }
+        if let Some(q) = self.outbox.inner.chats().get_mut(&self.chat) {
+            q.reserved = q.reserved.saturating_sub(1);
+            q.released.notify_one();
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -286,6 +334,29 @@ impl Outbox {
             tokio::spawn(self.inner.clone().work(chat));
         }
         Receipt(receipt)
+    }
+
+    /// Holds the head of `chat`'s queue for an answer being worked out (see
+    /// `Reservation`).
+    pub fn reserve(&self, chat: i64) -> Reservation {
+        let start_worker = {
+            let mut chats = self.inner.chats();
+            let mut start = false;
+            let queue = chats.entry(chat).or_insert_with(|| {
+                start = true;
+                ChatQueue::default()
+            });
+            queue.reserved += 1;
+            start
+        };
+        if start_worker {
+            tokio::spawn(self.inner.clone().work(chat));
+        }
+        Reservation {
+            outbox: self.clone(),
+            chat,
+            released: false,
+        }
     }
 
     /// Answers a button press (stops its spinner, shows `text` if any). Not a chat
@@ -359,27 +430,31 @@ impl Inner {
         *self.shutdown.borrow()
     }
 
-    /// What the worker should wait for next, or `None` (and the worker's end) when the
-    /// chat has nothing left. On shutdown, queued reminders are given up here.
-    fn next_urgency(&self, chat: i64) -> Option<Urgency> {
+    /// What the worker should do next; `Done` (and the worker's end) when the chat has
+    /// nothing left. On shutdown, queued reminders are given up here.
+    fn next(&self, chat: i64) -> Next {
         let mut chats = self.chats();
-        let queue = chats.get_mut(&chat)?;
+        let Some(queue) = chats.get_mut(&chat) else {
+            return Next::Done;
+        };
         if self.shutting_down() {
             queue
                 .queued
                 .retain(|j| !matches!(j.msg.lane, Lane::Reminder(_)));
         }
-        if queue.is_empty() {
+        if !queue.answers.is_empty() {
+            return Next::Send(Urgency::Answer);
+        }
+        if queue.reserved > 0 {
+            return Next::Wait(queue.released.clone());
+        }
+        if queue.queued.is_empty() {
             chats.remove(&chat);
             drop(chats);
             self.idle.notify_waiters();
-            return None;
+            return Next::Done;
         }
-        Some(if queue.answers.is_empty() {
-            Urgency::Queued
-        } else {
-            Urgency::Answer
-        })
+        Next::Send(Urgency::Queued)
     }
 
     /// Waits for the chat to be free and a slot in the overall stream.
@@ -392,9 +467,25 @@ impl Inner {
 
     /// One chat's worker: sends its messages in order, answers first, until none are left.
     async fn work(self: Arc<Self>, chat: i64) {
-        while let Some(urgency) = self.next_urgency(chat) {
+        loop {
+            let urgency = match self.next(chat) {
+                Next::Done => return,
+                // `notify_one` keeps a permit, so a release just before this is not lost.
+                Next::Wait(released) => {
+                    released.notified().await;
+                    continue;
+                }
+                Next::Send(urgency) => urgency,
+            };
             self.turn(chat, urgency).await;
-            let Some(job) = self.chats().get_mut(&chat).and_then(ChatQueue::pop) else {
+            let Some(job) = self.chats().get_mut(&chat).and_then(|q| {
+                // Still held while the turn came: only an answer may go now.
+                if q.reserved > 0 && q.answers.is_empty() {
+                    None
+                } else {
+                    q.pop()
+                }
+            }) else {
                 continue;
             };
             if let Lane::Reminder(id) = job.msg.lane {
@@ -434,9 +525,12 @@ impl Inner {
             match &outcome {
                 Outcome::RetryAfter(wait) if rate_limited + 1 < RATE_LIMITED_TRIES => {
                     rate_limited += 1;
-                    tracing::warn!(chat, retry_after_s = wait.as_secs(), "Telegram asked us to wait");
-                    self.pacer
-                        .pause_until(tokio::time::Instant::now() + *wait);
+                    tracing::warn!(
+                        chat,
+                        retry_after_s = wait.as_secs(),
+                        "Telegram asked us to wait"
+                    );
+                    self.pacer.pause_until(tokio::time::Instant::now() + *wait);
                 }
                 Outcome::Transient(why) if retries_errors && tries + 1 < TRIES => {
                     tries += 1;
@@ -503,7 +597,11 @@ impl Inner {
             None => Vec::new(),
         };
         if !dropped.is_empty() {
-            tracing::info!(chat, dropped = dropped.len(), "dropped messages queued for an unreachable chat");
+            tracing::info!(
+                chat,
+                dropped = dropped.len(),
+                "dropped messages queued for an unreachable chat"
+            );
         }
         for job in dropped {
             job.finish(Delivery::Failed(Outcome::Unreachable(why)));
@@ -517,7 +615,9 @@ impl Inner {
         let id = |m: Message| m.id.0;
         let sent: Result<i32, RequestError> = match &msg.content {
             Content::Text(html) => {
-                let mut req = bot.send_message(chat, html.clone()).parse_mode(ParseMode::Html);
+                let mut req = bot
+                    .send_message(chat, html.clone())
+                    .parse_mode(ParseMode::Html);
                 if let Some(b) = &msg.buttons {
                     req = req.reply_markup(b.clone());
                 }

@@ -18,10 +18,10 @@ use tokio::task::JoinSet;
 use crate::catalog::{Catalog, Reply};
 use crate::clock::Clock;
 use crate::domain::booking::BookingStep;
-use crate::render::{StepVars, fill_step};
-use crate::service::texts::Texts;
 use crate::outbox::outcome::{MAX_ATTEMPTS, Outcome, backoff};
 use crate::outbox::{Delivery, Outbox, Outgoing};
+use crate::render::{StepVars, fill_step};
+use crate::service::texts::Texts;
 use crate::store::{Claimed, PatientStatus, ReminderStatus, Store};
 
 /// How long a claimed row stays ours before another run may take it back.
@@ -418,7 +418,10 @@ impl Scheduler {
                 tracing::info!(late_ms = (now - row.due()).num_milliseconds(), "sent");
             }
             Outcome::RetryAfter(wait) => {
-                tracing::warn!(retry_after_s = wait.as_secs(), "rate limited again and again; rescheduled");
+                tracing::warn!(
+                    retry_after_s = wait.as_secs(),
+                    "rate limited again and again; rescheduled"
+                );
             }
             Outcome::Transient(why) if row.attempts < MAX_ATTEMPTS => {
                 tracing::warn!(reason = %why, attempt = row.attempts, retry_in_s = backoff(row.attempts).as_secs(), "send failed, will retry");
