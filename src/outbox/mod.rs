@@ -477,7 +477,13 @@ impl Inner {
                 }
                 Next::Send(urgency) => urgency,
             };
-            self.turn(chat, urgency).await;
+            // At shutdown a reminder stops waiting for its turn: it is given up at once
+            // (its row goes out after the restart), so the drain is not held by the queue.
+            let mut shutdown = self.shutdown.clone();
+            tokio::select! {
+                _ = self.turn(chat, urgency) => {}
+                _ = shutdown.wait_for(|s| *s), if !self.shutting_down() => continue,
+            }
             let Some(job) = self.chats().get_mut(&chat).and_then(|q| {
                 // Still held while the turn came: only an answer may go now.
                 if q.reserved > 0 && q.answers.is_empty() {
@@ -522,6 +528,10 @@ impl Inner {
         let outcome = loop {
             self.pacer.sent(chat);
             let outcome = self.transmit(&job.msg).await;
+            // Telegram counts when a message arrives, somewhere between our request and
+            // its answer: the chat's next turn counts from the answer, so a slow request
+            // never lands the next one less than a gap after it.
+            self.pacer.sent(chat);
             match &outcome {
                 Outcome::RetryAfter(wait) if rate_limited + 1 < RATE_LIMITED_TRIES => {
                     rate_limited += 1;
