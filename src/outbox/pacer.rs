@@ -285,14 +285,14 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn thirty_chats_a_second_at_the_default_limits() {
+    async fn twenty_eight_chats_a_second_at_the_default_limits() {
         let p = Pacer::new(Limits::default());
         let start = Instant::now();
-        for chat in 0..60 {
+        for chat in 0..57 {
             p.wait_turn(chat, Urgency::Queued).await;
         }
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(59 * 33), "{took:?}");
-        assert!(took < Duration::from_millis(2_100), "{took:?}");
+        assert!(took >= Duration::from_millis(56 * 35), "{took:?}");
+        assert!(took < Duration::from_millis(2_050), "{took:?}");
     }
 }
