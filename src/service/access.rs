@@ -166,6 +166,8 @@ pub enum Setting {
     Contact(String),
     Plan(String),
     LinkDays(i64),
+    /// The emergency number patients are told to call; `None`: the zone's.
+    Emergency(Option<String>),
 }
 
 /// Applies a setting; a new zone or quiet hours re-plans every pending reminder of the

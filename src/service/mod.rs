@@ -12,6 +12,7 @@ pub mod link;
 pub mod patient;
 pub mod relay;
 pub mod series;
+pub mod step_extras;
 pub mod templates;
 pub mod texts;
 pub mod timing;
