@@ -37,7 +37,7 @@ fn preview_shows_the_course_with_local_times_and_no_token() {
     ]));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("── Mon 23 Nov, 14:30 · What's normal right now ──"),
+        out.contains("── Mon 23 Nov, 14:30 · What's normal, and what to do now ──"),
         "{out}"
     );
     assert!(out.contains("── Tue 24 Nov, 09:00 ·"), "{out}");
@@ -84,7 +84,7 @@ fn running_without_a_token_says_so() {
 fn without_a_subcommand_or_a_token_it_shows_a_preview() {
     let (code, out, err) = run(&mut aftercare());
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("What's normal right now"), "{out}");
+    assert!(out.contains("What's normal, and what to do now"), "{out}");
     assert!(err.contains("This was a preview"), "{err}");
     assert!(err.contains("TELOXIDE_TOKEN"), "{err}");
 }
