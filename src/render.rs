@@ -166,3 +166,134 @@ fn weekday_name(lang: &str, index: usize) -> &'static str {
         _ => EN[index],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("messages");
+        Catalog::load(&dir).unwrap()
+    }
+
+    /// What each shipped language's first message must say, in that language's words:
+    /// what is normal, no makeup (for the makeup step's time), sun protection from
+    /// today, no sauna/pool/hot tub/heavy exercise, the warning signs with the clinic's
+    /// phone number, and the emergency line. A new language adds its row here.
+    fn essentials(lang: &str) -> &'static [&'static str] {
+        match lang {
+            "en" => &[
+                "What's normal",
+                "No makeup for 24 hours",
+                "SPF 30",
+                "shade",
+                "sauna",
+                "swimming pool",
+                "hot tub",
+                "hard exercise",
+                "signs of infection",
+            ],
+            "de" => &[
+                "normal",
+                "24 Stunden lang kein Make-up",
+                "LSF 30",
+                "Schatten",
+                "Sauna",
+                "Schwimmbad",
+                "Whirlpool",
+                "anstrengender Sport",
+                "Anzeichen einer Infektion",
+            ],
+            other => panic!("no list of essentials for the language `{other}`: add one"),
+        }
+    }
+
+    #[test]
+    fn every_shipped_language_s_first_message_has_the_essentials_and_the_contact() {
+        let c = catalog();
+        let plan = c.plan("microneedling").unwrap();
+        let first = &plan.steps[0].id;
+        let clinic = ClinicLines {
+            name: "Glow Clinic",
+            contact: "+49 30 1234567",
+            emergency: None,
+            timezone: "Europe/Berlin",
+        };
+        for lang in c.languages() {
+            let extras = StepExtras::build(&c, &lang.code, plan, plan, first, &clinic);
+            let text = step_text(
+                &c,
+                "microneedling",
+                first,
+                &StepVars {
+                    patient_name: "Anna Berg",
+                    clinic_name: "Glow Clinic",
+                    clinic_contact: "+49 30 1234567",
+                    session: chrono::Utc::now(),
+                    lang: &lang.code,
+                    extras: &extras,
+                },
+            )
+            .unwrap();
+            for e in essentials(&lang.code) {
+                assert!(text.contains(e), "{}: {e:?} missing from\n{text}", lang.code);
+            }
+            assert!(text.contains("+49 30 1234567"), "{}: {text}", lang.code);
+            assert!(text.contains("112"), "{}: {text}", lang.code);
+        }
+    }
+
+    #[test]
+    fn the_emergency_line_follows_the_clinic_or_its_zone_or_says_local() {
+        let c = catalog();
+        let plan = c.plan("microneedling").unwrap();
+        let lines = |emergency, timezone| ClinicLines {
+            name: "Glow",
+            contact: "",
+            emergency,
+            timezone,
+        };
+        let urgent = |l: &ClinicLines<'_>| {
+            StepExtras::build(&c, "en", plan, plan, "normal-now", l).urgent_line
+        };
+        assert!(urgent(&lines(None, "America/Chicago")).contains("Call 911"));
+        assert!(urgent(&lines(Some("999"), "Europe/London")).contains("Call 999"));
+        assert!(urgent(&lines(None, "UTC")).contains("your local emergency number"));
+        // No contact: the phone line is left out, the warning signs stay.
+        let e = StepExtras::build(&c, "en", plan, plan, "normal-now", &lines(None, "UTC"));
+        assert!(e.warning_signs.contains("signs of infection"));
+        assert!(!e.warning_signs.contains("☎️"));
+    }
+
+    #[test]
+    fn timing_words_follow_the_clinic_s_timing() {
+        let c = catalog();
+        let file = c.plan("microneedling").unwrap();
+        let moved = crate::domain::timing::apply(
+            file,
+            &[(
+                "makeup-ok".into(),
+                crate::domain::timing::StepTiming::Moved {
+                    after: crate::domain::offset::parse_offset("36h").unwrap(),
+                    at: None,
+                },
+            )],
+        );
+        let lines = ClinicLines {
+            name: "Glow",
+            contact: "1",
+            emergency: None,
+            timezone: "Europe/Berlin",
+        };
+        let e = StepExtras::build(&c, "de", file, &moved, "makeup-ok", &lines);
+        assert!(e.timing.contains(&("makeup_after", "36 Stunden".into())));
+        assert!(e.timing.contains(&("after", "36 Stunden".into())));
+        // Switched off: the file's timing still reads right in the first message.
+        let off = crate::domain::timing::apply(
+            file,
+            &[("makeup-ok".into(), crate::domain::timing::StepTiming::Off)],
+        );
+        let e = StepExtras::build(&c, "en", file, &off, "normal-now", &lines);
+        assert!(e.timing.contains(&("makeup_after", "24 hours".into())));
+    }
+}
