@@ -236,7 +236,11 @@ mod tests {
             )
             .unwrap();
             for e in essentials(&lang.code) {
-                assert!(text.contains(e), "{}: {e:?} missing from\n{text}", lang.code);
+                assert!(
+                    text.contains(e),
+                    "{}: {e:?} missing from\n{text}",
+                    lang.code
+                );
             }
             assert!(text.contains("+49 30 1234567"), "{}: {text}", lang.code);
             assert!(text.contains("112"), "{}: {text}", lang.code);

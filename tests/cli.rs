@@ -308,8 +308,7 @@ fn a_read_only_database_stops_start_up_with_a_clear_error_and_is_left_as_it_was(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn clinic_add_takes_a_contact_and_names_the_emergency_number_and_preview_shows_that_clinic()
-{
+async fn clinic_add_takes_a_contact_and_names_the_emergency_number_and_preview_shows_that_clinic() {
     let tg = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = support::app::db_url(&dir);
@@ -334,7 +333,10 @@ async fn clinic_add_takes_a_contact_and_names_the_emergency_number_and_preview_s
     .unwrap();
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Emergency number for patients: 911"), "{out}");
-    assert!(out.contains("Contact for patients: +1 212 555 0100"), "{out}");
+    assert!(
+        out.contains("Contact for patients: +1 212 555 0100"),
+        "{out}"
+    );
 
     // The preview of that clinic: its contact, its zone's emergency number.
     let (code, out, err) = run(aftercare().env("DATABASE_URL", &db).args([
@@ -350,11 +352,9 @@ async fn clinic_add_takes_a_contact_and_names_the_emergency_number_and_preview_s
     assert!(out.contains("Call 911 right away"), "{out}");
     assert!(!out.contains("no contact set"), "{out}");
 
-    let (code, _, err) = run(aftercare().env("DATABASE_URL", &db).args([
-        "preview",
-        "--clinic",
-        "7",
-    ]));
+    let (code, _, err) = run(aftercare()
+        .env("DATABASE_URL", &db)
+        .args(["preview", "--clinic", "7"]));
     assert_eq!(code, 2);
     assert!(err.contains("there is no clinic #7"), "{err}");
 }
@@ -368,13 +368,8 @@ fn preview_without_a_clinic_says_no_contact_is_set_rather_than_show_a_sample_num
     assert!(out.contains("No makeup for 24 hours"), "{out}");
     assert!(out.contains("Call 112 right away"), "{out}");
 
-    let (code, out, err) = run(aftercare().args([
-        "preview",
-        "--lang",
-        "de",
-        "--contact",
-        "+49 30 1234567",
-    ]));
+    let (code, out, err) =
+        run(aftercare().args(["preview", "--lang", "de", "--contact", "+49 30 1234567"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("☎️ +49 30 1234567"), "{out}");
     assert!(out.contains("24 Stunden lang kein Make-up"), "{out}");
@@ -405,8 +400,9 @@ fn messages_check_refuses_a_first_step_or_checkin_without_the_safety_lines() {
         "{err}"
     );
     assert!(
-        err.lines().any(|l| l.starts_with(&format!("{shown}/en/safety.toml:"))
-            && l.contains("warning_signs: this message must contain {clinic_contact}")),
+        err.lines()
+            .any(|l| l.starts_with(&format!("{shown}/en/safety.toml:"))
+                && l.contains("warning_signs: this message must contain {clinic_contact}")),
         "{err}"
     );
 }

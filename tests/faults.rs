@@ -23,7 +23,10 @@ fn burst_messages() -> tempfile::TempDir {
     copy("plans/microneedling.toml", "plans/microneedling.toml");
     for lang in ["en", "de"] {
         copy(&format!("{lang}/bot.toml"), &format!("{lang}/bot.toml"));
-        copy(&format!("{lang}/safety.toml"), &format!("{lang}/safety.toml"));
+        copy(
+            &format!("{lang}/safety.toml"),
+            &format!("{lang}/safety.toml"),
+        );
         copy(
             &format!("{lang}/microneedling.toml"),
             &format!("{lang}/microneedling.toml"),

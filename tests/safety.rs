@@ -186,15 +186,10 @@ async fn an_edit_that_drops_the_warning_signs_is_refused_with_the_reason() {
     assert!(sample.contains("Call 112 right away"), "{sample}");
 
     // /template names the required placeholders.
-    app.tg
-        .send_text(&owner(), "/template step.checkin-day7 en");
+    app.tg.send_text(&owner(), "/template step.checkin-day7 en");
     let m = app
         .tg
-        .wait_for(
-            owner().id,
-            |m| m.plain_text().contains("(required:"),
-            WAIT,
-        )
+        .wait_for(owner().id, |m| m.plain_text().contains("(required:"), WAIT)
         .await
         .plain_text();
     assert!(
@@ -219,7 +214,10 @@ async fn timing_makeup_ok_36h_is_reflected_in_the_text() {
     // 36 h after Monday 14:00 is Wednesday 02:00, inside quiet hours: 08:00.
     app.clock.set(berlin("2026-11-25 08:00"));
     let text = first_message(&app, &ben(), "start wearing makeup again").await;
-    assert!(text.contains("It's been 36 hours since your session"), "{text}");
+    assert!(
+        text.contains("It's been 36 hours since your session"),
+        "{text}"
+    );
     app.stop().await;
 }
 
@@ -227,10 +225,7 @@ async fn timing_makeup_ok_36h_is_reflected_in_the_text() {
 async fn settings_emergency_changes_the_number_patients_are_told_to_call() {
     let app = TestApp::start().await;
     clinic_with_contact(&app).await;
-    let m = app
-        .owner_says("/settings", "emergency:")
-        .await
-        .plain_text();
+    let m = app.owner_says("/settings", "emergency:").await.plain_text();
     assert!(m.contains("emergency: 112 (from the time zone)"), "{m}");
     let m = app
         .owner_says("/settings emergency 999", "Saved.")

@@ -407,10 +407,16 @@ fn show_settings(c: &Clinic) -> String {
     } else {
         escape(&c.contact)
     };
-    let emergency = match (&c.emergency, crate::domain::safety::emergency_number_for_zone(&c.timezone)) {
+    let emergency = match (
+        &c.emergency,
+        crate::domain::safety::emergency_number_for_zone(&c.timezone),
+    ) {
         (Some(n), _) => escape(n),
         (None, Some(n)) => format!("{n} (from the time zone)"),
-        (None, None) => "(none for this time zone: patients are told to call their local emergency number)".into(),
+        (None, None) => {
+            "(none for this time zone: patients are told to call their local emergency number)"
+                .into()
+        }
     };
     format!(
         "<b>{}</b>\ntimezone: {}\nquiet: {}–{}\ncontact: {contact}\nemergency: {emergency}\nplan: {}\nlinkdays: {}\n\nChange one with /settings &lt;name&gt; &lt;value&gt;.",

@@ -113,8 +113,16 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     ))
     .await?;
     let now = deps.clock.now();
-    let sample =
-        svc::sample(&deps.store, &deps.catalog, clinic, &t.key, &t.lang, &template, now).await?;
+    let sample = svc::sample(
+        &deps.store,
+        &deps.catalog,
+        clinic,
+        &t.key,
+        &t.lang,
+        &template,
+        now,
+    )
+    .await?;
     ctx.reply(non_empty(sample)).await?;
     show_raw(ctx, "Raw text, with its placeholders:", template.source()).await
 }

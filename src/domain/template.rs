@@ -308,8 +308,9 @@ mod tests {
         let allowed = &["warning_signs", "urgent_line"];
         let e = Template::parse_requiring("{urgent_line}", allowed, allowed).unwrap_err();
         assert!(
-            e.to_string()
-                .starts_with("this message must contain {warning_signs}: the bot writes the warning signs"),
+            e.to_string().starts_with(
+                "this message must contain {warning_signs}: the bot writes the warning signs"
+            ),
             "{e}"
         );
     }

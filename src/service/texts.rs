@@ -41,12 +41,7 @@ impl TextKey {
     pub fn all(catalog: &Catalog, plan: &str) -> Vec<TextKey> {
         let steps: Vec<TextKey> = catalog
             .plan(plan)
-            .map(|p| {
-                p.steps
-                    .iter()
-                    .map(|s| TextKey::step(p, &s.id))
-                    .collect()
-            })
+            .map(|p| p.steps.iter().map(|s| TextKey::step(p, &s.id)).collect())
             .unwrap_or_default();
         steps
             .into_iter()
