@@ -5,6 +5,7 @@
 //! messages/plans/<plan>.toml     timing of each step
 //! messages/<lang>/<plan>.toml    title and text of each step
 //! messages/<lang>/bot.toml       the bot's own replies
+//! messages/<lang>/safety.toml    the safety lines the bot adds itself (not editable)
 //! ```
 //! Every problem is reported as `file:line: problem`; one bad file stops start-up.
 
@@ -17,6 +18,7 @@ use toml::Spanned;
 
 use crate::domain::plan::Plan;
 use crate::domain::problems::{Problem, line_of};
+use crate::domain::safety::{SAFETY_PLACEHOLDERS, TIMING_PLACEHOLDERS, needs_safety_lines};
 use crate::domain::template::Template;
 
 /// The language every installation must carry; the fallback for everything else.
@@ -29,6 +31,35 @@ pub const STEP_PLACEHOLDERS: &[&str] = &[
     "session_date",
     "session_time",
     "clinic_contact",
+    "warning_signs",
+    "urgent_line",
+    "after",
+    "makeup_after",
+];
+
+/// The lines the bot writes into a plan's first step and every check-in, in one
+/// language (`<lang>/safety.toml`). Clinics cannot edit them: their texts must keep
+/// `{warning_signs}` and `{urgent_line}`, which these fill.
+#[derive(Debug, Clone)]
+pub struct SafetyWording {
+    /// Signs of infection and the like, and whom to call: `{clinic_name}`,
+    /// `{clinic_contact}` (required; its line is left out while the clinic has none).
+    pub warning_signs: Template,
+    /// Trouble breathing or sudden swelling: `{emergency_number}` (required).
+    pub urgent_line: Template,
+    /// The same where the bot knows no number for the clinic's zone.
+    pub urgent_line_no_number: Template,
+}
+
+/// `(key, allowed placeholders, required placeholders)` of `safety.toml`.
+const SAFETY_KEYS: [(&str, &[&str], &[&str]); 3] = [
+    (
+        "warning_signs",
+        &["clinic_name", "clinic_contact"],
+        &["clinic_contact"],
+    ),
+    ("urgent_line", &["emergency_number"], &["emergency_number"]),
+    ("urgent_line_no_number", &[], &[]),
 ];
 
 /// The bot's own replies to patients, each with the placeholders it may use.
@@ -293,6 +324,7 @@ pub struct Language {
     pub code: String,
     pub name: String,
     replies: HashMap<Reply, Template>,
+    safety: SafetyWording,
     /// plan id → step id → wording
     steps: HashMap<String, HashMap<String, StepWording>>,
 }
@@ -401,6 +433,11 @@ impl Catalog {
         &self.language(lang).replies[&reply]
     }
 
+    /// The safety lines in a language (English where it has none: it always has).
+    pub fn safety(&self, lang: &str) -> &SafetyWording {
+        &self.language(lang).safety
+    }
+
     pub fn step(&self, lang: &str, plan: &str, step: &str) -> Option<&StepWording> {
         self.language(lang).steps.get(plan)?.get(step)
     }
@@ -456,6 +493,7 @@ fn load_language(
             }
         }
     }
+    let safety = load_safety(dir, code, problems);
     let mut steps = HashMap::new();
     for (plan_id, plan) in plans {
         let rel = format!("{code}/{plan_id}.toml");
@@ -490,8 +528,28 @@ fn load_language(
                     format!("{}: the title must be 1 to 80 characters", step.id),
                 ));
             }
-            match Template::parse(w.text.get_ref(), STEP_PLACEHOLDERS) {
+            let required = if needs_safety_lines(plan, &step.id) {
+                SAFETY_PLACEHOLDERS
+            } else {
+                &[]
+            };
+            match Template::parse_requiring(w.text.get_ref(), STEP_PLACEHOLDERS, required) {
                 Ok(t) => {
+                    for (name, of_step) in TIMING_PLACEHOLDERS {
+                        if let Some(of_step) = of_step
+                            && t.uses(name)
+                            && plan.step(of_step).is_none()
+                        {
+                            problems.push(Problem::new(
+                                &shown(&rel),
+                                line,
+                                format!(
+                                    "{}: {{{name}}} reads the timing of step `{of_step}`, which plans/{plan_id}.toml does not have",
+                                    step.id
+                                ),
+                            ));
+                        }
+                    }
                     wording.insert(step.id.clone(), StepWording { title, text: t });
                 }
                 Err(e) => problems.push(Problem::new(
@@ -513,11 +571,53 @@ fn load_language(
         }
         steps.insert(plan_id.clone(), wording);
     }
+    let safety = safety?;
     (problems.len() == before).then(|| Language {
         code: code.to_string(),
         name,
         replies,
+        safety,
         steps,
+    })
+}
+
+/// `<lang>/safety.toml`: every key present, known and checked.
+fn load_safety(dir: &Path, code: &str, problems: &mut Vec<Problem>) -> Option<SafetyWording> {
+    let rel = format!("{code}/safety.toml");
+    let shown = format!("{}/{rel}", dir.display());
+    let text = read(dir, &rel, problems)?;
+    let raw = match toml::from_str::<HashMap<String, Spanned<String>>>(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(toml_problem(&shown, &text, &e));
+            return None;
+        }
+    };
+    for (key, value) in &raw {
+        if !SAFETY_KEYS.iter().any(|(k, _, _)| k == key) {
+            let line = line_of(&text, value.span().start);
+            problems.push(Problem::new(&shown, line, format!("unknown key `{key}`")));
+        }
+    }
+    let mut parsed = Vec::new();
+    for (key, allowed, required) in SAFETY_KEYS {
+        let Some(value) = raw.get(key) else {
+            problems.push(Problem::new(&shown, 1, format!("missing `{key}`")));
+            continue;
+        };
+        match Template::parse_requiring(value.get_ref(), allowed, required) {
+            Ok(t) => parsed.push(t),
+            Err(e) => {
+                let line = line_of(&text, value.span().start);
+                problems.push(Problem::new(&shown, line, format!("{key}: {e}")));
+            }
+        }
+    }
+    let [warning_signs, urgent_line, urgent_line_no_number] = parsed.try_into().ok()?;
+    Some(SafetyWording {
+        warning_signs,
+        urgent_line,
+        urgent_line_no_number,
     })
 }
 

@@ -115,9 +115,15 @@ pub enum ClinicCommand {
         /// The clinic's name as patients see it.
         #[arg(long)]
         name: String,
-        /// IANA time zone, e.g. Europe/Berlin.
+        /// IANA time zone, e.g. Europe/Berlin. Also sets the emergency number patients
+        /// are told to call (112 in Europe, 911 in North America…; `/settings emergency`
+        /// changes it).
         #[arg(long)]
         timezone: String,
+        /// The phone number patients call with warning signs, e.g. "+49 30 1234567".
+        /// Without it, `/enroll` warns staff until an owner sets `/settings contact`.
+        #[arg(long, default_value = "")]
+        contact: String,
         #[command(flatten)]
         telegram: Telegram,
     },
@@ -140,6 +146,15 @@ pub struct PreviewArgs {
     /// Sample patient name.
     #[arg(long, default_value = "Anna Berg")]
     pub name: String,
+    /// Preview as this clinic's patients get it (number from `clinic add`): its name,
+    /// contact, emergency number, time zone, quiet hours, timing and own texts. Reads
+    /// the database.
+    #[arg(long, conflicts_with = "timezone")]
+    pub clinic: Option<i64>,
+    /// The clinic's phone number to show; without it (and without --clinic) the
+    /// preview says "(no contact set)", as a new clinic's patients would miss it.
+    #[arg(long)]
+    pub contact: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,8 +13,9 @@ use crate::clock::SystemClock;
 use crate::domain::html::to_plain;
 use crate::domain::time::{QuietHours, parse_zone, resolve_local};
 use crate::outbox::pacer::Limits;
-use crate::render::{StepVars, local_when, step_text};
-use crate::service::clinic::{check_clinic_name, create_clinic};
+use crate::render::{ClinicLines, StepExtras, StepVars, fill_step, local_when};
+use crate::service::clinic::{check_clinic_name, check_contact, create_clinic_with_contact};
+use crate::service::texts::Texts;
 use crate::store::Store;
 
 /// A failure worth one line on stderr and an exit code.
@@ -67,7 +68,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
             _ => {
                 let args = crate::cli::args_from_env::<PreviewArgs>()
                     .ok_or_else(|| Failure::config("could not read the preview's defaults"))?;
-                preview(&common.messages, &args)?;
+                preview(&common.messages, &common.database_url, &args).await?;
                 eprintln!(
                     "This was a preview. To run the bot, set TELOXIDE_TOKEN (from @BotFather) and \
                      start it again; `aftercare preview --help` shows other sessions and languages."
@@ -96,15 +97,17 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
         Command::Clinic(ClinicCommand::Add {
             name,
             timezone,
+            contact,
             telegram: tg,
         }) => {
             let name = check_clinic_name(&name).map_err(Failure::config)?;
             let tz = parse_zone(&timezone).map_err(Failure::config)?;
+            let contact = check_contact(&contact).map_err(Failure::config)?;
             let (token, api_url) = telegram(&tg)?;
             let bot = app::make_bot(&token, api_url.as_ref());
             let username = app::bot_username(&bot).await?;
             let store = open_store(&common.database_url, common.db_connections).await?;
-            let new = create_clinic(&store, &name, tz, Utc::now())
+            let new = create_clinic_with_contact(&store, &name, tz, &contact, Utc::now())
                 .await
                 .map_err(|e| Failure::runtime(format!("could not create the clinic: {e}")))?;
             store.close().await;
@@ -114,6 +117,9 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
                 name,
                 tz.name()
             );
+            for line in clinic_add_notes(tz.name(), &contact) {
+                println!("{line}");
+            }
             println!(
                 "Open this link in Telegram to become its owner (works once, until {}):",
                 new.expires_at.format("%Y-%m-%d %H:%M UTC")
@@ -124,7 +130,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
             );
             Ok(())
         }
-        Command::Preview(args) => preview(&common.messages, &args),
+        Command::Preview(args) => preview(&common.messages, &common.database_url, &args).await,
         Command::Backup { path } => {
             if path.exists() {
                 return Err(Failure::config(format!(
@@ -197,6 +203,25 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
     }
 }
 
+/// What `clinic add` says about the safety lines: the emergency number it derived from
+/// the zone, and a missing contact.
+fn clinic_add_notes(zone: &str, contact: &str) -> Vec<String> {
+    let mut out = vec![match crate::domain::safety::emergency_number_for_zone(zone) {
+        Some(n) => format!(
+            "Emergency number for patients: {n} (from the time zone; an owner can change it with /settings emergency)."
+        ),
+        None => "No emergency number is known for this time zone: patients are told to call their local emergency number until an owner sets one with /settings emergency.".to_string(),
+    }];
+    if contact.is_empty() {
+        out.push(
+            "No contact yet: patients' warning signs cannot say whom to call. Set it with --contact or, as owner, /settings contact +49 30 1234567.".into(),
+        );
+    } else {
+        out.push(format!("Contact for patients: {contact}."));
+    }
+    out
+}
+
 /// `aftercare messages check`: every problem as `file:line: problem` on its own line of
 /// `out` (so editors and CI can jump to it), then a one-line summary as the failure.
 fn check_messages(dir: &std::path::Path, out: &mut impl std::io::Write) -> Result<(), Failure> {
@@ -250,14 +275,43 @@ fn telegram(tg: &Telegram) -> Result<(String, Option<reqwest::Url>), Failure> {
     Ok((token, api_url))
 }
 
-fn preview(messages: &std::path::Path, args: &PreviewArgs) -> Result<(), Failure> {
+/// What the preview shows for a clinic's contact when it has none (or none is given):
+/// a sample number would hide that the patients' safety lines name no one to call.
+pub const NO_CONTACT: &str = "(no contact set)";
+
+async fn preview(
+    messages: &std::path::Path,
+    database_url: &str,
+    args: &PreviewArgs,
+) -> Result<(), Failure> {
     let catalog = app::load_catalog(messages)?;
-    let tz = parse_zone(&args.timezone).map_err(Failure::config)?;
-    let plan = catalog.plan(&args.plan).ok_or_else(|| {
+    // With --clinic: that clinic as it is in the database (name, contact, zone, quiet
+    // hours, timing, own texts); without: a sample clinic.
+    let (clinic, store) = match args.clinic {
+        Some(id) => {
+            let store = open_store(database_url, crate::store::DEFAULT_CONNECTIONS).await?;
+            let clinic = store
+                .clinic(id)
+                .await
+                .map_err(|e| Failure::runtime(e.to_string()))?
+                .ok_or_else(|| Failure::config(format!("there is no clinic #{id}")))?;
+            (Some(clinic), Some(store))
+        }
+        None => (None, None),
+    };
+    let plan_id = clinic
+        .as_ref()
+        .map(|c| c.default_plan.as_str())
+        .unwrap_or(&args.plan);
+    let tz = match &clinic {
+        Some(c) => c.tz(),
+        None => parse_zone(&args.timezone).map_err(Failure::config)?,
+    };
+    let file_plan = catalog.plan(plan_id).ok_or_else(|| {
         let known: Vec<&str> = catalog.plan_ids().collect();
         Failure::config(format!(
             "no plan `{}` (known: {})",
-            args.plan,
+            plan_id,
             known.join(", ")
         ))
     })?;
@@ -279,10 +333,44 @@ fn preview(messages: &std::path::Path, args: &PreviewArgs) -> Result<(), Failure
         }
         None => Utc::now(),
     };
-    let quiet = QuietHours::default();
+    let db = |e: sqlx::Error| Failure::runtime(e.to_string());
+    let (quiet, plan) = match (&clinic, &store) {
+        (Some(c), Some(store)) => (
+            c.quiet_hours(),
+            crate::service::timing::clinic_plan(
+                &mut *store.pool().acquire().await.map_err(db)?,
+                &catalog,
+                c.id,
+                plan_id,
+            )
+            .await
+            .map_err(db)?
+            .unwrap_or_else(|| file_plan.clone()),
+        ),
+        _ => (QuietHours::default(), file_plan.clone()),
+    };
+    let contact = match (&clinic, &args.contact) {
+        (_, Some(given)) => given.trim().to_string(),
+        (Some(c), None) => c.contact.clone(),
+        (None, None) => String::new(),
+    };
+    let contact = if contact.is_empty() {
+        NO_CONTACT.to_string()
+    } else {
+        contact
+    };
+    let lines = ClinicLines {
+        name: clinic
+            .as_ref()
+            .map(|c| c.name.as_str())
+            .unwrap_or("Glow Clinic"),
+        contact: &contact,
+        emergency: clinic.as_ref().and_then(|c| c.emergency.as_deref()),
+        timezone: tz.name(),
+    };
     let local_session = session.with_timezone(&tz);
     println!(
-        "{} for {} · session {} ({}) · quiet hours {}–{}\n",
+        "{} for {} · session {} ({}) · quiet hours {}–{}",
         plan.name,
         args.name,
         local_when(&args.lang, &local_session),
@@ -290,25 +378,48 @@ fn preview(messages: &std::path::Path, args: &PreviewArgs) -> Result<(), Failure
         quiet.start.format("%H:%M"),
         quiet.end.format("%H:%M"),
     );
-    let vars = StepVars {
-        patient_name: &args.name,
-        clinic_name: "Glow Clinic",
-        clinic_contact: "+49 30 1234567",
-        session: local_session,
-        lang: &args.lang,
-    };
+    println!(
+        "{} · contact {} · emergency number {}\n",
+        lines.name,
+        contact,
+        lines
+            .emergency_number()
+            .unwrap_or("(none known for this zone)"),
+    );
+    let texts = store.as_ref().map(|s| Texts::new(s, &catalog));
     for p in plan.schedule(session, tz, quiet) {
         let title = catalog
             .step(&args.lang, &plan.id, &p.step_id)
             .map(|w| w.title.clone())
             .unwrap_or_default();
-        let text = step_text(&catalog, &plan.id, &p.step_id, &vars).unwrap_or_default();
+        let template = match (&texts, &clinic) {
+            (Some(texts), Some(c)) => texts
+                .step(c.id, &args.lang, &plan.id, &p.step_id)
+                .await
+                .map_err(db)?,
+            _ => catalog
+                .step(&args.lang, &plan.id, &p.step_id)
+                .map(|w| w.text.clone()),
+        };
+        let extras = StepExtras::build(&catalog, &args.lang, file_plan, &plan, &p.step_id, &lines);
+        let vars = StepVars {
+            patient_name: &args.name,
+            clinic_name: lines.name,
+            clinic_contact: &contact,
+            session: local_session,
+            lang: &args.lang,
+            extras: &extras,
+        };
+        let text = template.map(|t| fill_step(&t, &vars)).unwrap_or_default();
         println!(
             "── {} · {} ──",
             local_when(&args.lang, &p.due_at.with_timezone(&tz)),
             title
         );
         println!("{}\n", to_plain(&text));
+    }
+    if let Some(store) = store {
+        store.close().await;
     }
     Ok(())
 }

@@ -37,7 +37,7 @@ fn preview_shows_the_course_with_local_times_and_no_token() {
     ]));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("── Mon 23 Nov, 14:30 · What's normal right now ──"),
+        out.contains("── Mon 23 Nov, 14:30 · What's normal, and what to do now ──"),
         "{out}"
     );
     assert!(out.contains("── Tue 24 Nov, 09:00 ·"), "{out}");
@@ -84,7 +84,7 @@ fn running_without_a_token_says_so() {
 fn without_a_subcommand_or_a_token_it_shows_a_preview() {
     let (code, out, err) = run(&mut aftercare());
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("What's normal right now"), "{out}");
+    assert!(out.contains("What's normal, and what to do now"), "{out}");
     assert!(err.contains("This was a preview"), "{err}");
     assert!(err.contains("TELOXIDE_TOKEN"), "{err}");
 }
@@ -305,4 +305,104 @@ fn a_read_only_database_stops_start_up_with_a_clear_error_and_is_left_as_it_was(
         "2026-01-01",
     ]));
     assert!(err.contains("there is no clinic #1"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clinic_add_takes_a_contact_and_names_the_emergency_number_and_preview_shows_that_clinic() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = support::app::db_url(&dir);
+    let (url, db2) = (tg.api_url(), db.clone());
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        run(aftercare()
+            .env("TELOXIDE_TOKEN", TOKEN)
+            .env("TELOXIDE_API_URL", url)
+            .env("DATABASE_URL", db2)
+            .args([
+                "clinic",
+                "add",
+                "--name",
+                "Glow Clinic",
+                "--timezone",
+                "America/New_York",
+                "--contact",
+                "+1 212 555 0100",
+            ]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Emergency number for patients: 911"), "{out}");
+    assert!(
+        out.contains("Contact for patients: +1 212 555 0100"),
+        "{out}"
+    );
+
+    // The preview of that clinic: its contact, its zone's emergency number.
+    let (code, out, err) = run(aftercare().env("DATABASE_URL", &db).args([
+        "preview",
+        "--clinic",
+        "1",
+        "--session",
+        "2026-11-23 14:30",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(America/New_York)"), "{out}");
+    assert!(out.contains("☎️ +1 212 555 0100"), "{out}");
+    assert!(out.contains("Call 911 right away"), "{out}");
+    assert!(!out.contains("no contact set"), "{out}");
+
+    let (code, _, err) = run(aftercare()
+        .env("DATABASE_URL", &db)
+        .args(["preview", "--clinic", "7"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no clinic #7"), "{err}");
+}
+
+#[test]
+fn preview_without_a_clinic_says_no_contact_is_set_rather_than_show_a_sample_number() {
+    let (code, out, err) = run(aftercare().args(["preview", "--session", "2026-11-23 14:30"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("☎️ (no contact set)"), "{out}");
+    assert!(!out.contains("1234567"), "{out}");
+    assert!(out.contains("No makeup for 24 hours"), "{out}");
+    assert!(out.contains("Call 112 right away"), "{out}");
+
+    let (code, out, err) =
+        run(aftercare().args(["preview", "--lang", "de", "--contact", "+49 30 1234567"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("☎️ +49 30 1234567"), "{out}");
+    assert!(out.contains("24 Stunden lang kein Make-up"), "{out}");
+    assert!(out.contains("den Notruf 112"), "{out}");
+}
+
+#[test]
+fn messages_check_refuses_a_first_step_or_checkin_without_the_safety_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&support::app::messages_dir(), dir.path());
+    let wording = dir.path().join("de/microneedling.toml");
+    let text = std::fs::read_to_string(&wording)
+        .unwrap()
+        .replacen("{warning_signs}", "", 1);
+    std::fs::write(&wording, text).unwrap();
+    let safety = dir.path().join("en/safety.toml");
+    let text = std::fs::read_to_string(&safety)
+        .unwrap()
+        .replace("☎️ {clinic_contact}", "");
+    std::fs::write(&safety, text).unwrap();
+
+    let (code, _, err) = run(aftercare().args(["messages", "check"]).arg(dir.path()));
+    assert_eq!(code, 2, "{err}");
+    let shown = dir.path().display().to_string();
+    assert!(
+        err.lines().any(|l| l.starts_with(&format!("{shown}/de/microneedling.toml:"))
+            && l.contains("normal-now: this message must contain {warning_signs}: the bot writes the warning signs")),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(&format!("{shown}/en/safety.toml:"))
+                && l.contains("warning_signs: this message must contain {clinic_contact}")),
+        "{err}"
+    );
 }

@@ -112,7 +112,7 @@ async fn a_patient_links_and_the_course_arrives_at_local_times() {
     app.tg
         .wait_for(
             anna().id,
-            |m| m.plain_text().contains("signs of infection"),
+            |m| m.plain_text().contains("how is your skin feeling"),
             WAIT,
         )
         .await;
@@ -122,7 +122,11 @@ async fn a_patient_links_and_the_course_arrives_at_local_times() {
         .await;
     app.clock.set(local("Europe/Berlin", "2026-11-30 10:00"));
     app.tg
-        .wait_for(anna().id, |m| m.plain_text().contains("about a week"), WAIT)
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("7 days since your session"),
+            WAIT,
+        )
         .await;
     app.clock.set(local("Europe/Berlin", "2026-12-21 09:59"));
     app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
@@ -340,7 +344,8 @@ async fn courses_keep_local_clock_times_across_both_dst_transitions() {
         .wait_for(anna().id, |m| m.plain_text().contains("Coming up"), WAIT)
         .await;
     assert!(
-        s.plain_text().contains("Mon 30 Mar, 10:00 — Day 3"),
+        s.plain_text()
+            .contains("Mon 30 Mar, 10:00 — Check-in: how is your skin?"),
         "{}",
         s.plain_text()
     );
@@ -357,7 +362,7 @@ async fn courses_keep_local_clock_times_across_both_dst_transitions() {
     app.tg
         .wait_for(
             anna().id,
-            |m| m.plain_text().contains("signs of infection"),
+            |m| m.plain_text().contains("how is your skin feeling"),
             WAIT,
         )
         .await;
@@ -375,7 +380,8 @@ async fn courses_keep_local_clock_times_across_both_dst_transitions() {
         .wait_for(ben.id, |m| m.plain_text().contains("Coming up"), WAIT)
         .await;
     assert!(
-        s.plain_text().contains("Mon 2 Nov, 10:00 — Day 3"),
+        s.plain_text()
+            .contains("Mon 2 Nov, 10:00 — Check-in: how is your skin?"),
         "{}",
         s.plain_text()
     );
@@ -386,7 +392,7 @@ async fn courses_keep_local_clock_times_across_both_dst_transitions() {
     app.tg
         .wait_for(
             ben.id,
-            |m| m.plain_text().contains("signs of infection"),
+            |m| m.plain_text().contains("how is your skin feeling"),
             WAIT,
         )
         .await;

@@ -138,7 +138,7 @@ async fn an_unreachable_patient_who_writes_stop_is_not_switched_back_on_first() 
     app.tg
         .wait_for(
             anna().id,
-            |m| m.plain_text().contains("signs of infection"),
+            |m| m.plain_text().contains("how is your skin feeling"),
             WAIT,
         )
         .await;
@@ -248,7 +248,7 @@ async fn after_three_days_asleep_expired_steps_are_skipped_and_the_rest_go_in_or
         app.tg
             .wait_for(
                 p.id,
-                |m| m.plain_text().contains("signs of infection"),
+                |m| m.plain_text().contains("how is your skin feeling"),
                 WAIT,
             )
             .await;

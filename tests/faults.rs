@@ -24,6 +24,10 @@ fn burst_messages() -> tempfile::TempDir {
     for lang in ["en", "de"] {
         copy(&format!("{lang}/bot.toml"), &format!("{lang}/bot.toml"));
         copy(
+            &format!("{lang}/safety.toml"),
+            &format!("{lang}/safety.toml"),
+        );
+        copy(
             &format!("{lang}/microneedling.toml"),
             &format!("{lang}/microneedling.toml"),
         );
@@ -32,8 +36,14 @@ fn burst_messages() -> tempfile::TempDir {
     let mut wording = String::new();
     for i in 1..=STEPS {
         plan.push_str(&format!("[[step]]\nid = \"s{i}\"\nafter = \"{i}ms\"\n"));
+        // A plan's first step carries the safety lines, like every course's.
+        let safety = if i == 1 {
+            "\\n{warning_signs}\\n{urgent_line}"
+        } else {
+            ""
+        };
         wording.push_str(&format!(
-            "[s{i}]\ntitle = \"Step {i}\"\ntext = \"Burst step {i} for {{first_name}}\"\n"
+            "[s{i}]\ntitle = \"Step {i}\"\ntext = \"Burst step {i} for {{first_name}}{safety}\"\n"
         ));
     }
     std::fs::write(dir.path().join("plans/burst.toml"), plan).unwrap();

@@ -75,7 +75,7 @@ async fn a_full_course_logs_ids_but_never_the_token_names_or_message_texts() {
             app.tg
                 .wait_for(
                     patient.id,
-                    |m| m.plain_text().contains("signs of infection"),
+                    |m| m.plain_text().contains("how is your skin feeling"),
                     WAIT,
                 )
                 .await;

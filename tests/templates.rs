@@ -175,7 +175,7 @@ async fn each_bad_text_is_refused_with_its_problem_and_the_old_text_stays() {
     start_edit(&app, &owner(), "step.hydrate-evening").await;
     let why = refused(&app, "Good evening {frist_name}!").await;
     assert!(
-        why.contains("unknown placeholder {frist_name}; this message can use {first_name}, {clinic_name}, {session_date}, {session_time}, {clinic_contact}"),
+        why.contains("unknown placeholder {frist_name}; this message can use {first_name}, {clinic_name}, {session_date}, {session_time}, {clinic_contact}, {warning_signs}, {urgent_line}, {after}, {makeup_after}"),
         "{why}"
     );
     assert!(why.contains("current text stays in force"), "{why}");

@@ -42,7 +42,7 @@ async fn timing_shows_each_step_with_its_offset() {
         .await
         .plain_text();
     assert!(
-        m.contains("normal-now · 0s · What's normal right now"),
+        m.contains("normal-now · 0s · What's normal, and what to do now"),
         "{m}"
     );
     assert!(

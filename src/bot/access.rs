@@ -383,11 +383,15 @@ fn parse_setting(key: &str, value: &str, ctx: &Ctx<'_>) -> Result<Setting, Strin
                 Err(format!("No plan `{}`; there is {}.", escape(value), known.join(", ")))
             }
         },
+        "emergency" => {
+            need("emergency number")?;
+            crate::domain::safety::parse_emergency_number(value).map(Setting::Emergency)
+        }
         "linkdays" => match value.parse::<i64>() {
             Ok(d) if (1..=90).contains(&d) => Ok(Setting::LinkDays(d)),
             _ => Err("Patient links can live 1 to 90 days: /settings linkdays 14".into()),
         },
-        _ => Err("Settings: name, timezone, quiet, contact, plan, linkdays. Example: /settings quiet 21:00 08:00".into()),
+        _ => Err("Settings: name, timezone, quiet, contact, emergency, plan, linkdays. Example: /settings quiet 21:00 08:00".into()),
     }
 }
 
@@ -397,8 +401,19 @@ fn show_settings(c: &Clinic) -> String {
     } else {
         escape(&c.contact)
     };
+    let emergency = match (
+        &c.emergency,
+        crate::domain::safety::emergency_number_for_zone(&c.timezone),
+    ) {
+        (Some(n), _) => escape(n),
+        (None, Some(n)) => format!("{n} (from the time zone)"),
+        (None, None) => {
+            "(none for this time zone: patients are told to call their local emergency number)"
+                .into()
+        }
+    };
     format!(
-        "<b>{}</b>\ntimezone: {}\nquiet: {}–{}\ncontact: {contact}\nplan: {}\nlinkdays: {}\n\nChange one with /settings &lt;name&gt; &lt;value&gt;.",
+        "<b>{}</b>\ntimezone: {}\nquiet: {}–{}\ncontact: {contact}\nemergency: {emergency}\nplan: {}\nlinkdays: {}\n\nChange one with /settings &lt;name&gt; &lt;value&gt;.",
         escape(&c.name),
         c.timezone,
         c.quiet_start,

@@ -66,11 +66,14 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let caption = format!(
         "<b>{name}</b> is enrolled (patient #{id}), session {session}.\n\n\
          Show this QR code or send the link:\n{url}\n\n\
-         The link works once and until {expires}.{same_person_hint}",
+         The link works once and until {expires}.{same_person_hint}{no_contact}",
         name = escape(&parsed.name),
         id = enrolled.patient_id,
         session = local_when("en", &parsed.session_at.with_timezone(&tz)),
         expires = local_when("en", &enrolled.expires_at.with_timezone(&tz)),
+        no_contact = crate::domain::safety::missing_contact_warning(&clinic.contact)
+            .map(|w| format!("\n\n{w}"))
+            .unwrap_or_default(),
     );
     send_link_picture(ctx, &url, caption).await
 }

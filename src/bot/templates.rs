@@ -113,15 +113,17 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     ))
     .await?;
     let now = deps.clock.now();
-    ctx.reply(non_empty(svc::sample(
+    let sample = svc::sample(
+        &deps.store,
         &deps.catalog,
         clinic,
         &t.key,
         &t.lang,
         &template,
         now,
-    )))
+    )
     .await?;
+    ctx.reply(non_empty(sample)).await?;
     show_raw(ctx, "Raw text, with its placeholders:", template.source()).await
 }
 
@@ -263,13 +265,15 @@ pub async fn new_text(ctx: &Ctx<'_>) -> anyhow::Result<bool> {
     ))
     .await?;
     let sample = svc::sample(
+        &deps.store,
         &deps.catalog,
         clinic,
         &proposed.target.key,
         &proposed.target.lang,
         &proposed.template,
         deps.clock.now(),
-    );
+    )
+    .await?;
     ctx.reply_with_buttons(
         non_empty(sample),
         buttons(vec![

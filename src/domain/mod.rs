@@ -11,6 +11,7 @@ pub mod plan;
 pub mod problems;
 pub mod relay;
 pub mod roles;
+pub mod safety;
 pub mod template;
 pub mod throttle;
 pub mod time;

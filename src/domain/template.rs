@@ -32,7 +32,7 @@ pub enum TemplateError {
     Markup(String),
     #[error("the text is {0} characters once filled in; Telegram allows {max}", max = html::MAX_MESSAGE_LEN)]
     TooLong(usize),
-    #[error("this message must contain {{{0}}}")]
+    #[error("this message must contain {{{0}}}{why}", why = super::safety::why_required(.0))]
     MissingPlaceholder(String),
 }
 
@@ -80,7 +80,15 @@ impl Template {
             parts,
         };
         // Check markup and length with every placeholder filled with a long sample.
-        let sample: Vec<(&str, &str)> = allowed.iter().map(|n| (*n, SAMPLE_VALUE)).collect();
+        // The bot's safety lines are a few sentences, not a name: they count as such.
+        let block = SAMPLE_VALUE.repeat(10);
+        let sample: Vec<(&str, &str)> = allowed
+            .iter()
+            .map(|n| {
+                let long = super::safety::SAFETY_PLACEHOLDERS.contains(n);
+                (*n, if long { block.as_str() } else { SAMPLE_VALUE })
+            })
+            .collect();
         let filled = template.render(&sample);
         let len = html::check(&filled).map_err(TemplateError::Markup)?;
         if len > html::MAX_MESSAGE_LEN {
@@ -131,6 +139,12 @@ impl Template {
     /// Like `render`, but a line that uses a placeholder whose value is empty is left
     /// out: "Call us: {clinic_contact}" disappears for a clinic without a phone number.
     pub fn render_dropping_empty(&self, vars: &Vars<'_>) -> String {
+        self.render_dropping_empty_with_html(vars, &[])
+    }
+
+    /// Like `render_dropping_empty`, and each of `html` is trusted markup the bot made
+    /// itself (the safety lines), put in as it is rather than escaped.
+    pub fn render_dropping_empty_with_html(&self, vars: &Vars<'_>, html: &Vars<'_>) -> String {
         let mut out = String::new();
         let mut line = String::new();
         let mut drop = false;
@@ -155,6 +169,11 @@ impl Template {
                     }
                 }
                 Part::Var(name) => {
+                    if let Some((_, markup)) = html.iter().find(|(n, _)| n == name) {
+                        drop |= markup.is_empty();
+                        line.push_str(markup);
+                        continue;
+                    }
                     let value = vars
                         .iter()
                         .find(|(n, _)| n == name)
@@ -269,6 +288,41 @@ mod tests {
             t.render_dropping_empty(&[("first_name", "Jo"), ("clinic_name", "1")]),
             "Hi Jo\nCall us: 1\nBye"
         );
+    }
+
+    #[test]
+    fn trusted_markup_goes_in_as_it_is() {
+        let allowed = &["first_name", "warning_signs"];
+        let t = Template::parse("Hi {first_name}\n{warning_signs}\nBye", allowed).unwrap();
+        assert_eq!(
+            t.render_dropping_empty_with_html(
+                &[("first_name", "<Jo>")],
+                &[("warning_signs", "<b>Call</b>\n☎️ 1")]
+            ),
+            "Hi &lt;Jo&gt;\n<b>Call</b>\n☎️ 1\nBye"
+        );
+    }
+
+    #[test]
+    fn a_missing_safety_line_says_why() {
+        let allowed = &["warning_signs", "urgent_line"];
+        let e = Template::parse_requiring("{urgent_line}", allowed, allowed).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "this message must contain {warning_signs}: the bot writes the warning signs"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn safety_lines_count_long_when_checking_the_length() {
+        let allowed = &["warning_signs"];
+        let near = format!("{}{{warning_signs}}", "a".repeat(3800));
+        assert!(matches!(
+            Template::parse(&near, allowed),
+            Err(TemplateError::TooLong(_))
+        ));
     }
 
     proptest! {

@@ -358,9 +358,18 @@ impl Scheduler {
             }
             needed.extend(buttons::series_header_reply(series));
             let wording = texts.wording(row.clinic_id, lang, &needed).await?;
-            Ok::<_, sqlx::Error>((series, wording))
+            let extras = crate::service::step_extras::for_clinic_id(
+                &self.store,
+                &self.catalog,
+                row.clinic_id,
+                lang,
+                &row.plan,
+                &row.step_id,
+            )
+            .await?;
+            Ok::<_, sqlx::Error>((series, wording, extras))
         };
-        let (series, wording) = match fetched.await {
+        let (series, wording, extras) = match fetched.await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the patient's series or wording");
@@ -373,6 +382,7 @@ impl Scheduler {
             clinic_contact: &row.contact,
             session: crate::store::from_millis(row.session_at).with_timezone(&tz),
             lang,
+            extras: &extras,
         };
         let template = match texts
             .step(row.clinic_id, lang, &row.plan, &row.step_id)

@@ -166,6 +166,8 @@ pub enum Setting {
     Contact(String),
     Plan(String),
     LinkDays(i64),
+    /// The emergency number patients are told to call; `None`: the zone's.
+    Emergency(Option<String>),
 }
 
 /// A setting saved: the clinic as it is now, and how many reminders moved.

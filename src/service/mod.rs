@@ -22,6 +22,7 @@ pub mod patient;
 pub mod patient_admin;
 pub mod relay;
 pub mod series;
+pub mod step_extras;
 pub mod templates;
 pub mod texts;
 pub mod timing;

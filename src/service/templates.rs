@@ -138,18 +138,20 @@ pub async fn current(
         .map(|r| (r.template, r.own)))
 }
 
-/// A template filled in for a sample patient of the clinic, as it would be sent now.
-pub fn sample(
+/// A template filled in for a sample patient of the clinic, as it would be sent now
+/// (with the clinic's safety lines and timing words).
+pub async fn sample(
+    store: &Store,
     catalog: &Catalog,
     clinic: &Clinic,
     key: &TextKey,
     lang: &str,
     template: &Template,
     now: DateTime<Utc>,
-) -> String {
+) -> Result<String, sqlx::Error> {
     let tz = clinic.tz();
-    match key {
-        TextKey::Step(_) => fill_step(
+    Ok(match key {
+        TextKey::Step(step) | TextKey::SafetyStep(step) => fill_step(
             template,
             &StepVars {
                 patient_name: SAMPLE_PATIENT,
@@ -157,6 +159,15 @@ pub fn sample(
                 clinic_contact: &clinic.contact,
                 session: now.with_timezone(&tz),
                 lang,
+                extras: &super::step_extras::for_clinic(
+                    store,
+                    catalog,
+                    clinic,
+                    lang,
+                    &clinic.default_plan,
+                    step,
+                )
+                .await?,
             },
         ),
         TextKey::Reply(_) => {
@@ -177,7 +188,7 @@ pub fn sample(
                 ("title", &title),
             ])
         }
-    }
+    })
 }
 
 /// Starts an edit: the staff member's next plain message is the new text.

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 
 use crate::catalog::{Catalog, Reply, STEP_PLACEHOLDERS};
+use crate::domain::plan::Plan;
+use crate::domain::safety::{SAFETY_PLACEHOLDERS, needs_safety_lines};
 use crate::domain::template::{Template, TemplateError};
 use crate::store::Store;
 
@@ -12,6 +14,9 @@ use crate::store::Store;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TextKey {
     Step(String),
+    /// A step that must carry the bot's safety lines: the plan's first step and every
+    /// check-in (`domain::safety::needs_safety_lines`).
+    SafetyStep(String),
     Reply(Reply),
 }
 
@@ -20,10 +25,10 @@ impl TextKey {
     pub fn parse(text: &str, catalog: &Catalog, plan: &str) -> Option<TextKey> {
         let (area, name) = text.trim().split_once('.')?;
         match area.to_ascii_lowercase().as_str() {
-            "step" => catalog
-                .plan(plan)?
-                .step(name)
-                .map(|s| TextKey::Step(s.id.clone())),
+            "step" => {
+                let plan = catalog.plan(plan)?;
+                plan.step(name).map(|s| TextKey::step(plan, &s.id))
+            }
             "reply" => Reply::ALL
                 .iter()
                 .find(|r| r.key() == name)
@@ -36,12 +41,7 @@ impl TextKey {
     pub fn all(catalog: &Catalog, plan: &str) -> Vec<TextKey> {
         let steps: Vec<TextKey> = catalog
             .plan(plan)
-            .map(|p| {
-                p.steps
-                    .iter()
-                    .map(|s| TextKey::Step(s.id.clone()))
-                    .collect()
-            })
+            .map(|p| p.steps.iter().map(|s| TextKey::step(p, &s.id)).collect())
             .unwrap_or_default();
         steps
             .into_iter()
@@ -49,9 +49,26 @@ impl TextKey {
             .collect()
     }
 
+    /// The key of a step of `plan`, which knows whether it needs the safety lines.
+    pub fn step(plan: &Plan, id: &str) -> TextKey {
+        if needs_safety_lines(plan, id) {
+            TextKey::SafetyStep(id.to_string())
+        } else {
+            TextKey::Step(id.to_string())
+        }
+    }
+
+    /// The step id, for a step's key.
+    pub fn step_id(&self) -> Option<&str> {
+        match self {
+            TextKey::Step(id) | TextKey::SafetyStep(id) => Some(id),
+            TextKey::Reply(_) => None,
+        }
+    }
+
     pub fn allowed(&self) -> &'static [&'static str] {
         match self {
-            TextKey::Step(_) => STEP_PLACEHOLDERS,
+            TextKey::Step(_) | TextKey::SafetyStep(_) => STEP_PLACEHOLDERS,
             TextKey::Reply(r) => r.placeholders(),
         }
     }
@@ -60,6 +77,7 @@ impl TextKey {
     pub fn required(&self) -> &'static [&'static str] {
         match self {
             TextKey::Reply(Reply::ScheduleItem) => &["when", "title"],
+            TextKey::SafetyStep(_) => SAFETY_PLACEHOLDERS,
             _ => &[],
         }
     }
@@ -73,7 +91,7 @@ impl TextKey {
 impl std::fmt::Display for TextKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TextKey::Step(id) => write!(f, "step.{id}"),
+            TextKey::Step(id) | TextKey::SafetyStep(id) => write!(f, "step.{id}"),
             TextKey::Reply(r) => write!(f, "reply.{}", r.key()),
         }
     }
@@ -161,7 +179,9 @@ impl<'a> Texts<'a> {
     /// The text from the messages folder.
     pub fn default(&self, lang: &str, plan: &str, key: &TextKey) -> Option<Template> {
         match key {
-            TextKey::Step(step) => self.catalog.step(lang, plan, step).map(|w| w.text.clone()),
+            TextKey::Step(step) | TextKey::SafetyStep(step) => {
+                self.catalog.step(lang, plan, step).map(|w| w.text.clone())
+            }
             TextKey::Reply(r) => Some(self.catalog.reply(lang, *r).clone()),
         }
     }
@@ -208,7 +228,10 @@ impl<'a> Texts<'a> {
         plan: &str,
         step: &str,
     ) -> Result<Option<Template>, sqlx::Error> {
-        let key = TextKey::Step(step.to_string());
+        let key = match self.catalog.plan(plan) {
+            Some(p) => TextKey::step(p, step),
+            None => TextKey::Step(step.to_string()),
+        };
         Ok(self
             .resolve(Some(clinic_id), lang, plan, &key)
             .await?
@@ -245,7 +268,7 @@ mod tests {
         for lang in c.languages() {
             for key in TextKey::all(&c, "microneedling") {
                 let source = match &key {
-                    TextKey::Step(s) => {
+                    TextKey::Step(s) | TextKey::SafetyStep(s) => {
                         c.step(&lang.code, "microneedling", s).unwrap().text.clone()
                     }
                     TextKey::Reply(r) => c.reply(&lang.code, *r).clone(),
@@ -258,5 +281,21 @@ mod tests {
                 .check("{title}")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_first_step_and_checkins_must_keep_the_safety_lines() {
+        let c = catalog();
+        for (key, safety) in [
+            ("step.normal-now", true),
+            ("step.checkin-day3", true),
+            ("step.checkin-day7", true),
+            ("step.sun-morning", false),
+        ] {
+            let key = TextKey::parse(key, &c, "microneedling").unwrap();
+            let dropped = key.check("Hi {first_name}, all is well. {urgent_line}");
+            assert_eq!(dropped.is_err(), safety, "{key}");
+            assert!(key.check("Hi {warning_signs} {urgent_line}").is_ok());
+        }
     }
 }

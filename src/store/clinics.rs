@@ -19,6 +19,8 @@ pub struct Clinic {
     pub default_lang: String,
     pub contact: String,
     pub link_ttl_secs: i64,
+    /// Set with `/settings emergency`; `None`: the number of the clinic's zone.
+    pub emergency: Option<String>,
 }
 
 impl Clinic {
@@ -44,7 +46,7 @@ pub enum StaffRole {
     Staff,
 }
 
-const CLINIC_COLUMNS: &str = "id, name, timezone, quiet_start, quiet_end, default_plan, default_lang, contact, link_ttl_secs";
+const CLINIC_COLUMNS: &str = "id, name, timezone, quiet_start, quiet_end, default_plan, default_lang, contact, link_ttl_secs, emergency";
 
 pub async fn insert_clinic(
     conn: &mut SqliteConnection,
@@ -185,6 +187,17 @@ pub async fn apply_setting(
             "link lifetime (days)",
             d.to_string(),
         ),
+        Setting::Emergency(number) => {
+            sqlx::query("UPDATE clinics SET emergency = ? WHERE id = ?")
+                .bind(number)
+                .bind(clinic_id)
+                .execute(conn)
+                .await?;
+            return Ok((
+                "emergency number",
+                number.clone().unwrap_or_else(|| "auto".into()),
+            ));
+        }
         Setting::Quiet(start, end) => {
             sqlx::query("UPDATE clinics SET quiet_start = ?, quiet_end = ? WHERE id = ?")
                 .bind(start.format("%H:%M").to_string())
