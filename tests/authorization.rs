@@ -224,6 +224,15 @@ impl World {
     }
 
     async fn fingerprint(&self) -> Vec<i64> {
+        // A reminder an earlier command made due may still be on its way out (the
+        // answer is queued ahead of it): measure once the scheduler has settled it.
+        support::app::eventually("no reminder is being sent", || async {
+            self.app
+                .count("SELECT COUNT(*) FROM reminders WHERE status = 'leased'")
+                .await
+                == 0
+        })
+        .await;
         let mut out = Vec::new();
         for sql in [
             "SELECT COUNT(*) FROM patients",
