@@ -314,31 +314,30 @@ impl Outbox {
     pub fn send(&self, msg: Outgoing) -> Receipt {
         let (done, receipt) = oneshot::channel();
         let chat = msg.chat;
-        let answer = msg.lane == Lane::Answer;
         let job = Job { msg, done };
-        let start_worker = {
-            let mut chats = self.inner.chats();
-            let mut start = false;
-            let queue = chats.entry(chat).or_insert_with(|| {
-                start = true;
-                ChatQueue::default()
-            });
-            if answer {
+        self.with_queue(chat, |queue| {
+            if job.msg.lane == Lane::Answer {
                 queue.answers.push_back(job);
             } else {
                 queue.queued.push_back(job);
             }
-            start
-        };
-        if start_worker {
-            tokio::spawn(self.inner.clone().work(chat));
-        }
+        });
         Receipt(receipt)
     }
 
     /// Holds the head of `chat`'s queue for an answer being worked out (see
     /// `Reservation`).
     pub fn reserve(&self, chat: i64) -> Reservation {
+        self.with_queue(chat, |queue| queue.reserved += 1);
+        Reservation {
+            outbox: self.clone(),
+            chat,
+            released: false,
+        }
+    }
+
+    /// Changes `chat`'s queue, starting its worker if it had none.
+    fn with_queue(&self, chat: i64, change: impl FnOnce(&mut ChatQueue)) {
         let start_worker = {
             let mut chats = self.inner.chats();
             let mut start = false;
@@ -346,16 +345,11 @@ impl Outbox {
                 start = true;
                 ChatQueue::default()
             });
-            queue.reserved += 1;
+            change(queue);
             start
         };
         if start_worker {
             tokio::spawn(self.inner.clone().work(chat));
-        }
-        Reservation {
-            outbox: self.clone(),
-            chat,
-            released: false,
         }
     }
 
