@@ -178,6 +178,9 @@ impl Drop for Pacer {
     }
 }
 
+/// How late the slot task may wake and still keep to its schedule (timer granularity).
+const ON_TIME: Duration = Duration::from_millis(3);
+
 /// The slot task: one slot per `gap`, never during a pause, most urgent waiter first.
 /// A waiter that gave up (its future dropped) costs no slot.
 async fn hand_out_slots(state: Weak<Mutex<State>>, changed: Arc<Notify>, gap: Duration) {
@@ -210,9 +213,13 @@ async fn hand_out_slots(state: Weak<Mutex<State>>, changed: Arc<Notify>, gap: Du
         if s.paused_until.is_some_and(|p| p > Instant::now()) {
             continue;
         }
+        // The next slot keeps to the schedule while this task is on time; woken late (a
+        // busy machine), it counts from now instead, so slots never bunch to catch up.
+        let now = Instant::now();
+        let base = if now.duration_since(at) <= ON_TIME { at } else { now };
         while let Some(w) = s.waiting.pop() {
             if w.grant.send(()).is_ok() {
-                s.next_slot = Some(at + gap);
+                s.next_slot = Some(base + gap);
                 break;
             }
         }
