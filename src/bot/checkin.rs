@@ -158,7 +158,8 @@ pub async fn on_handled_button(
     let clinics: Vec<i64> = memberships.iter().map(|(c, _)| c.id).collect();
     let now = deps.clock.now();
     let name = q.from.full_name();
-    let outcome = handle_alert(&deps.store, alert_id, &clinics, user, &name, now).await?;
+    let outcome =
+        deps.woken(handle_alert(&deps.store, alert_id, &clinics, user, &name, now).await?);
     let clinic_tz = |clinic_id: i64| {
         memberships
             .iter()
@@ -168,8 +169,8 @@ pub async fn on_handled_button(
     };
     Ok(Some(match outcome {
         HandleOutcome::Unknown => return Ok(None),
-        HandleOutcome::Handled(alert) => {
-            tracing::info!(alert = alert_id, user, "alert handled");
+        HandleOutcome::Handled { alert, released } => {
+            tracing::info!(alert = alert_id, user, released, "alert handled");
             // Every copy then shows who took it and loses its button, so nobody else
             // calls the patient too. In the background: the press is answered at once.
             let tz = clinic_tz(alert.clinic_id);

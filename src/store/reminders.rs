@@ -256,10 +256,12 @@ impl Store {
         tx.commit().await
     }
 
-    /// Reminders still to come for a patient, in order.
+    /// Reminders still to come for a patient, in order. A check-in's nudge
+    /// (`nudge-…`) is not listed: it goes out only if the check-in stays unanswered.
     pub async fn upcoming(&self, patient_id: i64) -> Result<Vec<Upcoming>, sqlx::Error> {
         sqlx::query_as(
             "SELECT step_id, due_at FROM reminders WHERE patient_id = ? AND status IN ('pending', 'leased')
+               AND step_id NOT LIKE 'nudge-%'
              ORDER BY due_at, id",
         )
         .bind(patient_id)
@@ -321,4 +323,169 @@ pub async fn move_pending(
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// A reminder held after a warning sign.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Held {
+    pub id: i64,
+    pub step_id: String,
+    pub due_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+impl Held {
+    pub fn due(&self) -> DateTime<Utc> {
+        from_millis(self.due_at)
+    }
+    pub fn expires(&self) -> Option<DateTime<Utc>> {
+        self.expires_at.map(from_millis)
+    }
+}
+
+/// Holds a patient's reminders of `steps` not yet sent until `alert` is handled:
+/// cancelled with `note` (so nothing sends them) and the alert that holds them. A row
+/// the scheduler has leased is held too; the outbox's last check drops it. Returns how
+/// many.
+pub async fn hold_steps(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    steps: &[&str],
+    alert: i64,
+    note: &str,
+) -> Result<u64, sqlx::Error> {
+    // Step ids are a-z, 0-9 and - (checked when the plan loads); escaped all the same.
+    let steps = format!(
+        "[{}]",
+        steps
+            .iter()
+            .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let done = sqlx::query(
+        "UPDATE reminders SET status = 'cancelled', note = ?, held_by = ?, lease_until = NULL
+         WHERE patient_id = ? AND status IN ('pending', 'leased')
+           AND step_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(note)
+    .bind(alert)
+    .bind(patient_id)
+    .bind(steps)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The reminders `alert` holds.
+pub async fn held_by(conn: &mut SqliteConnection, alert: i64) -> Result<Vec<Held>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, step_id, due_at, expires_at FROM reminders
+         WHERE held_by = ? AND status = 'cancelled' ORDER BY due_at, id",
+    )
+    .bind(alert)
+    .fetch_all(conn)
+    .await
+}
+
+/// Hands what `from` holds over to `to` (another open alert of the same patient).
+pub async fn move_holds(
+    conn: &mut SqliteConnection,
+    from: i64,
+    to: i64,
+) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE reminders SET held_by = ? WHERE held_by = ? AND status = 'cancelled'")
+            .bind(to)
+            .bind(from)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// How a held reminder ends its hold.
+pub enum Release<'a> {
+    /// Queued again, due at this time.
+    Pending(DateTime<Utc>),
+    /// Cancelled with this note instead (its patient is not active: the note says
+    /// whether `/resume` brings it back).
+    Cancelled(&'a str),
+    /// Its time passed while held: skipped with this note.
+    Skipped(&'a str),
+}
+
+/// Ends the hold on one row; false when it was no longer held.
+pub async fn release_held(
+    conn: &mut SqliteConnection,
+    id: i64,
+    how: Release<'_>,
+) -> Result<bool, sqlx::Error> {
+    let (status, due, note) = match how {
+        Release::Pending(due) => ("pending", Some(millis(due)), None),
+        Release::Cancelled(note) => ("cancelled", None, Some(note)),
+        Release::Skipped(note) => ("skipped", None, Some(note)),
+    };
+    let done = sqlx::query(
+        "UPDATE reminders SET status = ?, due_at = COALESCE(?, due_at), note = ?, held_by = NULL
+         WHERE id = ? AND held_by IS NOT NULL AND status = 'cancelled'",
+    )
+    .bind(status)
+    .bind(due)
+    .bind(note)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl Store {
+    /// A patient's reminders held after a warning sign, in due order, for `/patient`.
+    pub async fn held(&self, patient_id: i64) -> Result<Vec<Upcoming>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT step_id, due_at FROM reminders
+             WHERE patient_id = ? AND status = 'cancelled' AND held_by IS NOT NULL
+             ORDER BY due_at, id",
+        )
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Records a sent check-in and queues its one nudge (`nudge`), together: a crash
+    /// between the two cannot leave a check-in without its follow-up.
+    pub async fn mark_sent_with_nudge(
+        &self,
+        id: i64,
+        message_id: i32,
+        now: DateTime<Utc>,
+        patient_id: i64,
+        nudge: &NewReminder,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE reminders SET status = 'sent', telegram_message_id = ?, sent_at = ?, lease_until = NULL, note = NULL
+             WHERE id = ?",
+        )
+        .bind(message_id)
+        .bind(millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        // A later session's check-in queues its nudge afresh over the earlier one.
+        sqlx::query(
+            "INSERT INTO reminders (patient_id, step_id, due_at, expires_at, status, note) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (patient_id, step_id) DO UPDATE SET due_at = excluded.due_at,
+               expires_at = excluded.expires_at, status = excluded.status, note = excluded.note,
+               lease_until = NULL, attempts = 0, telegram_message_id = NULL, sent_at = NULL, held_by = NULL",
+        )
+        .bind(patient_id)
+        .bind(&nudge.step_id)
+        .bind(millis(nudge.due_at))
+        .bind(nudge.expires_at.map(millis))
+        .bind(nudge.status)
+        .bind(nudge.note)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
 }
