@@ -49,9 +49,21 @@ pub struct Claimed {
     pub clinic_name: String,
     pub timezone: String,
     pub contact: String,
+    pub quiet_start: String,
+    pub quiet_end: String,
 }
 
 impl Claimed {
+    /// The clinic's quiet hours, for follow-ups planned when this row is sent.
+    pub fn quiet_hours(&self) -> crate::domain::time::QuietHours {
+        use crate::domain::time::{QuietHours, parse_clock};
+        let d = QuietHours::default();
+        QuietHours {
+            start: parse_clock(&self.quiet_start).unwrap_or(d.start),
+            end: parse_clock(&self.quiet_end).unwrap_or(d.end),
+        }
+    }
+
     pub fn due(&self) -> DateTime<Utc> {
         from_millis(self.due_at)
     }
@@ -145,7 +157,8 @@ impl Store {
         let mut claimed: Vec<Claimed> = sqlx::query_as(
             "SELECT r.id, r.patient_id, p.clinic_id, r.step_id, r.due_at, r.expires_at, r.attempts,
                     p.chat_id, p.name AS patient_name, p.status AS patient_status, p.lang, p.plan,
-                    p.session_at, c.name AS clinic_name, COALESCE(p.timezone, c.timezone) AS timezone, c.contact
+                    p.session_at, c.name AS clinic_name, COALESCE(p.timezone, c.timezone) AS timezone, c.contact,
+                    c.quiet_start, c.quiet_end
              FROM reminders r JOIN patients p ON p.id = r.patient_id JOIN clinics c ON c.id = p.clinic_id
              WHERE r.id IN (SELECT value FROM json_each(?))",
         )
