@@ -566,7 +566,9 @@ async fn a_warning_sign_holds_the_all_clear_until_handled_then_releases_those_no
         .wait_for(anna().id, |m| m.plain_text().contains("notified"), WAIT)
         .await;
     assert!(
-        advice.plain_text().contains("will wait until Glow Clinic has been in touch"),
+        advice
+            .plain_text()
+            .contains("will wait until Glow Clinic has been in touch"),
         "{}",
         advice.plain_text()
     );
@@ -646,7 +648,10 @@ async fn all_good_holds_nothing() {
     app.tg
         .wait_for(anna().id, |m| m.plain_text().contains("good to hear"), WAIT)
         .await;
-    assert_eq!(step_state(&app, anna_id, "activities-ok").await.0, "pending");
+    assert_eq!(
+        step_state(&app, anna_id, "activities-ok").await.0,
+        "pending"
+    );
     // An answered check-in gets no nudge when its window closes.
     app.clock.set(berlin("2026-11-28 10:00"));
     app.tg
@@ -690,7 +695,11 @@ async fn an_unanswered_check_in_is_nudged_once_then_listed_for_staff() {
     app.tg.send_text(&sam(), "/alerts");
     let list = app
         .tg
-        .wait_for(sam().id, |m| m.plain_text().contains("No open alerts"), WAIT)
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("No open alerts"),
+            WAIT,
+        )
         .await;
     assert!(!list.plain_text().contains("Did not answer"));
     // Still silent a day later: listed, and nudged no more.
@@ -698,7 +707,11 @@ async fn an_unanswered_check_in_is_nudged_once_then_listed_for_staff() {
     app.tg.send_text(&sam(), "/alerts");
     let list = app
         .tg
-        .wait_for(sam().id, |m| m.plain_text().contains("Did not answer"), WAIT)
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("Did not answer"),
+            WAIT,
+        )
         .await
         .plain_text();
     assert!(list.contains("Anna Berg"), "{list}");
@@ -723,7 +736,11 @@ async fn an_unanswered_check_in_is_nudged_once_then_listed_for_staff() {
     app.tg.send_text(&sam(), "/alerts");
     let list = app
         .tg
-        .wait_for(sam().id, |m| m.plain_text().contains("No open alerts"), WAIT)
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("No open alerts"),
+            WAIT,
+        )
         .await;
     assert!(!list.plain_text().contains("Did not answer"));
     app.stop().await;

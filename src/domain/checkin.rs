@@ -129,9 +129,7 @@ pub fn nudge_times(
     tz: Tz,
     quiet: QuietHours,
 ) -> (DateTime<Utc>, DateTime<Utc>) {
-    let closes = checkin_expires
-        .unwrap_or(sent + CHECKIN_WINDOW)
-        .max(sent);
+    let closes = checkin_expires.unwrap_or(sent + CHECKIN_WINDOW).max(sent);
     let due = quiet.defer(closes, tz);
     (due, due + NUDGE_WINDOW)
 }
@@ -150,7 +148,13 @@ mod tests {
     fn a_held_step_still_ahead_keeps_its_time() {
         let q = QuietHours::default();
         let due = at("2026-11-28T09:00:00Z");
-        let got = release_due(due, Some(due + Duration::days(2)), at("2026-11-27T09:00:00Z"), Berlin, q);
+        let got = release_due(
+            due,
+            Some(due + Duration::days(2)),
+            at("2026-11-27T09:00:00Z"),
+            Berlin,
+            q,
+        );
         assert_eq!(got, Some(due));
     }
 
@@ -164,7 +168,10 @@ mod tests {
         assert_eq!(release_due(due, expires, now, Berlin, q), Some(now));
         // 23:00 in Berlin: the next morning at 08:00.
         let now = at("2026-11-29T22:00:00Z");
-        assert_eq!(release_due(due, expires, now, Berlin, q), Some(at("2026-11-30T07:00:00Z")));
+        assert_eq!(
+            release_due(due, expires, now, Berlin, q),
+            Some(at("2026-11-30T07:00:00Z"))
+        );
         // Past its expiry: skipped.
         let now = at("2026-11-30T10:00:00Z");
         assert_eq!(release_due(due, expires, now, Berlin, q), None);

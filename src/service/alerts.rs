@@ -5,14 +5,17 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::checkin::{EXPIRED_WHILE_HELD, release_due};
+use crate::store::access::{self, Audit};
 use crate::store::patient_care::PAUSED_NOTE;
 use crate::store::reminders::{self, Release};
-use crate::store::access::{self, Audit};
 use crate::store::{Alert, PatientStatus, Store, alerts, clinics, patients};
 
 pub enum HandleOutcome {
     /// `released`: held reminders queued again.
-    Handled { alert: Alert, released: u64 },
+    Handled {
+        alert: Alert,
+        released: u64,
+    },
     AlreadyHandled(Alert),
     /// No such alert, or not one of this person's clinics.
     Unknown,
@@ -102,6 +105,10 @@ async fn release_holds(
             queued += 1;
         }
     }
-    tracing::info!(patient = patient_id, queued, "held all-clear steps released");
+    tracing::info!(
+        patient = patient_id,
+        queued,
+        "held all-clear steps released"
+    );
     Ok(queued)
 }

@@ -80,8 +80,7 @@ pub async fn answer_checkin(
         // open: held until staff press "Handled".
         let all_clear = plan.map(|p| p.all_clear_steps()).unwrap_or_default();
         let held =
-            reminders::hold_steps(&mut tx, target.patient_id, &all_clear, alert, HELD_NOTE)
-                .await?;
+            reminders::hold_steps(&mut tx, target.patient_id, &all_clear, alert, HELD_NOTE).await?;
         tracing::info!(patient = target.patient_id, held, "all-clear steps held");
         Some(alert)
     } else {

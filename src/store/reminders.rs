@@ -229,14 +229,16 @@ impl Store {
         Ok(())
     }
 
-    /// Back to the queue at `due_at` (rate limit, network trouble).
+    /// Back to the queue at `due_at` (rate limit, network trouble), unless it was
+    /// cancelled or held meanwhile: a held row must not come back before its alert is
+    /// handled.
     pub async fn retry_at(
         &self,
         id: i64,
         due_at: DateTime<Utc>,
         note: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE reminders SET status = 'pending', due_at = ?, lease_until = NULL, note = ? WHERE id = ?")
+        sqlx::query("UPDATE reminders SET status = 'pending', due_at = ?, lease_until = NULL, note = ? WHERE id = ? AND status = 'leased'")
             .bind(millis(due_at))
             .bind(note)
             .bind(id)
@@ -245,14 +247,17 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a row without sending: skipped, cancelled or failed, with the reason.
+    /// Ends a row without sending: skipped, cancelled or failed, with the reason. A row
+    /// cancelled or held meanwhile keeps its own note.
     pub async fn finish_unsent(
         &self,
         id: i64,
         status: ReminderStatus,
         note: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE reminders SET status = ?, lease_until = NULL, note = ? WHERE id = ?")
+        sqlx::query(
+            "UPDATE reminders SET status = ?, lease_until = NULL, note = ? WHERE id = ? AND status = 'leased'",
+        )
             .bind(status)
             .bind(note)
             .bind(id)
