@@ -88,6 +88,8 @@ pub enum Reply {
     CheckinAdvice,
     CheckinUrgent,
     CheckinAlready,
+    /// The one reminder after a check-in nobody answered.
+    CheckinNudge,
     RelayFromClinic,
     RelayPhotoCaption,
     RelayUnsupported,
@@ -126,7 +128,7 @@ pub enum Reply {
 }
 
 impl Reply {
-    pub const ALL: [Reply; 57] = [
+    pub const ALL: [Reply; 58] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -150,6 +152,7 @@ impl Reply {
         Reply::CheckinAdvice,
         Reply::CheckinUrgent,
         Reply::CheckinAlready,
+        Reply::CheckinNudge,
         Reply::RelayFromClinic,
         Reply::RelayPhotoCaption,
         Reply::RelayUnsupported,
@@ -211,6 +214,7 @@ impl Reply {
             Reply::CheckinAdvice => "checkin_advice",
             Reply::CheckinUrgent => "checkin_urgent",
             Reply::CheckinAlready => "checkin_already",
+            Reply::CheckinNudge => "checkin_nudge",
             Reply::RelayFromClinic => "relay_from_clinic",
             Reply::RelayPhotoCaption => "relay_photo_caption",
             Reply::RelayUnsupported => "relay_unsupported",
@@ -274,6 +278,7 @@ impl Reply {
             | Reply::CheckinAdvice
             | Reply::CheckinUrgent
             | Reply::CheckinAlready
+            | Reply::CheckinNudge
             | Reply::RelayFailed => &["clinic_name", "clinic_contact"],
             Reply::RelayFromClinic | Reply::RelayPhotoCaption => &["clinic_name", "message"],
             Reply::RelayUnsupported => &["clinic_name"],

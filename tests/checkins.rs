@@ -524,3 +524,224 @@ async fn a_clinics_own_button_label_reaches_the_check_in() {
     assert_eq!(labels.len(), 4);
     app.stop().await;
 }
+
+/// Anna's patient id.
+async fn anna_id(app: &TestApp) -> i64 {
+    app.count("SELECT id FROM patients WHERE name = 'Anna Berg'")
+        .await
+}
+
+/// A step's status and note, for assertions on stored state.
+async fn step_state(app: &TestApp, patient: i64, step: &str) -> (String, Option<String>) {
+    sqlx::query_as("SELECT status, note FROM reminders WHERE patient_id = ? AND step_id = ?")
+        .bind(patient)
+        .bind(step)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_warning_sign_holds_the_all_clear_until_handled_then_releases_those_not_expired() {
+    let app = TestApp::start().await;
+    let clinic = app
+        .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    app.add_staff(clinic, &sam()).await;
+    // Makeup comes on day 4 (Fri 27 Nov 14:00, for a day), so it is still ahead at the
+    // day-3 check-in.
+    app.owner_says("/timing makeup-ok 4d", "makeup-ok now goes out 4d")
+        .await;
+    let payload = app.enroll(&owner(), "Anna Berg 14:00").await;
+    app.tg.send_text(&anna(), &format!("/start {payload}"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("Anna"), WAIT)
+        .await;
+    let anna_id = anna_id(&app).await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "redness"));
+    let advice = app
+        .tg
+        .wait_for(anna().id, |m| m.plain_text().contains("notified"), WAIT)
+        .await;
+    assert!(
+        advice
+            .plain_text()
+            .contains("will wait until Glow Clinic has been in touch"),
+        "{}",
+        advice.plain_text()
+    );
+    let alert = app
+        .tg
+        .wait_for(sam().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    for step in ["makeup-ok", "activities-ok", "book-next"] {
+        let (status, note) = step_state(&app, anna_id, step).await;
+        assert_eq!(status, "cancelled", "{step}");
+        assert_eq!(note.as_deref(), Some("held after a warning sign"), "{step}");
+    }
+    // Staff see what is held.
+    app.tg.send_text(&sam(), &format!("/patient #{anna_id}"));
+    let shown = app
+        .tg
+        .wait_for(sam().id, |m| m.plain_text().contains("Held after"), WAIT)
+        .await
+        .plain_text();
+    for title in [
+        "Makeup again",
+        "Easing back into your routine",
+        "Time to book your next session",
+    ] {
+        assert!(shown.contains(title), "{shown}");
+    }
+    // Nothing of it goes out while held: Friday's makeup, Saturday's activities.
+    app.clock.set(berlin("2026-11-27 14:00"));
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.clock.set(berlin("2026-11-28 10:00"));
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    // Sunday noon: makeup's day is over, activities (until Monday 10:00) still good.
+    app.clock.set(berlin("2026-11-29 12:00"));
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    let pressed = app
+        .tg
+        .press_button(&sam(), alert.message_id, &alert.button_data()[0]);
+    answer_text(&app, &pressed).await;
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("gradually go back to exercise"),
+            WAIT,
+        )
+        .await;
+    let (status, note) = step_state(&app, anna_id, "makeup-ok").await;
+    assert_eq!(
+        (status.as_str(), note.as_deref()),
+        ("skipped", Some("expired while held"))
+    );
+    eventually("the released step is recorded as sent", || async {
+        step_state(&app, anna_id, "activities-ok").await.0 == "sent"
+    })
+    .await;
+    assert_eq!(step_state(&app, anna_id, "book-next").await.0, "pending");
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    // Book-next comes at its own time, four weeks after the session.
+    app.clock.set(berlin("2026-12-21 10:00"));
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.button_data().iter().any(|d| d.starts_with("bn:")),
+            WAIT,
+        )
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn all_good_holds_nothing() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let anna_id = anna_id(&app).await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    app.tg
+        .press_button(&anna(), checkin.message_id, &data_for(&checkin, "good"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("good to hear"), WAIT)
+        .await;
+    assert_eq!(
+        step_state(&app, anna_id, "activities-ok").await.0,
+        "pending"
+    );
+    // An answered check-in gets no nudge when its window closes.
+    app.clock.set(berlin("2026-11-28 10:00"));
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("gradually go back to exercise"),
+            WAIT,
+        )
+        .await;
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    let (status, note) = step_state(&app, anna_id, "nudge-checkin-day3").await;
+    assert_eq!(
+        (status.as_str(), note.as_deref()),
+        ("cancelled", Some("check-in answered"))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_check_in_is_nudged_once_then_listed_for_staff() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, &anna(), "Anna Berg").await;
+    let checkin = day3_checkin(&app, &anna()).await;
+    // The nudge is stored with the check-in: a restart keeps it.
+    let app = app.restart().await;
+    // The check-in's window closes on Saturday at 10:00 (two days).
+    app.clock.set(berlin("2026-11-28 09:59"));
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.clock.set(berlin("2026-11-28 10:00"));
+    let nudge = app
+        .tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("haven't heard from you"),
+            WAIT,
+        )
+        .await;
+    // Its buttons answer the check-in itself.
+    assert_eq!(nudge.button_data(), checkin.button_data());
+    // Not yet on the staff list: the nudge has a day.
+    app.tg.send_text(&sam(), "/alerts");
+    let list = app
+        .tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("No open alerts"),
+            WAIT,
+        )
+        .await;
+    assert!(!list.plain_text().contains("Did not answer"));
+    // Still silent a day later: listed, and nudged no more.
+    app.clock.set(berlin("2026-11-29 10:00"));
+    app.tg.send_text(&sam(), "/alerts");
+    let list = app
+        .tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("Did not answer"),
+            WAIT,
+        )
+        .await
+        .plain_text();
+    assert!(list.contains("Anna Berg"), "{list}");
+    assert!(list.contains("Thu 26 Nov, 10:00"), "{list}");
+    app.clock.set(berlin("2026-12-03 10:00"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("It's been"), WAIT)
+        .await;
+    let nudges = app
+        .tg
+        .sent_to(anna().id)
+        .iter()
+        .filter(|m| m.plain_text().contains("haven't heard from you"))
+        .count();
+    assert_eq!(nudges, 1, "one nudge per check-in so far");
+    // A late answer (from the nudge) takes her off the list.
+    app.tg
+        .press_button(&anna(), nudge.message_id, &data_for(&nudge, "good"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("good to hear"), WAIT)
+        .await;
+    app.tg.send_text(&sam(), "/alerts");
+    let list = app
+        .tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("No open alerts"),
+            WAIT,
+        )
+        .await;
+    assert!(!list.plain_text().contains("Did not answer"));
+    app.stop().await;
+}

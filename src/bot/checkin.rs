@@ -158,7 +158,8 @@ pub async fn on_handled_button(
     let clinics: Vec<i64> = memberships.iter().map(|(c, _)| c.id).collect();
     let now = deps.clock.now();
     let name = q.from.full_name();
-    let outcome = handle_alert(&deps.store, alert_id, &clinics, user, &name, now).await?;
+    let outcome =
+        deps.woken(handle_alert(&deps.store, alert_id, &clinics, user, &name, now).await?);
     let clinic_tz = |clinic_id: i64| {
         memberships
             .iter()
@@ -168,8 +169,8 @@ pub async fn on_handled_button(
     };
     Ok(Some(match outcome {
         HandleOutcome::Unknown => return Ok(None),
-        HandleOutcome::Handled(alert) => {
-            tracing::info!(alert = alert_id, user, "alert handled");
+        HandleOutcome::Handled { alert, released } => {
+            tracing::info!(alert = alert_id, user, released, "alert handled");
             // Every copy then shows who took it and loses its button, so nobody else
             // calls the patient too. In the background: the press is answered at once.
             let tz = clinic_tz(alert.clinic_id);
@@ -190,27 +191,47 @@ pub async fn on_handled_button(
     }))
 }
 
-/// `/alerts`: the clinic's open alerts, oldest first.
+/// `/alerts`: the clinic's open alerts, oldest first, then the patients who answered
+/// neither a check-in nor its nudge.
 pub async fn alerts(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let Some(clinic) = super::staff::active_clinic(ctx) else {
         return ctx.reply("Only clinic staff can see alerts.".into()).await;
     };
     const SHOWN: i64 = 30;
     let open = ctx.deps.store.open_alerts(clinic.id, SHOWN).await?;
-    if open.is_empty() {
-        return ctx
-            .reply(format!(
-                "No open alerts for <b>{}</b>.",
-                escape(&clinic.name)
-            ))
-            .await;
-    }
+    let now = ctx.deps.clock.now();
+    let silent = ctx
+        .deps
+        .store
+        .silent_after_checkin(clinic.id, now, SHOWN)
+        .await?;
     let tz = clinic.tz();
-    let mut text = format!("<b>Open alerts of {}</b>\n", escape(&clinic.name));
-    for a in &open {
-        text.push('\n');
-        text.push_str(&alert_line(a, tz));
+    let mut text = if open.is_empty() {
+        format!("No open alerts for <b>{}</b>.", escape(&clinic.name))
+    } else {
+        let mut text = format!("<b>Open alerts of {}</b>\n", escape(&clinic.name));
+        for a in &open {
+            text.push('\n');
+            text.push_str(&alert_line(a, tz));
+        }
+        text.push_str("\n\nPress “Handled” on an alert once someone has taken care of it.");
+        text
+    };
+    if !silent.is_empty() {
+        text.push_str("\n\n<b>Did not answer the check-in</b> (nor the reminder after it)");
+        for s in &silent {
+            let name = if s.patient_name.is_empty() {
+                crate::outbox::staff_alerts::ERASED.to_string()
+            } else {
+                escape(&s.patient_name)
+            };
+            text.push_str(&format!(
+                "\n#{} {name} · asked {}",
+                s.patient_id,
+                local_when("en", &s.asked().with_timezone(&tz)),
+            ));
+        }
+        text.push_str("\n\nA call may be worth it. /patient #id shows more.");
     }
-    text.push_str("\n\nPress “Handled” on an alert once someone has taken care of it.");
     ctx.reply(text).await
 }

@@ -134,7 +134,10 @@ pub const COMMANDS: &[Spec] = &[
         .staff("", "your clinic's patients, their status and next reminder")
         .staff_menu("Your clinic's patients"),
     Spec::new("alerts", |_| Command::Alerts)
-        .staff("", "open alerts from patients' check-ins")
+        .staff(
+            "",
+            "open alerts, and patients who did not answer a check-in",
+        )
         .staff_menu("Open alerts from patients"),
     Spec::new("book", Command::Book)
         .staff(

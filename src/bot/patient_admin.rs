@@ -80,6 +80,23 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             ));
         }
     }
+    let held = store.held(p.id).await?;
+    if !held.is_empty() {
+        text.push_str("\n\n<b>Held after a warning sign</b> (until its alert is handled)");
+        for r in &held {
+            let title = ctx
+                .deps
+                .catalog
+                .step("en", &p.plan, &r.step_id)
+                .map(|w| w.title.clone())
+                .unwrap_or_else(|| r.step_id.clone());
+            text.push_str(&format!(
+                "\n{} · {}",
+                local_when("en", &r.due().with_timezone(&tz)),
+                escape(&title)
+            ));
+        }
+    }
     let alerts = store.open_alerts_of(p.id).await?;
     if !alerts.is_empty() {
         text.push_str("\n\n<b>Open alerts</b>");

@@ -2,6 +2,9 @@
 //! buttons encode them, and when an unhandled alert goes to the owners again.
 
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::time::QuietHours;
 
 /// How long an alert may stay open before the owners are told again.
 pub const REALERT_AFTER: Duration = Duration::hours(2);
@@ -76,10 +79,126 @@ pub fn realert_at(created: DateTime<Utc>) -> DateTime<Utc> {
     created + REALERT_AFTER
 }
 
+/// The note on a reminder held after a warning sign, until its alert is handled.
+pub const HELD_NOTE: &str = "held after a warning sign";
+/// The note on a held reminder whose time passed before its alert was handled.
+pub const EXPIRED_WHILE_HELD: &str = "expired while held";
+
+/// When a held reminder goes out once its alert is handled at `now`: at its own time if
+/// that is still ahead, else now (quiet hours shift it, as any scheduled step); `None`
+/// when it would be past its expiry by then (it is skipped).
+pub fn release_due(
+    due: DateTime<Utc>,
+    expires: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    tz: Tz,
+    quiet: QuietHours,
+) -> Option<DateTime<Utc>> {
+    let due = if due > now { due } else { quiet.defer(now, tz) };
+    match expires {
+        Some(e) if e <= due || e <= now => None,
+        _ => Some(due),
+    }
+}
+
+/// A check-in's nudge is a reminder row of its own, `nudge-<check-in step>`.
+const NUDGE_PREFIX: &str = "nudge-";
+/// How long a check-in without `expires` waits for an answer before its nudge.
+pub const CHECKIN_WINDOW: Duration = Duration::days(2);
+/// How long the nudge waits for an answer before the patient is listed for staff.
+pub const NUDGE_WINDOW: Duration = Duration::days(1);
+
+/// The step id of the nudge after check-in `checkin_step`.
+pub fn nudge_step(checkin_step: &str) -> String {
+    format!("{NUDGE_PREFIX}{checkin_step}")
+}
+
+/// The check-in a nudge step follows up, if `step_id` is a nudge.
+pub fn nudged_checkin(step_id: &str) -> Option<&str> {
+    step_id
+        .strip_prefix(NUDGE_PREFIX)
+        .filter(|rest| !rest.is_empty())
+}
+
+/// When the one nudge after a check-in sent at `sent` goes out, and until when: when
+/// the check-in's window closes (its expiry), moved out of quiet hours, then for
+/// `NUDGE_WINDOW`. Past that, a patient still silent is listed for staff.
+pub fn nudge_times(
+    sent: DateTime<Utc>,
+    checkin_expires: Option<DateTime<Utc>>,
+    tz: Tz,
+    quiet: QuietHours,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let closes = checkin_expires.unwrap_or(sent + CHECKIN_WINDOW).max(sent);
+    let due = quiet.defer(closes, tz);
+    (due, due + NUDGE_WINDOW)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono_tz::Europe::Berlin;
     use proptest::prelude::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_held_step_still_ahead_keeps_its_time() {
+        let q = QuietHours::default();
+        let due = at("2026-11-28T09:00:00Z");
+        let got = release_due(
+            due,
+            Some(due + Duration::days(2)),
+            at("2026-11-27T09:00:00Z"),
+            Berlin,
+            q,
+        );
+        assert_eq!(got, Some(due));
+    }
+
+    #[test]
+    fn a_held_step_whose_time_passed_goes_now_but_not_in_quiet_hours() {
+        let q = QuietHours::default();
+        let due = at("2026-11-28T09:00:00Z");
+        let expires = Some(at("2026-11-30T09:00:00Z"));
+        // 15:00 in Berlin: at once.
+        let now = at("2026-11-29T14:00:00Z");
+        assert_eq!(release_due(due, expires, now, Berlin, q), Some(now));
+        // 23:00 in Berlin: the next morning at 08:00.
+        let now = at("2026-11-29T22:00:00Z");
+        assert_eq!(
+            release_due(due, expires, now, Berlin, q),
+            Some(at("2026-11-30T07:00:00Z"))
+        );
+        // Past its expiry: skipped.
+        let now = at("2026-11-30T10:00:00Z");
+        assert_eq!(release_due(due, expires, now, Berlin, q), None);
+    }
+
+    #[test]
+    fn the_nudge_comes_when_the_check_in_closes_outside_quiet_hours() {
+        let q = QuietHours::default();
+        let sent = at("2026-11-26T09:00:00Z");
+        let (due, until) = nudge_times(sent, Some(at("2026-11-28T09:00:00Z")), Berlin, q);
+        assert_eq!(due, at("2026-11-28T09:00:00Z"));
+        assert_eq!(until, due + NUDGE_WINDOW);
+        // A window closing at 22:30 in Berlin: the nudge waits for 08:00.
+        let (due, _) = nudge_times(sent, Some(at("2026-11-28T21:30:00Z")), Berlin, q);
+        assert_eq!(due, at("2026-11-29T07:00:00Z"));
+        // No expiry: two days.
+        let (due, _) = nudge_times(sent, None, Berlin, q);
+        assert_eq!(due, sent + CHECKIN_WINDOW);
+    }
+
+    #[test]
+    fn nudge_steps_name_their_check_in() {
+        assert_eq!(nudge_step("checkin-day3"), "nudge-checkin-day3");
+        assert_eq!(nudged_checkin("nudge-checkin-day3"), Some("checkin-day3"));
+        assert_eq!(nudged_checkin("nudge-"), None);
+        assert_eq!(nudged_checkin("checkin-day3"), None);
+    }
 
     #[test]
     fn only_all_good_stays_with_the_patient() {

@@ -33,6 +33,9 @@ pub struct Step {
     pub expires: Option<Duration>,
     /// A check-in asks the patient how they are.
     pub checkin: bool,
+    /// The step gives an all-clear (makeup again, activities back, book the next
+    /// session): held while a warning sign from a check-in is open.
+    pub all_clear: bool,
 }
 
 /// One reminder as planned for a patient.
@@ -62,6 +65,8 @@ struct RawStep {
     at: Option<Spanned<String>>,
     #[serde(default)]
     checkin: bool,
+    #[serde(default)]
+    all_clear: bool,
 }
 
 impl Plan {
@@ -146,6 +151,7 @@ impl Plan {
                     at,
                     expires,
                     checkin: s.checkin,
+                    all_clear: s.all_clear,
                 });
             }
         }
@@ -165,6 +171,15 @@ impl Plan {
 
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// The ids of the steps that give an all-clear (`all_clear = true`).
+    pub fn all_clear_steps(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter(|s| s.all_clear)
+            .map(|s| s.id.as_str())
+            .collect()
     }
 
     /// Every step's due time for a session, quiet hours applied, in due order.
@@ -220,6 +235,7 @@ at = "19:00"
 [[step]]
 id = "late-night"
 after = "10h"
+all_clear = true
 [[step]]
 id = "check"
 after = "3d"
@@ -260,6 +276,13 @@ checkin = true
             ]
         );
         assert_eq!(got[0].expires_at, Some(got[0].due_at + Duration::hours(12)));
+    }
+
+    #[test]
+    fn all_clear_steps_are_the_ones_marked() {
+        let plan = Plan::parse("t", "t.toml", PLAN).unwrap();
+        assert_eq!(plan.all_clear_steps(), ["late-night"]);
+        assert!(!plan.step("now").unwrap().all_clear);
     }
 
     #[test]

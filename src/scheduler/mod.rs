@@ -18,11 +18,12 @@ use tokio::task::JoinSet;
 use crate::catalog::{Catalog, Reply};
 use crate::clock::Clock;
 use crate::domain::booking::BookingStep;
+use crate::domain::checkin::{nudge_step, nudge_times, nudged_checkin};
 use crate::outbox::outcome::{MAX_ATTEMPTS, Outcome, backoff};
 use crate::outbox::{Delivery, Outbox, Outgoing};
 use crate::render::{StepVars, fill_step};
 use crate::service::texts::Texts;
-use crate::store::{Claimed, PatientStatus, ReminderStatus, Store};
+use crate::store::{Claimed, NewReminder, PatientStatus, ReminderStatus, Store};
 
 /// How long a claimed row stays ours before another run may take it back.
 const LEASE: chrono::Duration = chrono::Duration::minutes(5);
@@ -340,6 +341,10 @@ impl Scheduler {
                 "booking moved or cancelled",
             ));
         }
+        // The one nudge after a check-in nobody answered: none once it is answered.
+        if let Some(checkin_step) = nudged_checkin(&row.step_id) {
+            return self.prepare_nudge(row, chat, checkin_step, lang).await;
+        }
         // A check-in carries its answer buttons; book-next its "contact me"; a patient
         // in a series gets "session 2 of 3" on top. Their wording is fetched first.
         let checkin = self
@@ -420,6 +425,54 @@ impl Scheduler {
         }
     }
 
+    /// Renders the nudge after check-in `checkin_step`, with that check-in's answer
+    /// buttons (an answer counts for the check-in), unless it was answered meanwhile.
+    async fn prepare_nudge(
+        &self,
+        row: &Claimed,
+        chat: i64,
+        checkin_step: &str,
+        lang: &str,
+    ) -> Result<Prepared, Unsent> {
+        let texts = Texts::new(&self.store, &self.catalog);
+        let fetched = async {
+            let state = self
+                .store
+                .checkin_state(row.patient_id, checkin_step)
+                .await?;
+            let mut needed = vec![Reply::CheckinNudge];
+            needed.extend(buttons::CHECKIN_LABELS);
+            let wording = texts.wording(row.clinic_id, lang, &needed).await?;
+            Ok::<_, sqlx::Error>((state, wording))
+        };
+        let (state, wording) = match fetched.await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the check-in or its wording");
+                return Err(Unsent::RetryLater);
+            }
+        };
+        let checkin_id = match state {
+            Some((id, false)) => id,
+            Some((_, true)) => {
+                return Err(Unsent::Finish(
+                    ReminderStatus::Cancelled,
+                    "check-in answered",
+                ));
+            }
+            None => return Err(Unsent::Finish(ReminderStatus::Cancelled, "no check-in")),
+        };
+        let text = wording.get(Reply::CheckinNudge).render_dropping_empty(&[
+            ("clinic_name", &row.clinic_name),
+            ("clinic_contact", &row.contact),
+        ]);
+        Ok((
+            chat,
+            text,
+            Some(buttons::checkin_keyboard(&wording, checkin_id)),
+        ))
+    }
+
     /// Logs Telegram's answer (the outbox has obeyed any 429 already).
     fn log(&self, row: &Claimed, outcome: &Outcome) {
         let now = self.clock.now();
@@ -456,7 +509,14 @@ impl Scheduler {
         let now = self.clock.now();
         let after = |wait: Duration| now + chrono::Duration::from_std(wait).unwrap_or_default();
         match outcome {
-            Outcome::Sent { message_id } => self.store.mark_sent(row.id, *message_id, now).await,
+            Outcome::Sent { message_id } => match self.nudge_after(row) {
+                Some(nudge) => {
+                    self.store
+                        .mark_sent_with_nudge(row.id, *message_id, now, row.patient_id, &nudge)
+                        .await
+                }
+                None => self.store.mark_sent(row.id, *message_id, now).await,
+            },
             Outcome::RetryAfter(wait) => {
                 self.store
                     .retry_at(row.id, after(*wait), "429 from Telegram")
@@ -487,6 +547,31 @@ impl Scheduler {
                     .await
             }
         }
+    }
+}
+
+impl Scheduler {
+    /// A check-in just sent gets one nudge, due when its window closes (outside quiet
+    /// hours); it goes out only if the check-in is still unanswered then.
+    fn nudge_after(&self, row: &Claimed) -> Option<NewReminder> {
+        let is_checkin = self
+            .catalog
+            .plan(&row.plan)
+            .and_then(|p| p.step(&row.step_id))
+            .is_some_and(|s| s.checkin);
+        if !is_checkin {
+            return None;
+        }
+        let tz: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let (due_at, expires_at) =
+            nudge_times(self.clock.now(), row.expires(), tz, row.quiet_hours());
+        Some(NewReminder {
+            step_id: nudge_step(&row.step_id),
+            due_at,
+            expires_at: Some(expires_at),
+            status: ReminderStatus::Pending,
+            note: None,
+        })
     }
 }
 

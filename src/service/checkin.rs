@@ -1,11 +1,12 @@
 //! A patient answers a check-in: the answer is recorded once, and anything but "all
-//! good" opens an alert for the clinic's staff.
+//! good" opens an alert for the clinic's staff and holds the patient's all-clear steps
+//! (plan steps with `all_clear = true` not yet sent) until someone handles it.
 
 use chrono::{DateTime, Utc};
 
 use crate::catalog::Catalog;
-use crate::domain::checkin::{CheckinAnswer, realert_at};
-use crate::store::{CheckinTarget, PatientStatus, Store, alerts, checkins};
+use crate::domain::checkin::{CheckinAnswer, HELD_NOTE, realert_at};
+use crate::store::{CheckinTarget, PatientStatus, Store, alerts, checkins, reminders};
 
 pub enum CheckinOutcome {
     /// The answer counts; `alert` is the alert it opened, if any.
@@ -41,8 +42,8 @@ pub async fn answer_checkin(
     let Some(target) = checkins::checkin_target(&mut tx, reminder_id).await? else {
         return Ok(CheckinOutcome::Stale);
     };
-    let is_checkin = catalog
-        .plan(&target.plan)
+    let plan = catalog.plan(&target.plan);
+    let is_checkin = plan
         .and_then(|p| p.step(&target.step_id))
         .is_some_and(|s| s.checkin);
     if !is_checkin || target.chat_id != Some(presser_chat) {
@@ -66,17 +67,22 @@ pub async fn answer_checkin(
         return Ok(CheckinOutcome::AlreadyAnswered { target, previous });
     }
     let alert = if answer.alerts_staff() {
-        Some(
-            alerts::insert_alert(
-                &mut tx,
-                target.clinic_id,
-                target.patient_id,
-                answer.code(),
-                now,
-                realert_at(now),
-            )
-            .await?,
+        let alert = alerts::insert_alert(
+            &mut tx,
+            target.clinic_id,
+            target.patient_id,
+            answer.code(),
+            now,
+            realert_at(now),
         )
+        .await?;
+        // No all-clear (makeup, activities, the next session) while a warning sign is
+        // open: held until staff press "Handled".
+        let all_clear = plan.map(|p| p.all_clear_steps()).unwrap_or_default();
+        let held =
+            reminders::hold_steps(&mut tx, target.patient_id, &all_clear, alert, HELD_NOTE).await?;
+        tracing::info!(patient = target.patient_id, held, "all-clear steps held");
+        Some(alert)
     } else {
         None
     };

@@ -83,6 +83,23 @@ pub async fn mark_handled(
     Ok(done.rows_affected() == 1)
 }
 
+/// The patient's latest open alert other than `except` that holds the all-clear (any
+/// but a request to book), if any.
+pub async fn other_open_red_flag(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    except: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM alerts WHERE patient_id = ? AND id <> ? AND handled_at IS NULL AND kind <> 'book'
+         ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(patient_id)
+    .bind(except)
+    .fetch_optional(conn)
+    .await
+}
+
 impl Store {
     pub async fn alert(&self, id: i64) -> Result<Option<Alert>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;

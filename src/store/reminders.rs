@@ -49,9 +49,21 @@ pub struct Claimed {
     pub clinic_name: String,
     pub timezone: String,
     pub contact: String,
+    pub quiet_start: String,
+    pub quiet_end: String,
 }
 
 impl Claimed {
+    /// The clinic's quiet hours, for follow-ups planned when this row is sent.
+    pub fn quiet_hours(&self) -> crate::domain::time::QuietHours {
+        use crate::domain::time::{QuietHours, parse_clock};
+        let d = QuietHours::default();
+        QuietHours {
+            start: parse_clock(&self.quiet_start).unwrap_or(d.start),
+            end: parse_clock(&self.quiet_end).unwrap_or(d.end),
+        }
+    }
+
     pub fn due(&self) -> DateTime<Utc> {
         from_millis(self.due_at)
     }
@@ -145,7 +157,8 @@ impl Store {
         let mut claimed: Vec<Claimed> = sqlx::query_as(
             "SELECT r.id, r.patient_id, p.clinic_id, r.step_id, r.due_at, r.expires_at, r.attempts,
                     p.chat_id, p.name AS patient_name, p.status AS patient_status, p.lang, p.plan,
-                    p.session_at, c.name AS clinic_name, COALESCE(p.timezone, c.timezone) AS timezone, c.contact
+                    p.session_at, c.name AS clinic_name, COALESCE(p.timezone, c.timezone) AS timezone, c.contact,
+                    c.quiet_start, c.quiet_end
              FROM reminders r JOIN patients p ON p.id = r.patient_id JOIN clinics c ON c.id = p.clinic_id
              WHERE r.id IN (SELECT value FROM json_each(?))",
         )
@@ -216,14 +229,16 @@ impl Store {
         Ok(())
     }
 
-    /// Back to the queue at `due_at` (rate limit, network trouble).
+    /// Back to the queue at `due_at` (rate limit, network trouble), unless it was
+    /// cancelled or held meanwhile: a held row must not come back before its alert is
+    /// handled.
     pub async fn retry_at(
         &self,
         id: i64,
         due_at: DateTime<Utc>,
         note: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE reminders SET status = 'pending', due_at = ?, lease_until = NULL, note = ? WHERE id = ?")
+        sqlx::query("UPDATE reminders SET status = 'pending', due_at = ?, lease_until = NULL, note = ? WHERE id = ? AND status = 'leased'")
             .bind(millis(due_at))
             .bind(note)
             .bind(id)
@@ -232,14 +247,17 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a row without sending: skipped, cancelled or failed, with the reason.
+    /// Ends a row without sending: skipped, cancelled or failed, with the reason. A row
+    /// cancelled or held meanwhile keeps its own note.
     pub async fn finish_unsent(
         &self,
         id: i64,
         status: ReminderStatus,
         note: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE reminders SET status = ?, lease_until = NULL, note = ? WHERE id = ?")
+        sqlx::query(
+            "UPDATE reminders SET status = ?, lease_until = NULL, note = ? WHERE id = ? AND status = 'leased'",
+        )
             .bind(status)
             .bind(note)
             .bind(id)
@@ -256,10 +274,12 @@ impl Store {
         tx.commit().await
     }
 
-    /// Reminders still to come for a patient, in order.
+    /// Reminders still to come for a patient, in order. A check-in's nudge
+    /// (`nudge-…`) is not listed: it goes out only if the check-in stays unanswered.
     pub async fn upcoming(&self, patient_id: i64) -> Result<Vec<Upcoming>, sqlx::Error> {
         sqlx::query_as(
             "SELECT step_id, due_at FROM reminders WHERE patient_id = ? AND status IN ('pending', 'leased')
+               AND step_id NOT LIKE 'nudge-%'
              ORDER BY due_at, id",
         )
         .bind(patient_id)
@@ -321,4 +341,169 @@ pub async fn move_pending(
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// A reminder held after a warning sign.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Held {
+    pub id: i64,
+    pub step_id: String,
+    pub due_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+impl Held {
+    pub fn due(&self) -> DateTime<Utc> {
+        from_millis(self.due_at)
+    }
+    pub fn expires(&self) -> Option<DateTime<Utc>> {
+        self.expires_at.map(from_millis)
+    }
+}
+
+/// Holds a patient's reminders of `steps` not yet sent until `alert` is handled:
+/// cancelled with `note` (so nothing sends them) and the alert that holds them. A row
+/// the scheduler has leased is held too; the outbox's last check drops it. Returns how
+/// many.
+pub async fn hold_steps(
+    conn: &mut SqliteConnection,
+    patient_id: i64,
+    steps: &[&str],
+    alert: i64,
+    note: &str,
+) -> Result<u64, sqlx::Error> {
+    // Step ids are a-z, 0-9 and - (checked when the plan loads); escaped all the same.
+    let steps = format!(
+        "[{}]",
+        steps
+            .iter()
+            .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let done = sqlx::query(
+        "UPDATE reminders SET status = 'cancelled', note = ?, held_by = ?, lease_until = NULL
+         WHERE patient_id = ? AND status IN ('pending', 'leased')
+           AND step_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(note)
+    .bind(alert)
+    .bind(patient_id)
+    .bind(steps)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The reminders `alert` holds.
+pub async fn held_by(conn: &mut SqliteConnection, alert: i64) -> Result<Vec<Held>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, step_id, due_at, expires_at FROM reminders
+         WHERE held_by = ? AND status = 'cancelled' ORDER BY due_at, id",
+    )
+    .bind(alert)
+    .fetch_all(conn)
+    .await
+}
+
+/// Hands what `from` holds over to `to` (another open alert of the same patient).
+pub async fn move_holds(
+    conn: &mut SqliteConnection,
+    from: i64,
+    to: i64,
+) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE reminders SET held_by = ? WHERE held_by = ? AND status = 'cancelled'")
+            .bind(to)
+            .bind(from)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// How a held reminder ends its hold.
+pub enum Release<'a> {
+    /// Queued again, due at this time.
+    Pending(DateTime<Utc>),
+    /// Cancelled with this note instead (its patient is not active: the note says
+    /// whether `/resume` brings it back).
+    Cancelled(&'a str),
+    /// Its time passed while held: skipped with this note.
+    Skipped(&'a str),
+}
+
+/// Ends the hold on one row; false when it was no longer held.
+pub async fn release_held(
+    conn: &mut SqliteConnection,
+    id: i64,
+    how: Release<'_>,
+) -> Result<bool, sqlx::Error> {
+    let (status, due, note) = match how {
+        Release::Pending(due) => ("pending", Some(millis(due)), None),
+        Release::Cancelled(note) => ("cancelled", None, Some(note)),
+        Release::Skipped(note) => ("skipped", None, Some(note)),
+    };
+    let done = sqlx::query(
+        "UPDATE reminders SET status = ?, due_at = COALESCE(?, due_at), note = ?, held_by = NULL
+         WHERE id = ? AND held_by IS NOT NULL AND status = 'cancelled'",
+    )
+    .bind(status)
+    .bind(due)
+    .bind(note)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl Store {
+    /// A patient's reminders held after a warning sign, in due order, for `/patient`.
+    pub async fn held(&self, patient_id: i64) -> Result<Vec<Upcoming>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT step_id, due_at FROM reminders
+             WHERE patient_id = ? AND status = 'cancelled' AND held_by IS NOT NULL
+             ORDER BY due_at, id",
+        )
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Records a sent check-in and queues its one nudge (`nudge`), together: a crash
+    /// between the two cannot leave a check-in without its follow-up.
+    pub async fn mark_sent_with_nudge(
+        &self,
+        id: i64,
+        message_id: i32,
+        now: DateTime<Utc>,
+        patient_id: i64,
+        nudge: &NewReminder,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE reminders SET status = 'sent', telegram_message_id = ?, sent_at = ?, lease_until = NULL, note = NULL
+             WHERE id = ?",
+        )
+        .bind(message_id)
+        .bind(millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        // A later session's check-in queues its nudge afresh over the earlier one.
+        sqlx::query(
+            "INSERT INTO reminders (patient_id, step_id, due_at, expires_at, status, note) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (patient_id, step_id) DO UPDATE SET due_at = excluded.due_at,
+               expires_at = excluded.expires_at, status = excluded.status, note = excluded.note,
+               lease_until = NULL, attempts = 0, telegram_message_id = NULL, sent_at = NULL, held_by = NULL",
+        )
+        .bind(patient_id)
+        .bind(&nudge.step_id)
+        .bind(millis(nudge.due_at))
+        .bind(nudge.expires_at.map(millis))
+        .bind(nudge.status)
+        .bind(nudge.note)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
 }

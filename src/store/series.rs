@@ -70,7 +70,8 @@ pub async fn restart_reminders(
             "INSERT INTO reminders (patient_id, step_id, due_at, expires_at, status, note) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (patient_id, step_id) DO UPDATE SET due_at = excluded.due_at,
                expires_at = excluded.expires_at, status = excluded.status, note = excluded.note,
-               lease_until = NULL, attempts = 0, telegram_message_id = NULL, sent_at = NULL",
+               lease_until = NULL, attempts = 0, telegram_message_id = NULL, sent_at = NULL,
+               held_by = NULL",
         )
         .bind(patient_id)
         .bind(&r.step_id)
