@@ -9,7 +9,7 @@ use teloxide::utils::html::escape;
 
 use super::{Ctx, Deps};
 use crate::domain::entities::{Format, Span, to_html};
-use crate::domain::html::{MAX_MESSAGE_LEN, pack_lines, split_plain, to_plain};
+use crate::domain::html::{MAX_MESSAGE_LEN, escape_with_code, pack_lines, split_plain, to_plain};
 use crate::outbox::{Lane, Outgoing};
 use crate::render::local_when;
 use crate::service::templates::{self as svc, Refusal, Saved};
@@ -58,7 +58,7 @@ fn placeholders(key: &TextKey) -> String {
 }
 
 fn refusal(r: &Refusal) -> String {
-    escape(&r.to_string())
+    escape_with_code(&r.to_string())
 }
 
 pub async fn list(ctx: &Ctx<'_>) -> anyhow::Result<()> {

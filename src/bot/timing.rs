@@ -5,6 +5,8 @@
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
 use teloxide::utils::html::escape;
 
+use crate::domain::html::escape_with_code;
+
 use super::templates::{STAFF_ONLY, clinic_and_role};
 use super::{Ctx, Deps};
 use crate::service::timing::{self as svc, Applied};
@@ -50,7 +52,7 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     .await?
     {
         Ok(c) => c,
-        Err(why) => return ctx.reply(escape(&why)).await,
+        Err(why) => return ctx.reply(escape_with_code(&why)).await,
     };
     let what = svc::effect(&changed.timing);
     let mut text = format!(
