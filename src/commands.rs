@@ -464,13 +464,12 @@ async fn preview(
     };
     let local_session = session.with_timezone(&tz);
     println!(
-        "{} for {} · session {} ({}) · quiet hours {}–{}",
+        "{} for {} · session {} ({}) · quiet hours {}",
         plan.name,
         args.name,
         local_when(&args.lang, &local_session),
         tz.name(),
-        quiet.start.format("%H:%M"),
-        quiet.end.format("%H:%M"),
+        quiet.describe(),
     );
     println!(
         "{} · contact {} · emergency number {}\n",

@@ -415,11 +415,10 @@ fn show_settings(c: &Clinic) -> String {
         }
     };
     format!(
-        "<b>{}</b>\ntimezone: {}\nquiet: {}–{}\ncontact: {contact}\nemergency: {emergency}\nplan: {}\nlinkdays: {}\n\nChange one with /settings &lt;name&gt; &lt;value&gt;.",
+        "<b>{}</b>\ntimezone: {}\nquiet: {}\ncontact: {contact}\nemergency: {emergency}\nplan: {}\nlinkdays: {}\n\nChange one with /settings &lt;name&gt; &lt;value&gt;.",
         escape(&c.name),
         c.timezone,
-        c.quiet_start,
-        c.quiet_end,
+        c.quiet_hours().describe(),
         escape(&c.default_plan),
         c.link_ttl_secs / 86_400,
     )

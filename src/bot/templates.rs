@@ -321,11 +321,14 @@ pub async fn history(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             None => "(back to the default text)".into(),
         };
         lines.push(format!(
-            "<b>{}</b>{} · {} · by user {} · {}",
+            "<b>{}</b>{} · {} · by {} · {}",
             v.version,
             if i == 0 { " (in force)" } else { "" },
             local_when("en", &from_millis(v.saved_at).with_timezone(&tz)),
-            v.saved_by,
+            match &v.saved_by_name {
+                Some(name) => escape(name),
+                None => format!("#{} (no longer on the staff)", v.saved_by),
+            },
             what
         ));
     }

@@ -63,8 +63,10 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         return ctx.reply(text).await;
     }
     text.push_str(&format!(
-        "\n\n{} enrolled patient(s) still have this step ahead of them and keep their schedule, unless you apply the change to them too.",
-        changed.pending
+        "\n\n{} still {} this step ahead of them and {} their schedule, unless you apply the change to them too.",
+        enrolled_patients(changed.pending as i64),
+        if changed.pending == 1 { "has" } else { "have" },
+        if changed.pending == 1 { "keeps" } else { "keep" },
     ));
     let markup = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
         "Apply to enrolled patients",
@@ -92,8 +94,9 @@ pub async fn on_button(
             deps.answer(
                 user,
                 format!(
-                    "Done: <code>{}</code> re-planned for {moved} enrolled patient(s).",
-                    escape(&step_id)
+                    "Done: <code>{}</code> re-planned for {}.",
+                    escape(&step_id),
+                    enrolled_patients(moved as i64)
                 ),
             );
             Ok(Some("Applied".into()))
@@ -103,4 +106,9 @@ pub async fn on_button(
         )),
         Applied::Stale => Ok(None),
     }
+}
+
+/// "1 enrolled patient", "3 enrolled patients".
+fn enrolled_patients(n: i64) -> String {
+    format!("{n} enrolled patient{}", if n == 1 { "" } else { "s" })
 }
