@@ -69,7 +69,7 @@ enum Day {
     /// Typed out with its year.
     Date(NaiveDate),
     /// `DD.MM.`: the last such day up to today.
-    DayMonth(u32, u32),
+    NoYear(u32, u32),
 }
 
 /// Reads the arguments; the session time defaults to `now` and is read in `tz`.
@@ -131,7 +131,7 @@ fn session_time(
         Day::Today => today,
         Day::Yesterday => today - Duration::days(1),
         Day::Date(d) => d,
-        Day::DayMonth(d, m) => {
+        Day::NoYear(d, m) => {
             let bad = |reason| EnrollArgsError::BadDate {
                 word: format!("{d:02}.{m:02}."),
                 reason,
@@ -258,7 +258,7 @@ fn parse_day(word: &str) -> Result<Day, EnrollArgsError> {
             let (d, m) = (n[0] as u32, n[1] as u32);
             // Checked against a leap year here; the year chosen later checks again.
             checked_date(2028, m, d).map_err(bad)?;
-            Ok(Day::DayMonth(d, m))
+            Ok(Day::NoYear(d, m))
         }
         (_, true, [_, _]) => Err(bad(
             "a date ends with a dot (23.11.), a time has a colon (14:30)".into(),

@@ -86,7 +86,11 @@ impl QuietHours {
         if self.start == self.end {
             "off".into()
         } else {
-            format!("{}–{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
+            format!(
+                "{}–{}",
+                self.start.format("%H:%M"),
+                self.end.format("%H:%M")
+            )
         }
     }
 
