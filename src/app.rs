@@ -50,6 +50,9 @@ pub enum StartError {
 
 /// Loads and checks the messages folder; every problem on its own line.
 pub fn load_catalog(dir: &std::path::Path) -> Result<Catalog, StartError> {
+    if !dir.is_dir() {
+        return Err(StartError::Messages(no_messages_folder(dir)));
+    }
     Catalog::load(dir).map_err(|problems| {
         StartError::Messages(
             problems
@@ -59,6 +62,15 @@ pub fn load_catalog(dir: &std::path::Path) -> Result<Catalog, StartError> {
                 .join("\n"),
         )
     })
+}
+
+/// What to say when the messages folder is not where it is looked for.
+pub fn no_messages_folder(dir: &std::path::Path) -> String {
+    format!(
+        "{}: no messages folder here (it holds plans/ and one folder per language); \
+         point at it with --messages DIR or AFTERCARE_MESSAGES=DIR",
+        dir.display()
+    )
 }
 
 pub fn make_bot(token: &str, api_url: Option<&reqwest::Url>) -> Bot {

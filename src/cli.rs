@@ -1,4 +1,4 @@
-//! The command line: `run`, `clinic add`, `preview`, `messages check`, `backup`, `audit`.
+//! The command line: `run`, `clinic add|list|owner-link`, `preview`, `messages check`, `backup`, `audit`.
 //! Without a subcommand: `run` when TELOXIDE_TOKEN is set, else a preview.
 
 use std::path::PathBuf;
@@ -18,11 +18,14 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Common {
-    /// SQLite database; created and migrated if missing.
+    /// SQLite database: a sqlite: URL (sqlite://aftercare.db, sqlite:///var/lib/aftercare.db)
+    /// or a path to a .db file; created and migrated if missing. Anything else is refused.
     #[arg(
         long,
         env = "DATABASE_URL",
         default_value = "sqlite://aftercare.db",
+        // Another program's DATABASE_URL may hold a password.
+        hide_env_values = true,
         global = true
     )]
     pub database_url: String,
@@ -45,6 +48,12 @@ pub struct Common {
         global = true
     )]
     pub db_connections: u32,
+    /// Log filter (error, warn, info, debug, or per module as `aftercare=debug`). Info
+    /// logs carry ids, never names or message text.
+    #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
+    pub log: String,
+    #[command(flatten)]
+    pub telegram: Telegram,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,25 +95,31 @@ pub enum AuditCommand {
 
 #[derive(Debug, Args, Default)]
 pub struct RunArgs {
-    #[command(flatten)]
-    pub telegram: Telegram,
     /// How long one long-polling request waits for updates.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(
+        long,
+        env = "AFTERCARE_POLL_TIMEOUT",
+        default_value = "5s",
+        value_parser = humantime::parse_duration
+    )]
     pub poll_timeout: Option<Duration>,
 }
 
+/// How to reach Telegram: for `run` and `clinic add`/`owner-link` (which ask Telegram for
+/// the bot's username to build the link).
 #[derive(Debug, Args, Default)]
 pub struct Telegram {
-    /// The bot token from @BotFather. Never printed or logged.
+    /// The bot token from @BotFather. Never printed or logged; prefer the environment
+    /// variable, since a flag is visible to other users of the machine in `ps`.
     #[arg(
         long = "token",
         env = "TELOXIDE_TOKEN",
         hide_env_values = true,
-        hide = true
+        global = true
     )]
     pub token: Option<String>,
     /// A self-hosted Bot API server (default: https://api.telegram.org).
-    #[arg(long = "api-url", env = "TELOXIDE_API_URL")]
+    #[arg(long = "api-url", env = "TELOXIDE_API_URL", global = true)]
     pub api_url: Option<String>,
 }
 
@@ -124,8 +139,14 @@ pub enum ClinicCommand {
         /// Without it, `/enroll` warns staff until an owner sets `/settings contact`.
         #[arg(long, default_value = "")]
         contact: String,
-        #[command(flatten)]
-        telegram: Telegram,
+    },
+    /// List the clinics: number, name, time zone, contact and how many owners and staff.
+    List,
+    /// Print a fresh one-time owner link for a clinic (valid 7 days), e.g. when the first
+    /// one was lost. The earlier unused owner link stops working; the audit trail records it.
+    OwnerLink {
+        /// Clinic number, from `aftercare clinic list`.
+        id: i64,
     },
 }
 

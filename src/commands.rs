@@ -14,9 +14,13 @@ use crate::domain::html::to_plain;
 use crate::domain::time::{QuietHours, parse_zone, resolve_local};
 use crate::outbox::pacer::Limits;
 use crate::render::{ClinicLines, StepExtras, StepVars, fill_step, local_when};
-use crate::service::clinic::{check_clinic_name, check_contact, create_clinic_with_contact};
+use crate::service::clinic::{
+    check_clinic_name, check_contact, create_clinic_with_contact, new_owner_link,
+};
 use crate::service::texts::Texts;
-use crate::store::Store;
+use crate::store::clinics::ClinicOverview;
+use crate::store::url::sqlite_url;
+use crate::store::{OpenError, Store};
 
 /// A failure worth one line on stderr and an exit code.
 #[derive(Debug)]
@@ -45,25 +49,26 @@ impl From<StartError> for Failure {
     fn from(e: StartError) -> Self {
         match e {
             StartError::Messages(m) => Failure::config(m),
+            StartError::Database(OpenError::BadUrl(e)) => Failure::config(e.to_string()),
             other => Failure::runtime(other.to_string()),
         }
     }
 }
 
 pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), Failure> {
-    let common = cli.common;
+    let mut common = cli.common;
+    // Checked before anything runs, so a typo never becomes a file of that name.
+    common.database_url =
+        sqlite_url(&common.database_url).map_err(|e| Failure::config(e.to_string()))?;
+    let has_token = common
+        .telegram
+        .token
+        .as_deref()
+        .is_some_and(|t| !t.trim().is_empty());
     let command = match cli.command {
         Some(command) => command,
         None => match crate::cli::args_from_env::<RunArgs>() {
-            Some(run)
-                if run
-                    .telegram
-                    .token
-                    .as_deref()
-                    .is_some_and(|t| !t.trim().is_empty()) =>
-            {
-                Command::Run(run)
-            }
+            Some(run) if has_token => Command::Run(run),
             // No token yet: show what the bot would send rather than an error.
             _ => {
                 let args = crate::cli::args_from_env::<PreviewArgs>()
@@ -79,7 +84,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
     };
     match command {
         Command::Run(args) => {
-            let (token, api_url) = telegram(&args.telegram)?;
+            let (token, api_url) = telegram(&common.telegram)?;
             let settings = Settings {
                 database_url: common.database_url,
                 db_connections: common.db_connections,
@@ -98,14 +103,11 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
             name,
             timezone,
             contact,
-            telegram: tg,
         }) => {
             let name = check_clinic_name(&name).map_err(Failure::config)?;
             let tz = parse_zone(&timezone).map_err(Failure::config)?;
             let contact = check_contact(&contact).map_err(Failure::config)?;
-            let (token, api_url) = telegram(&tg)?;
-            let bot = app::make_bot(&token, api_url.as_ref());
-            let username = app::bot_username(&bot).await?;
+            let username = bot_username(&common.telegram).await?;
             let store = open_store(&common.database_url, common.db_connections).await?;
             let new = create_clinic_with_contact(&store, &name, tz, &contact, Utc::now())
                 .await
@@ -117,6 +119,12 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
                 name,
                 tz.name()
             );
+            for other in &new.same_name {
+                eprintln!(
+                    "Note: clinic #{other} has the same name; patients and staff cannot tell them \
+                     apart. `aftercare clinic list` shows every clinic."
+                );
+            }
             for line in clinic_add_notes(tz.name(), &contact) {
                 println!("{line}");
             }
@@ -128,6 +136,58 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
                 "{}",
                 crate::domain::link::url(&username, &new.owner_payload)
             );
+            Ok(())
+        }
+        Command::Clinic(ClinicCommand::List) => {
+            let store = open_store(&common.database_url, common.db_connections).await?;
+            let clinics = store
+                .clinic_overview()
+                .await
+                .map_err(|e| Failure::runtime(e.to_string()))?;
+            store.close().await;
+            if clinics.is_empty() {
+                println!("No clinics yet. Start one with `aftercare clinic add`.");
+            }
+            for c in clinics {
+                println!("{}", clinic_line(&c));
+            }
+            Ok(())
+        }
+        Command::Clinic(ClinicCommand::OwnerLink { id }) => {
+            let store = open_store(&common.database_url, common.db_connections).await?;
+            let exists = store
+                .clinic(id)
+                .await
+                .map_err(|e| Failure::runtime(e.to_string()))?;
+            if exists.is_none() {
+                store.close().await;
+                return Err(Failure::config(format!(
+                    "there is no clinic #{id}; `aftercare clinic list` shows them"
+                )));
+            }
+            let username = bot_username(&common.telegram).await?;
+            let new = new_owner_link(&store, id, Utc::now())
+                .await
+                .map_err(|e| Failure::runtime(format!("could not make the link: {e}")))?;
+            store.close().await;
+            let Some(new) = new else {
+                return Err(Failure::config(format!("there is no clinic #{id}")));
+            };
+            if new.voided > 0 {
+                println!("The earlier owner link of clinic #{id} no longer works.");
+            }
+            if new.owners > 0 {
+                println!(
+                    "Clinic #{id} has {} owner{} already; whoever opens this link becomes one too.",
+                    new.owners,
+                    if new.owners == 1 { "" } else { "s" }
+                );
+            }
+            println!(
+                "Open this link in Telegram to become an owner of clinic #{id} (works once, until {}):",
+                new.expires_at.format("%Y-%m-%d %H:%M UTC")
+            );
+            println!("{}", crate::domain::link::url(&username, &new.payload));
             Ok(())
         }
         Command::Preview(args) => preview(&common.messages, &common.database_url, &args).await,
@@ -225,6 +285,9 @@ fn clinic_add_notes(zone: &str, contact: &str) -> Vec<String> {
 /// `aftercare messages check`: every problem as `file:line: problem` on its own line of
 /// `out` (so editors and CI can jump to it), then a one-line summary as the failure.
 fn check_messages(dir: &std::path::Path, out: &mut impl std::io::Write) -> Result<(), Failure> {
+    if !dir.is_dir() {
+        return Err(Failure::config(app::no_messages_folder(dir)));
+    }
     match crate::catalog::Catalog::load(dir) {
         Ok(_) => Ok(()),
         Err(problems) => {
@@ -255,6 +318,37 @@ fn restrict_to_owner(path: &std::path::Path) {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
+}
+
+/// One clinic of `clinic list`.
+fn clinic_line(c: &ClinicOverview) -> String {
+    let contact = if c.contact.is_empty() {
+        "no contact".to_string()
+    } else {
+        format!("contact {}", c.contact)
+    };
+    let people = match (c.owners, c.staff) {
+        (0, 0) => "no owner yet (`aftercare clinic owner-link` makes a link)".to_string(),
+        (0, s) => format!("no owner, {s} staff"),
+        (o, s) => format!("{o} owner{}, {s} staff", if o == 1 { "" } else { "s" }),
+    };
+    format!(
+        "#{} {} · {} · {} · {} · {} patient{}",
+        c.id,
+        c.name,
+        c.timezone,
+        contact,
+        people,
+        c.patients,
+        if c.patients == 1 { "" } else { "s" }
+    )
+}
+
+/// The bot's username, asked of Telegram: every link names it.
+async fn bot_username(tg: &Telegram) -> Result<String, Failure> {
+    let (token, api_url) = telegram(tg)?;
+    let bot = app::make_bot(&token, api_url.as_ref());
+    Ok(app::bot_username(&bot).await?)
 }
 
 /// The token is required to talk to Telegram; its absence is a configuration error.
@@ -370,13 +464,12 @@ async fn preview(
     };
     let local_session = session.with_timezone(&tz);
     println!(
-        "{} for {} · session {} ({}) · quiet hours {}–{}",
+        "{} for {} · session {} ({}) · quiet hours {}",
         plan.name,
         args.name,
         local_when(&args.lang, &local_session),
         tz.name(),
-        quiet.start.format("%H:%M"),
-        quiet.end.format("%H:%M"),
+        quiet.describe(),
     );
     println!(
         "{} · contact {} · emergency number {}\n",

@@ -51,7 +51,7 @@ async fn malformed_enroll_commands_are_explained() {
         ("", "add the patient's name"),
         ("14:30", "add the patient's name"),
         ("Anna 2026-02-30 10:00", "is not a date"),
-        ("Anna 2026-12-24 10:00", "in the future"),
+        ("Anna 2026-12-24 10:00", "later than now"),
         ("Anna 2020-01-01 10:00", "30 days ago"),
     ] {
         app.tg.send_text(&owner(), &format!("/enroll {args}"));
@@ -74,6 +74,69 @@ async fn malformed_enroll_commands_are_explained() {
         "Telegram refused something: {:?}",
         app.tg.rejected()
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_time_or_date_staff_type_is_read_or_refused_never_taken_into_the_name() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    // It is Monday 23 November 2026, 14:00 in Berlin.
+    for (args, answer) in [
+        ("Eve 25:00", "25:00 is not a time: hours go from 00 to 23."),
+        (
+            "Eve 30.02. 10:00",
+            "30.02. is not a date: February has no day 30.",
+        ),
+        (
+            "Eve yesterday",
+            "Please add the session time after yesterday",
+        ),
+        (
+            "Eve 14:30 Berg",
+            "14:30 looks like a time or date inside the name",
+        ),
+        (
+            "Eve 23:30",
+            "The session time 23:30 today is later than now (14:00); enroll after the session. Did you mean yesterday 23:30?",
+        ),
+        ("Eve 30.11.2026 10:00", "later than now"),
+    ] {
+        app.tg.send_text(&owner(), &format!("/enroll {args}"));
+        let m = app
+            .tg
+            .wait_for(owner().id, |m| m.plain_text().contains(answer), WAIT)
+            .await;
+        assert!(!m.plain_text().contains('`'), "{}", m.plain_text());
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, 0);
+
+    for (args, session) in [
+        ("Eve 10:30", "Mon 23 Nov, 10:30"),
+        ("Eve 2026-11-20 10:00", "Fri 20 Nov, 10:00"),
+        ("Eve 21.11.2026 09:15", "Sat 21 Nov, 09:15"),
+        ("Eve 19.11. 16:45", "Thu 19 Nov, 16:45"),
+        ("Eve yesterday 23:30", "Sun 22 Nov, 23:30"),
+    ] {
+        app.tg.send_text(&owner(), &format!("/enroll {args}"));
+        app.tg
+            .wait_for(
+                owner().id,
+                |m| {
+                    let t = m.plain_text();
+                    t.contains("Eve is enrolled") && t.contains(&format!("session {session}."))
+                },
+                WAIT,
+            )
+            .await;
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE name <> 'Eve'")
+            .await,
+        0
+    );
+    assert!(app.tg.rejected().is_empty(), "{:?}", app.tg.rejected());
     app.stop().await;
 }
 

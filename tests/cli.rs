@@ -5,6 +5,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::app::WAIT;
 use support::fake_telegram::{FakeTelegram, TOKEN};
 
 fn aftercare() -> Command {
@@ -404,5 +405,253 @@ fn messages_check_refuses_a_first_step_or_checkin_without_the_safety_lines() {
             .any(|l| l.starts_with(&format!("{shown}/en/safety.toml:"))
                 && l.contains("warning_signs: this message must contain {clinic_contact}")),
         "{err}"
+    );
+}
+
+#[test]
+fn help_names_every_setting_with_its_flag_and_environment_variable() {
+    let (code, out, err) = run(aftercare().arg("--help"));
+    assert_eq!(code, 0, "{err}");
+    for (flag, env) in [
+        ("--token", "TELOXIDE_TOKEN"),
+        ("--api-url", "TELOXIDE_API_URL"),
+        ("--database-url", "DATABASE_URL"),
+        ("--messages", "AFTERCARE_MESSAGES"),
+        ("--db-connections", "AFTERCARE_DB_CONNECTIONS"),
+        ("--log", "RUST_LOG"),
+    ] {
+        assert!(out.contains(flag), "{flag} missing: {out}");
+        assert!(out.contains(&format!("env: {env}")), "{env} missing: {out}");
+    }
+    let (code, out, _) = run(aftercare().args(["run", "--help"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("--poll-timeout") && out.contains("env: AFTERCARE_POLL_TIMEOUT"),
+        "{out}"
+    );
+    // The token's value is never shown, even when set.
+    let (_, out, _) = run(aftercare().env("TELOXIDE_TOKEN", TOKEN).arg("--help"));
+    assert!(!out.contains(TOKEN), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_url_is_a_flag_before_or_after_the_subcommand() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = support::app::db_url(&dir);
+    let url = tg.api_url();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        run(aftercare().env("DATABASE_URL", db).args([
+            "--api-url",
+            &url,
+            "clinic",
+            "add",
+            "--token",
+            TOKEN,
+            "--name",
+            "Glow Clinic",
+            "--timezone",
+            "Europe/Berlin",
+        ]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("?start="), "{out}");
+}
+
+#[test]
+fn a_missing_messages_folder_says_how_to_point_at_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere");
+    let (code, _, err) = run(aftercare()
+        .env("AFTERCARE_MESSAGES", &missing)
+        .args(["preview"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nowhere: no messages folder here"), "{err}");
+    assert!(
+        err.contains("--messages") && err.contains("AFTERCARE_MESSAGES"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, err) = run(aftercare()
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("DATABASE_URL", support::app::db_url(&dir))
+        .env("AFTERCARE_MESSAGES", &missing)
+        .arg("run"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("AFTERCARE_MESSAGES"), "{err}");
+}
+
+#[test]
+fn a_database_url_that_is_not_sqlite_is_refused_and_creates_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(aftercare()
+        .current_dir(dir.path())
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env(
+            "DATABASE_URL",
+            "postgres://care:s3cret@db.example/aftercare",
+        )
+        .arg("run"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("DATABASE_URL is a postgres: URL"), "{err}");
+    assert!(err.contains("sqlite://"), "{err}");
+    assert!(!err.contains("s3cret"), "the password leaked: {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let (code, _, err) = run(aftercare()
+        .current_dir(dir.path())
+        .env("DATABASE_URL", "garbage")
+        .args(["clinic", "list"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("DATABASE_URL `garbage` is neither a sqlite: URL nor a path"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("garbage").exists(),
+        "a file named garbage was created"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    // A plain path to a file is taken as it is.
+    let file = dir.path().join("care.db");
+    let (code, out, err) = run(aftercare()
+        .env("DATABASE_URL", &file)
+        .args(["clinic", "list"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("No clinics yet"), "{out}");
+    assert!(file.exists());
+}
+
+fn clinic_add(tg_url: &str, db: &str, name: &str) -> (i32, String, String) {
+    run(aftercare()
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", tg_url)
+        .env("DATABASE_URL", db)
+        .args([
+            "clinic",
+            "add",
+            "--name",
+            name,
+            "--timezone",
+            "Europe/Berlin",
+        ]))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clinic_list_shows_each_clinic_and_a_duplicate_name_is_warned_about() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = support::app::db_url(&dir);
+    let url = tg.api_url();
+    let (db2, url2) = (db.clone(), url.clone());
+    let (first, second) = tokio::task::spawn_blocking(move || {
+        (
+            clinic_add(&url2, &db2, "Glow Clinic"),
+            clinic_add(&url2, &db2, "glow clinic"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(first.0, 0, "{}", first.2);
+    assert!(!first.2.contains("same name"), "{}", first.2);
+    assert_eq!(second.0, 0, "{}", second.2);
+    assert!(
+        second.2.contains("Note: clinic #1 has the same name"),
+        "{}",
+        second.2
+    );
+
+    let (code, out, err) = run(aftercare()
+        .env("DATABASE_URL", &db)
+        .args(["clinic", "list"]));
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("#1 Glow Clinic · Europe/Berlin · no contact · no owner yet"),
+        "{out}"
+    );
+    assert!(lines[1].starts_with("#2 glow clinic ·"), "{out}");
+    assert!(lines[0].ends_with("0 patients"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owner_link_makes_a_fresh_link_voids_the_earlier_one_and_is_audited() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = support::app::db_url(&dir);
+    let url = tg.api_url();
+    let (db2, url2) = (db.clone(), url.clone());
+    let (added, relinked, missing) = tokio::task::spawn_blocking(move || {
+        let owner_link = |id: &str| {
+            run(aftercare()
+                .env("TELOXIDE_TOKEN", TOKEN)
+                .env("TELOXIDE_API_URL", &url2)
+                .env("DATABASE_URL", &db2)
+                .args(["clinic", "owner-link", id]))
+        };
+        (
+            clinic_add(&url2, &db2, "Glow Clinic"),
+            owner_link("1"),
+            owner_link("9"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(added.0, 0, "{}", added.2);
+    assert_eq!(relinked.0, 0, "{}", relinked.2);
+    assert!(
+        relinked
+            .1
+            .contains("The earlier owner link of clinic #1 no longer works."),
+        "{}",
+        relinked.1
+    );
+    let link_of = |out: &str| {
+        out.lines()
+            .find(|l| l.contains("?start="))
+            .map(|l| l.split("?start=").nth(1).unwrap().to_string())
+            .unwrap()
+    };
+    let (old, new) = (link_of(&added.1), link_of(&relinked.1));
+    assert_ne!(old, new);
+    assert_eq!(missing.0, 2);
+    assert!(missing.2.contains("there is no clinic #9"), "{}", missing.2);
+
+    // In Telegram: the old link is refused, the new one makes its opener the owner.
+    let dir = std::sync::Arc::new(dir);
+    let app = support::app::TestApp::start_with(
+        tg,
+        aftercare::clock::ManualClock::new(chrono::Utc::now()),
+        dir.clone(),
+    )
+    .await;
+    let owner = support::people::owner();
+    app.tg.send_text(&owner, &format!("/start {old}"));
+    app.tg
+        .wait_for(owner.id, |m| m.plain_text().contains("expired"), WAIT)
+        .await;
+    app.tg.send_text(&owner, &format!("/start {new}"));
+    app.tg
+        .wait_for(owner.id, |m| m.plain_text().contains("owner of"), WAIT)
+        .await;
+    app.stop().await;
+
+    let (code, csv, err) = run(aftercare().env("DATABASE_URL", &db).args([
+        "audit",
+        "export",
+        "--clinic",
+        "1",
+        "--since",
+        "2000-01-01",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",owner link,") && l.contains("1 earlier link(s) voided")),
+        "{csv}"
     );
 }

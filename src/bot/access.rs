@@ -3,6 +3,8 @@
 
 use teloxide::utils::html::escape;
 
+use crate::domain::html::escape_with_code;
+
 use super::Ctx;
 use super::staff::{active_clinic, active_role};
 use crate::domain::link;
@@ -360,9 +362,9 @@ fn parse_setting(key: &str, value: &str, ctx: &Ctx<'_>) -> Result<Setting, Strin
     match key.to_ascii_lowercase().as_str() {
         "name" => {
             need("name")?;
-            crate::service::clinic::check_clinic_name(value).map(Setting::Name).map_err(|e| escape(&e))
+            crate::service::clinic::check_clinic_name(value).map(Setting::Name).map_err(|e| escape_with_code(&e))
         }
-        "timezone" => parse_zone(value).map(Setting::Timezone).map_err(|e| escape(&e)),
+        "timezone" => parse_zone(value).map(Setting::Timezone).map_err(|e| escape_with_code(&e)),
         "quiet" => {
             let mut parts = value.split_whitespace();
             match (parts.next().and_then(parse_clock), parts.next().and_then(parse_clock), parts.next()) {
@@ -380,7 +382,7 @@ fn parse_setting(key: &str, value: &str, ctx: &Ctx<'_>) -> Result<Setting, Strin
             Some(_) => Ok(Setting::Plan(value.to_string())),
             None => {
                 let known: Vec<&str> = ctx.deps.catalog.plan_ids().collect();
-                Err(format!("No plan `{}`; there is {}.", escape(value), known.join(", ")))
+                Err(format!("No plan <code>{}</code>; there is {}.", escape(value), known.join(", ")))
             }
         },
         "emergency" => {
@@ -413,11 +415,10 @@ fn show_settings(c: &Clinic) -> String {
         }
     };
     format!(
-        "<b>{}</b>\ntimezone: {}\nquiet: {}–{}\ncontact: {contact}\nemergency: {emergency}\nplan: {}\nlinkdays: {}\n\nChange one with /settings &lt;name&gt; &lt;value&gt;.",
+        "<b>{}</b>\ntimezone: {}\nquiet: {}\ncontact: {contact}\nemergency: {emergency}\nplan: {}\nlinkdays: {}\n\nChange one with /settings &lt;name&gt; &lt;value&gt;.",
         escape(&c.name),
         c.timezone,
-        c.quiet_start,
-        c.quiet_end,
+        c.quiet_hours().describe(),
         escape(&c.default_plan),
         c.link_ttl_secs / 86_400,
     )

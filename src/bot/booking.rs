@@ -3,6 +3,8 @@
 use teloxide::types::CallbackQuery;
 use teloxide::utils::html::escape;
 
+use crate::domain::html::escape_with_code;
+
 use super::{Ctx, Deps};
 use crate::catalog::Reply;
 use crate::domain::booking::{PatientRef, parse_book};
@@ -46,7 +48,7 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let tz = clinic.tz();
     let parsed = match parse_book(args, now, tz, clinic.quiet_hours()) {
         Ok(p) => p,
-        Err(e) => return ctx.reply(escape(&e.to_string())).await,
+        Err(e) => return ctx.reply(escape_with_code(&e.to_string())).await,
     };
     let outcome = ctx
         .deps

@@ -4,6 +4,8 @@
 use teloxide::types::CallbackQuery;
 use teloxide::utils::html::escape;
 
+use crate::domain::html::escape_with_code;
+
 use super::{Ctx, Deps};
 use crate::catalog::Reply;
 use crate::domain::booking::PatientRef;
@@ -84,7 +86,7 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Ok(p) => p,
         Err(e) => {
             return ctx
-                .reply(escape(&e.to_string().replace("/enroll", "/done")))
+                .reply(escape_with_code(&e.to_string().replace("/enroll", "/done")))
                 .await;
         }
     };

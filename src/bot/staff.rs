@@ -2,6 +2,8 @@
 
 use teloxide::utils::html::escape;
 
+use crate::domain::html::escape_with_code;
+
 use super::Ctx;
 use crate::domain::enroll_args::parse_enroll;
 use crate::domain::link;
@@ -53,7 +55,7 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let tz = clinic.tz();
     let parsed = match parse_enroll(args, now, tz) {
         Ok(p) => p,
-        Err(e) => return ctx.reply(escape(&e.to_string())).await,
+        Err(e) => return ctx.reply(escape_with_code(&e.to_string())).await,
     };
     let same_person_hint = super::series::already_linked_hint(ctx, clinic, &parsed.name).await?;
     let enrolled = enroll_patient(&ctx.deps.store, clinic, ctx.user_id(), &parsed, now).await?;

@@ -9,7 +9,7 @@ use teloxide::utils::html::escape;
 
 use super::{Ctx, Deps};
 use crate::domain::entities::{Format, Span, to_html};
-use crate::domain::html::{MAX_MESSAGE_LEN, pack_lines, split_plain, to_plain};
+use crate::domain::html::{MAX_MESSAGE_LEN, escape_with_code, pack_lines, split_plain, to_plain};
 use crate::outbox::{Lane, Outgoing};
 use crate::render::local_when;
 use crate::service::templates::{self as svc, Refusal, Saved};
@@ -58,7 +58,7 @@ fn placeholders(key: &TextKey) -> String {
 }
 
 fn refusal(r: &Refusal) -> String {
-    escape(&r.to_string())
+    escape_with_code(&r.to_string())
 }
 
 pub async fn list(ctx: &Ctx<'_>) -> anyhow::Result<()> {
@@ -321,11 +321,14 @@ pub async fn history(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             None => "(back to the default text)".into(),
         };
         lines.push(format!(
-            "<b>{}</b>{} · {} · by user {} · {}",
+            "<b>{}</b>{} · {} · by {} · {}",
             v.version,
             if i == 0 { " (in force)" } else { "" },
             local_when("en", &from_millis(v.saved_at).with_timezone(&tz)),
-            v.saved_by,
+            match &v.saved_by_name {
+                Some(name) => escape(name),
+                None => format!("#{} (no longer on the staff)", v.saved_by),
+            },
             what
         ));
     }

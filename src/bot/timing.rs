@@ -5,6 +5,8 @@
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
 use teloxide::utils::html::escape;
 
+use crate::domain::html::escape_with_code;
+
 use super::templates::{STAFF_ONLY, clinic_and_role};
 use super::{Ctx, Deps};
 use crate::service::timing::{self as svc, Applied};
@@ -50,7 +52,7 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     .await?
     {
         Ok(c) => c,
-        Err(why) => return ctx.reply(escape(&why)).await,
+        Err(why) => return ctx.reply(escape_with_code(&why)).await,
     };
     let what = svc::effect(&changed.timing);
     let mut text = format!(
@@ -61,8 +63,10 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         return ctx.reply(text).await;
     }
     text.push_str(&format!(
-        "\n\n{} enrolled patient(s) still have this step ahead of them and keep their schedule, unless you apply the change to them too.",
-        changed.pending
+        "\n\n{} still {} this step ahead of them and {} their schedule, unless you apply the change to them too.",
+        enrolled_patients(changed.pending as i64),
+        if changed.pending == 1 { "has" } else { "have" },
+        if changed.pending == 1 { "keeps" } else { "keep" },
     ));
     let markup = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
         "Apply to enrolled patients",
@@ -90,8 +94,9 @@ pub async fn on_button(
             deps.answer(
                 user,
                 format!(
-                    "Done: <code>{}</code> re-planned for {moved} enrolled patient(s).",
-                    escape(&step_id)
+                    "Done: <code>{}</code> re-planned for {}.",
+                    escape(&step_id),
+                    enrolled_patients(moved as i64)
                 ),
             );
             Ok(Some("Applied".into()))
@@ -101,4 +106,9 @@ pub async fn on_button(
         )),
         Applied::Stale => Ok(None),
     }
+}
+
+/// "1 enrolled patient", "3 enrolled patients".
+fn enrolled_patients(n: i64) -> String {
+    format!("{n} enrolled patient{}", if n == 1 { "" } else { "s" })
 }

@@ -72,11 +72,7 @@ pub fn parse_book(
     if quiet.contains(time) {
         return Err(BookError::QuietHours(
             time.format("%H:%M").to_string(),
-            format!(
-                "{}–{}",
-                quiet.start.format("%H:%M"),
-                quiet.end.format("%H:%M")
-            ),
+            quiet.describe(),
         ));
     }
     let starts_at = resolve_local(tz, date.and_time(time));

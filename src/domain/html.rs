@@ -101,6 +101,32 @@ pub fn check(html: &str) -> Result<usize, String> {
     Ok(visible)
 }
 
+/// Plain text as Telegram HTML, with each `quoted` part (a value the person typed, a
+/// command, a key) shown as `<code>`: error texts mark values with backticks, which
+/// Telegram would otherwise show as they are. An unpaired backtick stays.
+pub fn escape_with_code(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        let inside = i % 2 == 1;
+        let closed = i + 1 < parts.len();
+        if inside && closed && !part.is_empty() {
+            out.push_str("<code>");
+            out.push_str(&escape(part));
+            out.push_str("</code>");
+        } else {
+            if inside {
+                out.push('`');
+            }
+            out.push_str(&escape(part));
+            if inside && closed {
+                out.push('`');
+            }
+        }
+    }
+    out
+}
+
 /// Plain text of Telegram HTML, for the terminal preview.
 pub fn to_plain(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
@@ -176,7 +202,29 @@ mod tests {
         assert_eq!(to_plain("<b>A &amp; B</b> &lt;3 &#33;"), "A & B <3 !");
     }
 
+    #[test]
+    fn backticks_become_code() {
+        assert_eq!(
+            escape_with_code("`Auckland` is not a <zone>"),
+            "<code>Auckland</code> is not a &lt;zone&gt;"
+        );
+        assert_eq!(escape_with_code("a ` b"), "a ` b");
+        assert_eq!(escape_with_code("``"), "``");
+        assert_eq!(
+            escape_with_code("`a` `b` `c"),
+            "<code>a</code> <code>b</code> `c"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn text_with_code_is_always_valid_and_keeps_every_letter(s in "[a-z<&` ]{0,60}") {
+            let e = escape_with_code(&s);
+            prop_assert!(check(&e).is_ok(), "{}", e);
+            let shown = to_plain(&e);
+            prop_assert_eq!(shown.replace('`', ""), s.replace('`', ""));
+        }
+
         #[test]
         fn escaped_text_is_always_valid_and_round_trips(s in "\\PC{0,200}") {
             let e = escape(&s);

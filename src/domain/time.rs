@@ -80,6 +80,20 @@ impl QuietHours {
         }
     }
 
+    /// How the window reads to a person: `21:00–08:00`, or `off` when start and end are
+    /// the same time (nothing is held back).
+    pub fn describe(&self) -> String {
+        if self.start == self.end {
+            "off".into()
+        } else {
+            format!(
+                "{}–{}",
+                self.start.format("%H:%M"),
+                self.end.format("%H:%M")
+            )
+        }
+    }
+
     /// Moves an instant inside the window to the window's end (local time in `tz`).
     pub fn defer(&self, when: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
         let local = when.with_timezone(&tz).naive_local();
@@ -169,6 +183,17 @@ mod tests {
             tz,
             NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
         )
+    }
+
+    #[test]
+    fn quiet_hours_read_as_a_window_or_off() {
+        assert_eq!(QuietHours::default().describe(), "21:00–08:00");
+        let clock = |s| parse_clock(s).unwrap();
+        let off = QuietHours {
+            start: clock("08:00"),
+            end: clock("08:00"),
+        };
+        assert_eq!(off.describe(), "off");
     }
 
     fn show(tz: Tz, t: DateTime<Utc>) -> String {

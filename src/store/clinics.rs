@@ -218,3 +218,49 @@ pub async fn apply_setting(
         .await?;
     Ok((key, value))
 }
+
+/// Other clinics whose name equals `name` (ignoring ASCII case): `clinic add` warns.
+pub async fn clinics_named(
+    conn: &mut SqliteConnection,
+    name: &str,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM clinics WHERE name = ? COLLATE NOCASE ORDER BY id")
+        .bind(name)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn count_owners(conn: &mut SqliteConnection, clinic_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE clinic_id = ? AND role = 'owner'")
+        .bind(clinic_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// One clinic as `aftercare clinic list` shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClinicOverview {
+    pub id: i64,
+    pub name: String,
+    pub timezone: String,
+    pub contact: String,
+    pub owners: i64,
+    /// Admins and staff, owners not counted.
+    pub staff: i64,
+    pub patients: i64,
+}
+
+impl Store {
+    /// Every clinic with its people and patient counts, by number.
+    pub async fn clinic_overview(&self) -> Result<Vec<ClinicOverview>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT c.id, c.name, c.timezone, c.contact,
+                    (SELECT COUNT(*) FROM staff s WHERE s.clinic_id = c.id AND s.role = 'owner') AS owners,
+                    (SELECT COUNT(*) FROM staff s WHERE s.clinic_id = c.id AND s.role <> 'owner') AS staff,
+                    (SELECT COUNT(*) FROM patients p WHERE p.clinic_id = c.id) AS patients
+             FROM clinics c ORDER BY c.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+}

@@ -117,3 +117,19 @@ pub async fn void_patient_links(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Voids a clinic's unused owner links, so only the newest one works.
+pub async fn void_owner_links(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE links SET voided_at = ? WHERE clinic_id = ? AND kind = 'owner' AND used_at IS NULL AND voided_at IS NULL",
+    )
+    .bind(millis(now))
+    .bind(clinic_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

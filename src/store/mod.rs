@@ -16,6 +16,7 @@ pub mod series;
 pub mod templates;
 pub mod threads;
 pub mod timing;
+pub mod url;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -39,8 +40,8 @@ pub type Tx = Transaction<'static, sqlx::Sqlite>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("{url}: not a SQLite database URL (use sqlite://path/to/file.db)")]
-    BadUrl { url: String },
+    #[error("{0}")]
+    BadUrl(url::BadDatabaseUrl),
     #[error("{path}: cannot open the database: {source}")]
     Open { path: String, source: sqlx::Error },
     #[error("{path}: cannot apply migrations: {source}")]
@@ -74,8 +75,11 @@ impl Store {
     /// reaches for the pool inside its transaction shows up as a failure at once (the
     /// test suite runs a second time this way in `.ci/run`).
     pub async fn open(url: &str, connections: u32) -> Result<Store, OpenError> {
-        let options = SqliteConnectOptions::from_str(url).map_err(|_| OpenError::BadUrl {
-            url: url.to_string(),
+        let url = url::sqlite_url(url).map_err(OpenError::BadUrl)?;
+        let options = SqliteConnectOptions::from_str(&url).map_err(|_| {
+            OpenError::BadUrl(url::BadDatabaseUrl::NotAPath(
+                url.chars().take(60).collect(),
+            ))
         })?;
         let path = options.get_filename().display().to_string();
         let options = options

@@ -12,6 +12,8 @@ pub struct TemplateVersion {
     pub version: i64,
     pub body: Option<String>,
     pub saved_by: i64,
+    /// The saver's name on the clinic's staff list; `None` once they left it.
+    pub saved_by_name: Option<String>,
     pub saved_at: i64,
 }
 
@@ -93,8 +95,10 @@ pub async fn template_history(
     lang: &str,
 ) -> Result<Vec<TemplateVersion>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT version, body, saved_by, saved_at FROM template_versions
-         WHERE clinic_id = ? AND key = ? AND lang = ? ORDER BY version DESC",
+        "SELECT v.version, v.body, v.saved_by, NULLIF(s.display_name, '') AS saved_by_name, v.saved_at
+         FROM template_versions v
+         LEFT JOIN staff s ON s.clinic_id = v.clinic_id AND s.user_id = v.saved_by
+         WHERE v.clinic_id = ? AND v.key = ? AND v.lang = ? ORDER BY v.version DESC",
     )
     .bind(clinic_id)
     .bind(key)
