@@ -127,7 +127,7 @@ pub const COMMANDS: &[Spec] = &[
     Spec::new("enroll", Command::Enroll)
         .staff(
             "<name> [[YYYY-MM-DD] HH:MM]",
-            "enroll a patient after their session (default: now) and get their one-time link",
+            "enroll a patient after their session (default: now; the day may also be 23.11.2026, 23.11. or yesterday) and get their one-time link",
         )
         .staff_menu("Enroll a patient: /enroll Anna Berg 14:30"),
     Spec::new("patients", |_| Command::Patients)
