@@ -120,6 +120,14 @@ async fn a_patient_links_and_the_course_arrives_at_local_times() {
     app.tg
         .wait_for(anna().id, |m| m.plain_text().contains("gradually"), WAIT)
         .await;
+    // The day-3 check-in's window closed unanswered: one gentle reminder.
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("haven't heard from you"),
+            WAIT,
+        )
+        .await;
     app.clock.set(local("Europe/Berlin", "2026-11-30 10:00"));
     app.tg
         .wait_for(
@@ -128,6 +136,15 @@ async fn a_patient_links_and_the_course_arrives_at_local_times() {
             WAIT,
         )
         .await;
+    // Recorded (with its nudge planned) before the clock jumps on.
+    eventually("the day-7 check-in is recorded as sent", || async {
+        app.count(
+            "SELECT COUNT(*) FROM reminders WHERE step_id = 'checkin-day7' AND status = 'sent'",
+        )
+        .await
+            == 1
+    })
+    .await;
     app.clock.set(local("Europe/Berlin", "2026-12-21 09:59"));
     app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
     app.clock.set(local("Europe/Berlin", "2026-12-21 10:00"));
@@ -139,19 +156,25 @@ async fn a_patient_links_and_the_course_arrives_at_local_times() {
         )
         .await;
     // The outcome is recorded just after Telegram answers.
-    eventually("all nine steps are recorded as sent", || async {
-        app.count("SELECT COUNT(*) FROM reminders WHERE status = 'sent'")
-            .await
-            == 9
-    })
+    eventually(
+        "all nine steps and one nudge are recorded as sent",
+        || async {
+            app.count("SELECT COUNT(*) FROM reminders WHERE status = 'sent'")
+                .await
+                == 10
+        },
+    )
     .await;
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM reminders WHERE status != 'sent'")
-            .await,
+        app.count(
+            "SELECT COUNT(*) FROM reminders WHERE status != 'sent' AND step_id NOT LIKE 'nudge-%'"
+        )
+        .await,
         0
     );
-    // Each step exactly once: greeting + 9 steps.
-    assert_eq!(app.tg.sent_to(anna().id).len(), 10);
+    // Each step exactly once: greeting + 9 steps + the day-3 nudge (the day-7 one's
+    // day passed while the clock jumped: skipped, not sent).
+    assert_eq!(app.tg.sent_to(anna().id).len(), 11);
     app.stop().await;
 }
 

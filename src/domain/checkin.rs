@@ -107,6 +107,9 @@ const NUDGE_PREFIX: &str = "nudge-";
 pub const CHECKIN_WINDOW: Duration = Duration::days(2);
 /// How long the nudge waits for an answer before the patient is listed for staff.
 pub const NUDGE_WINDOW: Duration = Duration::days(1);
+/// The least time a patient has to answer a check-in before its nudge, even when the
+/// check-in went out late in its window (the bot was down, Telegram slow).
+pub const ANSWER_AT_LEAST: Duration = Duration::days(1);
 
 /// The step id of the nudge after check-in `checkin_step`.
 pub fn nudge_step(checkin_step: &str) -> String {
@@ -121,7 +124,8 @@ pub fn nudged_checkin(step_id: &str) -> Option<&str> {
 }
 
 /// When the one nudge after a check-in sent at `sent` goes out, and until when: when
-/// the check-in's window closes (its expiry), moved out of quiet hours, then for
+/// the check-in's window closes (its expiry, but at least `ANSWER_AT_LEAST` after it
+/// went out), moved out of quiet hours, then for
 /// `NUDGE_WINDOW`. Past that, a patient still silent is listed for staff.
 pub fn nudge_times(
     sent: DateTime<Utc>,
@@ -129,7 +133,9 @@ pub fn nudge_times(
     tz: Tz,
     quiet: QuietHours,
 ) -> (DateTime<Utc>, DateTime<Utc>) {
-    let closes = checkin_expires.unwrap_or(sent + CHECKIN_WINDOW).max(sent);
+    let closes = checkin_expires
+        .unwrap_or(sent + CHECKIN_WINDOW)
+        .max(sent + ANSWER_AT_LEAST);
     let due = quiet.defer(closes, tz);
     (due, due + NUDGE_WINDOW)
 }
@@ -190,6 +196,9 @@ mod tests {
         // No expiry: two days.
         let (due, _) = nudge_times(sent, None, Berlin, q);
         assert_eq!(due, sent + CHECKIN_WINDOW);
+        // Sent late in its window: still a day to answer first.
+        let (due, _) = nudge_times(sent, Some(sent + Duration::hours(2)), Berlin, q);
+        assert_eq!(due, sent + ANSWER_AT_LEAST);
     }
 
     #[test]

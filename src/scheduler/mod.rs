@@ -563,8 +563,9 @@ impl Scheduler {
             return None;
         }
         let tz: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
-        let (due_at, expires_at) =
-            nudge_times(self.clock.now(), row.expires(), tz, row.quiet_hours());
+        // From when it went out at the earliest (its due time; a retry moves it), not
+        // from when the outcome is written down, which may be later.
+        let (due_at, expires_at) = nudge_times(row.due(), row.expires(), tz, row.quiet_hours());
         Some(NewReminder {
             step_id: nudge_step(&row.step_id),
             due_at,

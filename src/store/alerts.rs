@@ -83,15 +83,16 @@ pub async fn mark_handled(
     Ok(done.rows_affected() == 1)
 }
 
-/// The patient's latest open alert other than `except` that holds the all-clear (any
-/// but a request to book), if any.
+/// The patient's latest open alert other than `except` that holds the all-clear (a
+/// check-in answer; not a request to book or to reschedule), if any.
 pub async fn other_open_red_flag(
     conn: &mut SqliteConnection,
     patient_id: i64,
     except: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT id FROM alerts WHERE patient_id = ? AND id <> ? AND handled_at IS NULL AND kind <> 'book'
+        "SELECT id FROM alerts WHERE patient_id = ? AND id <> ? AND handled_at IS NULL
+           AND kind IN ('redness', 'infection', 'other')
          ORDER BY created_at DESC, id DESC LIMIT 1",
     )
     .bind(patient_id)
