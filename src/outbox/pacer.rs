@@ -216,7 +216,11 @@ async fn hand_out_slots(state: Weak<Mutex<State>>, changed: Arc<Notify>, gap: Du
         // The next slot keeps to the schedule while this task is on time; woken late (a
         // busy machine), it counts from now instead, so slots never bunch to catch up.
         let now = Instant::now();
-        let base = if now.duration_since(at) <= ON_TIME { at } else { now };
+        let base = if now.duration_since(at) <= ON_TIME {
+            at
+        } else {
+            now
+        };
         while let Some(w) = s.waiting.pop() {
             if w.grant.send(()).is_ok() {
                 s.next_slot = Some(base + gap);
