@@ -56,7 +56,11 @@ async fn stop_with_reminders_queued_is_answered_within_a_second_and_nothing_foll
         took <= StdDuration::from_millis(1_500),
         "the answer to /stop took {took:?}"
     );
-    tokio::time::sleep(StdDuration::from_millis(2_500)).await;
+    // Two more chat turns: anything still queued would have gone out by then.
+    app.tg.skip_sent(anna().id);
+    app.tg
+        .assert_nothing_sent_to(anna().id, StdDuration::from_millis(2_500))
+        .await;
     let after: Vec<String> = app
         .tg
         .sent_to(anna().id)
