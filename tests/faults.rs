@@ -157,6 +157,13 @@ async fn kill_9_while_sending_loses_no_reminder() {
         );
     }
     let total = PATIENTS as usize * STEPS;
+    // Every link opened (greeted) before the first kill: Telegram's update offset is
+    // confirmed when the next poll starts, before the handler has finished, so a kill
+    // right after the last /start could otherwise lose that patient's whole course.
+    for i in 0..PATIENTS {
+        tg.wait_for(5000 + i, |m| m.plain_text().contains("welcome"), WAIT)
+            .await;
+    }
 
     // Two kills at different points of the burst, each after the bot has confirmed
     // every update (so no command is handled twice), then a clean run to the end.
