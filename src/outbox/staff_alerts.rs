@@ -34,14 +34,19 @@ pub fn kind_label(kind: &str) -> &str {
     }
 }
 
-/// A staff alert: who, what they answered, and when (clinic time).
-pub fn alert_text(alert: &Alert, tz: Tz, again: bool) -> String {
-    let name = alert
+/// The alert's patient as staff see it: the escaped name, or "erased patient".
+fn patient_name(alert: &Alert) -> String {
+    alert
         .patient_name
         .as_deref()
         .filter(|n| !n.is_empty())
         .map(escape)
-        .unwrap_or_else(|| ERASED.to_string());
+        .unwrap_or_else(|| ERASED.to_string())
+}
+
+/// A staff alert: who, what they answered, and when (clinic time).
+pub fn alert_text(alert: &Alert, tz: Tz, again: bool) -> String {
+    let name = patient_name(alert);
     let head = if again {
         "⏰ <b>Still open after 2 hours</b>\n"
     } else {
@@ -94,12 +99,7 @@ pub async fn mark_copies_handled(outbox: &Outbox, store: &Store, alert: &Alert, 
 
 /// One open alert as a line of `/alerts`.
 pub fn alert_line(alert: &Alert, tz: Tz) -> String {
-    let name = alert
-        .patient_name
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .map(escape)
-        .unwrap_or_else(|| ERASED.to_string());
+    let name = patient_name(alert);
     format!(
         "#{id} <b>{name}</b> · {what} · {when}",
         id = alert.id,
