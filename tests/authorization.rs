@@ -225,12 +225,20 @@ impl World {
 
     async fn fingerprint(&self) -> Vec<i64> {
         // A reminder an earlier command made due may still be on its way out (the
-        // answer is queued ahead of it): measure once the scheduler has settled it.
-        support::app::eventually("no reminder is being sent", || async {
-            self.app
-                .count("SELECT COUNT(*) FROM reminders WHERE status = 'leased'")
-                .await
-                == 0
+        // answer is queued ahead of it), and a check-in sent adds its nudge: measure
+        // once the scheduler has nothing due or in hand, so it cannot move a count
+        // between this reading and the next.
+        let now = self.app.clock.now().timestamp_millis();
+        support::app::eventually("no reminder is due or being sent", || async move {
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM reminders
+                 WHERE status = 'leased' OR (status = 'pending' AND due_at <= ?)",
+            )
+            .bind(now)
+            .fetch_one(self.app.store.pool())
+            .await
+            .unwrap();
+            busy == 0
         })
         .await;
         let mut out = Vec::new();
