@@ -125,10 +125,21 @@ pub enum Reply {
     DeleteDone,
     TooManyTries,
     ScheduleBooking,
+    /// A new link from the same clinic ended the chat's earlier course from it.
+    CourseReplaced,
+    /// `/resume` after the clinic paused (or cancelled) the reminders: explained, not undone.
+    ResumePausedByClinic,
+    ResumeCancelledByClinic,
+    /// A chat with courses from several clinics: which one a message or `/resume` is for.
+    PickClinic,
+    /// On top of each course message in a chat with courses from several clinics.
+    CourseHeader,
+    /// Under `/mydata`'s records.
+    MydataFooter,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 58] = [
+    pub const ALL: [Reply; 64] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -187,6 +198,12 @@ impl Reply {
         Reply::DeleteDone,
         Reply::TooManyTries,
         Reply::ScheduleBooking,
+        Reply::CourseReplaced,
+        Reply::ResumePausedByClinic,
+        Reply::ResumeCancelledByClinic,
+        Reply::PickClinic,
+        Reply::CourseHeader,
+        Reply::MydataFooter,
     ];
 
     pub fn key(self) -> &'static str {
@@ -249,6 +266,12 @@ impl Reply {
             Reply::DeleteDone => "delete_done",
             Reply::TooManyTries => "too_many_tries",
             Reply::ScheduleBooking => "schedule_booking",
+            Reply::CourseReplaced => "course_replaced",
+            Reply::ResumePausedByClinic => "resume_paused_by_clinic",
+            Reply::ResumeCancelledByClinic => "resume_cancelled_by_clinic",
+            Reply::PickClinic => "pick_clinic",
+            Reply::CourseHeader => "course_header",
+            Reply::MydataFooter => "mydata_footer",
         }
     }
 
@@ -300,7 +323,14 @@ impl Reply {
             | Reply::LanguageSet
             | Reply::DeleteButton
             | Reply::DeleteDone
-            | Reply::ScheduleBooking => &[],
+            | Reply::ScheduleBooking
+            | Reply::PickClinic
+            | Reply::MydataFooter => &[],
+            Reply::CourseReplaced => &["clinic_name", "date"],
+            Reply::ResumePausedByClinic | Reply::ResumeCancelledByClinic => {
+                &["clinic_name", "clinic_contact"]
+            }
+            Reply::CourseHeader => &["clinic_name"],
             Reply::Mydata => &[
                 "name",
                 "clinic_name",

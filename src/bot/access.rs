@@ -244,11 +244,18 @@ pub async fn relink(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .await;
     };
     let now = ctx.deps.clock.now();
-    let Some(new) = access::relink(&ctx.deps.store, clinic, ctx.user_id(), patient_id, now).await?
-    else {
-        return ctx
-            .reply("Your clinic has no patient with that number. See /patients.".into())
-            .await;
+    let new = match access::relink(&ctx.deps.store, clinic, ctx.user_id(), patient_id, now).await? {
+        access::Relinked::New(new) => new,
+        access::Relinked::NotFound => {
+            return ctx
+                .reply("Your clinic has no patient with that number. See /patients.".into())
+                .await;
+        }
+        access::Relinked::Erased(on) => {
+            return ctx
+                .reply(super::booking::erased_refusal(patient_id, on))
+                .await;
+        }
     };
     tracing::info!(clinic = clinic.id, patient = patient_id, "patient relinked");
     let url = link::url(&ctx.deps.bot_username, &new.payload);

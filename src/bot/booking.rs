@@ -28,9 +28,18 @@ pub(crate) fn not_found(lookup: &Lookup, command: &str) -> String {
             }
             text
         }
+        Lookup::Erased { id, on } => erased_refusal(*id, *on),
         _ => "No patient of your clinic matches that. /patients lists them with their numbers."
             .into(),
     }
+}
+
+/// Why a staff command does nothing to an erased record: erasure is final.
+pub(crate) fn erased_refusal(id: i64, on: chrono::NaiveDate) -> String {
+    format!(
+        "Patient #{id} was erased at the patient's request on {}. Nothing can be done with this record; a returning patient is enrolled anew.",
+        on.format("%a %-d %b %Y")
+    )
 }
 
 pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {

@@ -28,6 +28,8 @@ pub async fn on_callback(q: CallbackQuery, deps: Arc<Deps>) -> anyhow::Result<()
         "bn" => super::series::on_book_next_button(&deps, &q, rest).await,
         "lang" => super::controls::on_language_button(&deps, &q, rest).await,
         "del" => super::controls::on_delete_button(&deps, &q, rest).await,
+        "rs" => super::controls::on_resume_button(&deps, &q, rest).await,
+        "rc" => super::relay::on_clinic_button(&deps, &q, rest).await,
         _ => Ok(None),
     };
     let answer = match handled {

@@ -106,21 +106,24 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
     }
     let memberships = deps.store.memberships(user.id.0 as i64).await?;
     let patient = deps.store.patient_by_chat(msg.chat.id.0).await?;
+    let courses = deps.store.current_courses(msg.chat.id.0).await?;
     let mut ctx = Ctx {
         deps,
         msg,
         user,
         memberships,
         patient,
+        courses,
     };
     if ctx
-        .patient
-        .as_ref()
-        .is_some_and(|p| p.status == PatientStatus::Unreachable)
+        .courses
+        .iter()
+        .any(|p| p.status == PatientStatus::Unreachable)
         && !decides_about_reminders(command.as_ref(), text)
     {
         controls::back_in_reach(&ctx).await?;
         ctx.patient = deps.store.patient_by_chat(msg.chat.id.0).await?;
+        ctx.courses = deps.store.current_courses(msg.chat.id.0).await?;
     }
     match command {
         Some(Command::Start(payload)) if !payload.trim().is_empty() => {
@@ -230,7 +233,11 @@ pub(crate) struct Ctx<'a> {
     pub msg: &'a Message,
     pub user: &'a teloxide::types::User,
     pub memberships: Vec<(crate::store::Clinic, crate::store::StaffRole)>,
+    /// The chat's newest course (its language is the person's).
     pub patient: Option<crate::store::Patient>,
+    /// The courses the chat follows now, one per clinic: several when the person is a
+    /// patient of several clinics.
+    pub courses: Vec<crate::store::Patient>,
 }
 
 impl Ctx<'_> {
@@ -285,6 +292,22 @@ impl Ctx<'_> {
             which,
         )
         .await?)
+    }
+
+    /// The names of the clinics of `courses`, for a patient-facing answer about them all.
+    pub async fn clinic_names(
+        &self,
+        courses: &[&crate::store::Patient],
+    ) -> anyhow::Result<String> {
+        let mut names: Vec<String> = Vec::new();
+        for p in courses {
+            if let Some(c) = self.deps.store.clinic(p.clinic_id).await?
+                && !names.contains(&c.name)
+            {
+                names.push(c.name);
+            }
+        }
+        Ok(names.join(", "))
     }
 
     /// Queues an HTML answer to this chat. Async and fallible only so handlers can end

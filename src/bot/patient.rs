@@ -95,8 +95,26 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
             patient,
             clinic,
             lang,
+            replaced,
         } => {
-            tracing::info!(patient = patient.id, clinic = clinic.id, "patient linked");
+            tracing::info!(
+                patient = patient.id,
+                clinic = clinic.id,
+                replaced = replaced.len(),
+                "patient linked"
+            );
+            if !replaced.is_empty() {
+                // The patient hears that their earlier course from this clinic ended.
+                let date = crate::render::local_date(
+                    &lang,
+                    &patient.session().with_timezone(&patient.zone(&clinic)),
+                );
+                let notice = Texts::new(&deps.store, &deps.catalog)
+                    .reply(Some(clinic.id), &lang, Reply::CourseReplaced)
+                    .await?
+                    .render(&[("clinic_name", &clinic.name), ("date", &date)]);
+                answer(notice).await?;
+            }
             let greeting = Texts::new(&deps.store, &deps.catalog)
                 .reply(Some(clinic.id), &lang, Reply::Greeting)
                 .await?;
@@ -152,19 +170,63 @@ pub async fn help(ctx: &Ctx<'_>) -> anyhow::Result<()> {
 }
 
 pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    if ctx.courses.len() > 1 {
+        return schedule_of_every_clinic(ctx).await;
+    }
     let Some((p, clinic)) = ctx.linked_patient().await? else {
         return Ok(());
     };
-    let deps = ctx.deps;
-    let lang = ctx.lang();
-    let upcoming = deps.store.upcoming(p.id).await?;
-    if upcoming.is_empty() {
+    match schedule_section(ctx, p, &clinic).await? {
+        Some(text) => ctx.reply(text).await,
+        None => {
+            ctx.reply(ctx.patient_reply(Reply::ScheduleEmpty).await?)
+                .await
+        }
+    }
+}
+
+/// A chat with courses from several clinics: what is coming from each, under its
+/// clinic's name.
+async fn schedule_of_every_clinic(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let mut sections = Vec::new();
+    for p in &ctx.courses {
+        let Some(clinic) = ctx.deps.store.clinic(p.clinic_id).await? else {
+            continue;
+        };
+        if let Some(section) = schedule_section(ctx, p, &clinic).await? {
+            sections.push(section);
+        }
+    }
+    if sections.is_empty() {
         return ctx
             .reply(ctx.patient_reply(Reply::ScheduleEmpty).await?)
             .await;
     }
-    let tz = p.zone(&clinic);
-    let mut text = ctx.patient_reply(Reply::ScheduleHeader).await?;
+    ctx.reply(sections.join("\n\n")).await
+}
+
+/// Course `p`'s upcoming reminders under the header naming `clinic`; `None` when
+/// nothing is planned.
+async fn schedule_section(
+    ctx: &Ctx<'_>,
+    p: &crate::store::Patient,
+    clinic: &crate::store::Clinic,
+) -> anyhow::Result<Option<String>> {
+    let deps = ctx.deps;
+    let lang = ctx.lang();
+    let upcoming = deps.store.upcoming(p.id).await?;
+    if upcoming.is_empty() {
+        return Ok(None);
+    }
+    let tz = p.zone(clinic);
+    let mut text = crate::service::templates::reply_text(
+        &deps.store,
+        &deps.catalog,
+        Some(clinic),
+        &lang,
+        Reply::ScheduleHeader,
+    )
+    .await?;
     let item_template = Texts::new(&deps.store, &deps.catalog)
         .reply(Some(clinic.id), &lang, Reply::ScheduleItem)
         .await?;
@@ -191,23 +253,36 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         text.push('\n');
         text.push_str(&item);
     }
-    ctx.reply(text).await
+    Ok(Some(text))
 }
 
+/// `/stop` (or "stop"): ends the reminders of every clinic's course at once, since a
+/// person who says stop wants no more messages; the answer names the clinics.
 pub async fn stop(ctx: &Ctx<'_>) -> anyhow::Result<()> {
-    let Some(p) = &ctx.patient else {
+    if ctx.patient.is_none() {
         return ctx.reply(ctx.patient_reply(Reply::NotLinked).await?).await;
-    };
+    }
     // A patient Telegram had refused has reminders held, not stopped: stopping now
     // makes that their choice, so writing again does not switch them back on.
-    if !matches!(p.status, PatientStatus::Active | PatientStatus::Unreachable) {
+    let stoppable: Vec<&crate::store::Patient> = ctx
+        .courses
+        .iter()
+        .filter(|p| matches!(p.status, PatientStatus::Active | PatientStatus::Unreachable))
+        .collect();
+    if stoppable.is_empty() {
         return ctx
             .reply(ctx.patient_reply(Reply::StopNothing).await?)
             .await;
     }
-    let cancelled = patient::stop(&ctx.deps.store, p.id).await?;
-    tracing::info!(patient = p.id, cancelled, "patient stopped their reminders");
-    ctx.reply(ctx.patient_reply(Reply::StopDone).await?).await
+    let ids: Vec<i64> = stoppable.iter().map(|p| p.id).collect();
+    let cancelled = patient::stop(&ctx.deps.store, &ids).await?;
+    tracing::info!(patients = ?ids, cancelled, "patient stopped their reminders");
+    let names = ctx.clinic_names(&stoppable).await?;
+    let text = Texts::new(&ctx.deps.store, &ctx.deps.catalog)
+        .reply(Some(stoppable[0].clinic_id), &ctx.lang(), Reply::StopDone)
+        .await?
+        .render(&[("clinic_name", &names)]);
+    ctx.reply(text).await
 }
 
 /// Free text from a patient (or a stranger).

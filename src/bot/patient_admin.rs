@@ -48,11 +48,19 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let tz = clinic.tz();
     let (sent, total) = store.progress(p.id).await?;
     let (session_no, series_total) = store.series_of(p.id).await?;
+    // A course a newer one of this clinic took over says which, and when.
+    let status = match p.replaced() {
+        Some((by, at)) => format!(
+            "replaced by #{by} on {}",
+            crate::render::local_date("en", &at.with_timezone(&tz))
+        ),
+        None => p.status.label().to_string(),
+    };
     let mut text = format!(
         "<b>{}</b> (#{}) · {}\nSession {}{} on {}\nMessages sent: {sent} of {total}",
         name_of(&p),
         p.id,
-        p.status.label(),
+        status,
         session_no,
         series_total.map(|t| format!(" of {t}")).unwrap_or_default(),
         local_when("en", &p.session().with_timezone(&tz)),

@@ -1,10 +1,11 @@
 //! Two-way messages: a patient's text or photo goes to every staff member of their
 //! clinic; a staff member's Telegram reply to it (or to an alert) goes back to the patient.
 
-use teloxide::types::Message;
+use teloxide::types::{CallbackQuery, Message};
 use teloxide::utils::html::escape;
 
-use super::Ctx;
+use super::{Ctx, Deps};
+use crate::store::Patient;
 use crate::catalog::Reply;
 use crate::domain::relay::{MAX_RELAYED_CAPTION, MAX_RELAYED_TEXT, clip};
 use crate::outbox::staff_alerts::{delivered, to_staff};
@@ -32,7 +33,9 @@ fn content_of(msg: &Message) -> Option<Content> {
 
 const REPLY_HINT: &str = "<i>Reply to this message to answer.</i>";
 
-/// A linked patient wrote (not a command): it goes to the clinic's staff.
+/// A linked patient wrote (not a command): it goes to the clinic's staff. A person with
+/// courses from several clinics is asked which clinic it is for first (`rc:` buttons);
+/// the message waits in the database meanwhile.
 pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let Some(p) = &ctx.patient else {
         return super::patient::plain_text(ctx).await;
@@ -45,7 +48,78 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             .reply(ctx.patient_reply(Reply::RelayUnsupported).await?)
             .await;
     };
-    let deps = ctx.deps;
+    if ctx.courses.len() > 1 {
+        let (kind, body, file_id) = match &content {
+            Content::Text(text) => ("text", text.as_str(), None),
+            Content::Photo { file_id, caption } => ("photo", caption.as_str(), Some(file_id.as_str())),
+        };
+        let now = ctx.deps.clock.now();
+        let choice = crate::service::relay::hold_for_choice(
+            &ctx.deps.store,
+            ctx.chat().0,
+            kind,
+            body,
+            file_id,
+            now,
+        )
+        .await?;
+        let courses: Vec<&crate::store::Patient> = ctx.courses.iter().collect();
+        let markup = super::controls::clinic_buttons(ctx.deps, &courses, |p| {
+            format!("rc:{choice}:{}", p.id)
+        })
+        .await?;
+        let text = ctx.patient_reply(Reply::PickClinic).await?;
+        return ctx.reply_with_buttons(text, markup).await;
+    }
+    relay_to_clinic(ctx.deps, ctx.chat().0, &ctx.lang(), p, content).await
+}
+
+/// `rc:<message>:<patient>`: the clinic picked for a waiting message; it goes to that
+/// clinic's staff.
+pub async fn on_clinic_button(
+    deps: &Deps,
+    q: &CallbackQuery,
+    rest: &str,
+) -> anyhow::Result<Option<String>> {
+    let chat = q.from.id.0 as i64;
+    let Some((choice, patient)) = rest.split_once(':') else {
+        return Ok(None);
+    };
+    let (Ok(choice), Ok(patient)) = (choice.parse::<i64>(), patient.parse::<i64>()) else {
+        return Ok(None);
+    };
+    // Only a course this chat still follows, and a message it is still holding.
+    let courses = deps.store.current_courses(chat).await?;
+    let Some(p) = courses.into_iter().find(|p| p.id == patient) else {
+        return Ok(None);
+    };
+    let Some(held) = crate::service::relay::take_choice(&deps.store, chat, choice).await? else {
+        return Ok(None);
+    };
+    let content = match held.file_id {
+        Some(file_id) => Content::Photo {
+            file_id,
+            caption: held.body,
+        },
+        None => Content::Text(held.body),
+    };
+    let lang = p
+        .lang
+        .clone()
+        .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
+    relay_to_clinic(deps, chat, &lang, &p, content).await?;
+    Ok(Some(String::new()))
+}
+
+/// Passes `content` from patient `p` (writing from `chat`) to every staff member of
+/// their clinic; the patient hears back once the copies are settled.
+async fn relay_to_clinic(
+    deps: &Deps,
+    chat: i64,
+    lang: &str,
+    p: &Patient,
+    content: Content,
+) -> anyhow::Result<()> {
     let Some(clinic) = deps.store.clinic(p.clinic_id).await? else {
         return Ok(());
     };
@@ -81,15 +155,19 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let receipts = to_staff(&deps.outbox, &staff, to_send, None, Some(thread));
     // The patient hears back once the staff copies are settled: that it reached the
     // clinic, or, if no staff member could be reached, how to contact the clinic.
-    let failed = crate::service::texts::Texts::new(&deps.store, &deps.catalog)
-        .reply(Some(clinic.id), &ctx.lang(), Reply::RelayFailed)
+    let texts = crate::service::texts::Texts::new(&deps.store, &deps.catalog);
+    let failed = texts
+        .reply(Some(clinic.id), lang, Reply::RelayFailed)
         .await?
         .render_dropping_empty(&[
             ("clinic_name", &clinic.name),
             ("clinic_contact", &clinic.contact),
         ]);
-    let reached = ctx.patient_reply(Reply::PlainText).await?;
-    let (outbox, chat, patient, staff_n) = (deps.outbox.clone(), ctx.chat().0, p.id, staff.len());
+    let reached = texts
+        .reply(Some(clinic.id), lang, Reply::PlainText)
+        .await?
+        .render(&[("clinic_name", &clinic.name)]);
+    let (outbox, patient, staff_n) = (deps.outbox.clone(), p.id, staff.len());
     tokio::spawn(async move {
         let delivered = delivered(receipts).await;
         tracing::info!(

@@ -120,7 +120,10 @@ impl Scheduler {
             for row in claimed {
                 // Rendered and booked here, in due order, so a patient's messages keep
                 // their order however long each text lookup takes.
-                let prepared = self.prepare(&row, self.clock.now()).await;
+                let prepared = match self.prepare(&row, self.clock.now()).await {
+                    Ok(p) => self.name_the_clinic(&row, p).await,
+                    Err(e) => Err(e),
+                };
                 // Queued in due order, so a patient's messages keep their order.
                 let receipt = prepared.map(|(chat, text, buttons)| {
                     let mut msg = Outgoing::reminder(chat, row.id, text);
@@ -288,6 +291,41 @@ impl Scheduler {
                     }
                     pause = (pause * 2).min(RECORD_RETRY_MAX);
                 }
+            }
+        }
+    }
+
+    /// In a chat that follows courses from several clinics, a message whose first line
+    /// does not name its clinic gets the clinic's name on top, so the patient knows
+    /// who writes.
+    async fn name_the_clinic(&self, row: &Claimed, prepared: Prepared) -> Result<Prepared, Unsent> {
+        let (chat, text, buttons) = prepared;
+        let first_line = text.lines().next().unwrap_or("");
+        let named = first_line.contains(&teloxide::utils::html::escape(&row.clinic_name))
+            || first_line.contains(&row.clinic_name);
+        if named {
+            return Ok((chat, text, buttons));
+        }
+        let lang = row.lang.as_deref().unwrap_or(crate::catalog::BASE_LANG);
+        let fetched = async {
+            let courses = self.store.current_courses(chat).await?;
+            if courses.len() < 2 {
+                return Ok::<_, sqlx::Error>(None);
+            }
+            Texts::new(&self.store, &self.catalog)
+                .reply(Some(row.clinic_id), lang, Reply::CourseHeader)
+                .await
+                .map(Some)
+        };
+        match fetched.await {
+            Ok(Some(header)) => {
+                let header = header.render(&[("clinic_name", &row.clinic_name)]);
+                Ok((chat, format!("{header}\n\n{text}"), buttons))
+            }
+            Ok(None) => Ok((chat, text, buttons)),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the chat's courses");
+                Err(Unsent::RetryLater)
             }
         }
     }

@@ -111,19 +111,31 @@ pub async fn change_access(
     Ok(ChangeOutcome::Done)
 }
 
+/// What `/relink` did.
+pub enum Relinked {
+    New(NewLink),
+    /// The clinic has no such patient (ids never cross clinics).
+    NotFound,
+    /// The patient erased their data on this date (clinic time): erasure is final.
+    Erased(chrono::NaiveDate),
+}
+
 /// A fresh link for a patient of `clinic`; earlier unused links stop working.
-/// `None` when the clinic has no such patient (ids never cross clinics).
 pub async fn relink(
     store: &Store,
     clinic: &Clinic,
     actor: i64,
     patient_id: i64,
     now: DateTime<Utc>,
-) -> Result<Option<NewLink>, sqlx::Error> {
+) -> Result<Relinked, sqlx::Error> {
     let mut tx = store.begin().await?;
     match patients::patient_in(&mut tx, patient_id).await? {
-        Some(p) if p.clinic_id == clinic.id => {}
-        _ => return Ok(None),
+        Some(p) if p.clinic_id == clinic.id => {
+            if let Some(at) = p.erased() {
+                return Ok(Relinked::Erased(at.with_timezone(&clinic.tz()).date_naive()));
+            }
+        }
+        _ => return Ok(Relinked::NotFound),
     }
     let new = link::generate();
     let expires_at = now + Duration::seconds(clinic.link_ttl_secs);
@@ -151,7 +163,7 @@ pub async fn relink(
     )
     .await?;
     tx.commit().await?;
-    Ok(Some(NewLink {
+    Ok(Relinked::New(NewLink {
         payload: new.payload,
         expires_at,
     }))

@@ -22,11 +22,14 @@ pub enum LinkOutcome {
         clinic: Clinic,
         role: StaffRole,
     },
-    /// The patient is linked; their course is planned.
+    /// The patient is linked; their course is planned. `replaced`: the chat's earlier
+    /// courses from the same clinic that this one ended (courses from other clinics
+    /// run alongside).
     Patient {
         patient: Patient,
         clinic: Clinic,
         lang: String,
+        replaced: Vec<i64>,
     },
     Invalid,
     Expired,
@@ -124,7 +127,24 @@ pub async fn open_link(
             // The clinic's own timing of the plan, fixed for this patient from now on.
             let plan = super::timing::course_plan(&mut tx, catalog, &clinic, &patient.plan).await?;
             let rows = plan_rows(plan.as_ref(), &patient, &clinic, now);
-            patients::stop_other_courses(&mut tx, who.chat_id, patient.id).await?;
+            let replaced = patients::replace_earlier_courses(
+                &mut tx,
+                who.chat_id,
+                clinic.id,
+                patient.id,
+                now,
+            )
+            .await?;
+            for old in &replaced {
+                let audit = Audit {
+                    clinic_id: clinic.id,
+                    actor: None,
+                    action: "replace",
+                    subject: Some(format!("patient {old}")),
+                    detail: Some(format!("by patient {}", patient.id)),
+                };
+                access::record(&mut tx, audit, now).await?;
+            }
             patients::activate_patient(&mut tx, patient.id, who.chat_id, &lang, now).await?;
             reminders::insert_reminders(&mut tx, patient.id, &rows).await?;
             links::use_link(&mut tx, &hash, who.user_id, now).await?;
@@ -144,6 +164,7 @@ pub async fn open_link(
                 patient,
                 clinic,
                 lang,
+                replaced,
             })
         }
         (LinkKind::Patient, None) => Ok(LinkOutcome::Invalid),

@@ -6,11 +6,17 @@ use crate::catalog::Catalog;
 use crate::store::access::{self, Audit};
 use crate::store::{Clinic, Patient, PatientStatus, Store, patient_care, patients, reminders};
 
-/// Stops every reminder of the patient; returns how many were cancelled.
-pub async fn stop(store: &Store, patient_id: i64) -> Result<u64, sqlx::Error> {
+/// Stops every reminder of the patient's courses `patient_ids` (all clinics at once, as
+/// "stop" asks); returns how many were cancelled. The stop is the patient's own, so their
+/// `/resume` undoes it.
+pub async fn stop(store: &Store, patient_ids: &[i64]) -> Result<u64, sqlx::Error> {
     let mut tx = store.begin().await?;
-    let n = reminders::cancel_pending(&mut tx, patient_id, patient_care::STOPPED_NOTE).await?;
-    patients::set_status(&mut tx, patient_id, PatientStatus::Stopped).await?;
+    let mut n = 0;
+    for &id in patient_ids {
+        n += reminders::cancel_pending(&mut tx, id, patient_care::STOPPED_NOTE).await?;
+        patients::set_status(&mut tx, id, PatientStatus::Stopped).await?;
+        patients::set_stopped_by(&mut tx, id, Some(patients::stopped_by::PATIENT)).await?;
+    }
     tx.commit().await?;
     Ok(n)
 }
@@ -40,49 +46,48 @@ pub async fn resume(
     Ok(Resumed { queued })
 }
 
-/// Switches the language of the patient writing from `chat`; `None` when the chat
-/// follows no course (any more).
+/// Switches the language of the person writing from `chat`, for their courses of
+/// every clinic (a language belongs to the person); `None` when the chat follows no
+/// course (any more). Returns the newest course.
 pub async fn set_language(
     store: &Store,
     chat: i64,
     lang: &str,
 ) -> Result<Option<Patient>, sqlx::Error> {
     let mut tx = store.begin().await?;
-    let Some(p) = patients::patient_by_chat(&mut tx, chat).await? else {
-        return Ok(None);
-    };
-    patient_care::set_language(&mut tx, p.id, lang).await?;
+    let records = patients::records_of_chat(&mut tx, chat).await?;
+    for p in &records {
+        patient_care::set_language(&mut tx, p.id, lang).await?;
+    }
     tx.commit().await?;
-    Ok(Some(p))
+    Ok(records.into_iter().last())
 }
 
-/// Erases patient `patient_id`'s data at the request of their own chat, with the audit
-/// entry (their number, never their name). `None` when that chat follows another course
-/// or the data is already gone.
+/// Erases everything the bot holds about the person writing from `chat`: every record
+/// linked to that chat, in every clinic, in one transaction, with an audit row per
+/// record (its number; no name, no Telegram id). Returns the records as they were
+/// (empty when nothing is left to erase).
 pub async fn erase(
     store: &Store,
     chat: i64,
-    patient_id: i64,
     now: DateTime<Utc>,
-) -> Result<Option<Patient>, sqlx::Error> {
+) -> Result<Vec<Patient>, sqlx::Error> {
     let mut tx = store.begin().await?;
-    let Some(p) = patients::patient_by_chat(&mut tx, chat)
-        .await?
-        .filter(|p| p.id == patient_id)
-    else {
-        return Ok(None);
-    };
-    patient_care::erase_patient(&mut tx, p.id).await?;
-    let audit = Audit {
-        clinic_id: p.clinic_id,
-        actor: Some(chat),
-        action: "erase",
-        subject: Some(format!("patient {}", p.id)),
-        detail: None,
-    };
-    access::record(&mut tx, audit, now).await?;
+    let records = patients::records_of_chat(&mut tx, chat).await?;
+    for p in &records {
+        patient_care::erase_patient(&mut tx, p.id, chat, now).await?;
+        let audit = Audit {
+            clinic_id: p.clinic_id,
+            actor: None,
+            action: "erase",
+            subject: Some(format!("patient {}", p.id)),
+            detail: None,
+        };
+        access::record(&mut tx, audit, now).await?;
+    }
+    patient_care::forget_chat(&mut tx, chat).await?;
     tx.commit().await?;
-    Ok(Some(p))
+    Ok(records)
 }
 
 /// Reminders re-planned in a patient's own zone.

@@ -50,3 +50,39 @@ pub async fn reply_target(
         clinic: Box::new(clinic),
     })
 }
+
+/// A patient's message held until they say which clinic it is for.
+pub struct HeldMessage {
+    pub body: String,
+    /// Set for a photo (`body` is its caption).
+    pub file_id: Option<String>,
+}
+
+/// Holds a message from `chat` until the patient picks a clinic; returns its number
+/// (for the buttons).
+pub async fn hold_for_choice(
+    store: &Store,
+    chat: i64,
+    kind: &str,
+    body: &str,
+    file_id: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let id = crate::store::threads::hold_choice(&mut tx, chat, kind, body, file_id, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The held message `id` of `chat`, removed from the database; `None` once it was
+/// passed on (a second press) or erased.
+pub async fn take_choice(
+    store: &Store,
+    chat: i64,
+    id: i64,
+) -> Result<Option<HeldMessage>, sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let found = crate::store::threads::take_choice(&mut tx, chat, id).await?;
+    tx.commit().await?;
+    Ok(found.map(|(body, file_id)| HeldMessage { body, file_id }))
+}

@@ -45,6 +45,7 @@ pub async fn resume_patient(
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     super::patients::set_status(&mut *conn, patient_id, PatientStatus::Active).await?;
+    super::patients::set_stopped_by(&mut *conn, patient_id, None).await?;
     let done = sqlx::query(
         "UPDATE reminders SET status = 'pending', note = NULL
          WHERE patient_id = ? AND status = 'cancelled' AND note IN (?, ?, ?, ?, ?, ?, ?)
@@ -65,21 +66,32 @@ pub async fn resume_patient(
 }
 
 /// Staff stop a patient's reminders: `PAUSED_NOTE` (resumable) or `CANCELLED_NOTE`.
+/// The patient's own `/resume` does not undo either.
 pub async fn halt_patient(
     conn: &mut SqliteConnection,
     patient_id: i64,
     note: &str,
 ) -> Result<u64, sqlx::Error> {
     let n = super::reminders::cancel_pending(&mut *conn, patient_id, note).await?;
-    super::patients::set_status(conn, patient_id, PatientStatus::Stopped).await?;
+    super::patients::set_status(&mut *conn, patient_id, PatientStatus::Stopped).await?;
+    let by = if note == PAUSED_NOTE {
+        super::patients::stopped_by::PAUSE
+    } else {
+        super::patients::stopped_by::CANCEL
+    };
+    super::patients::set_stopped_by(conn, patient_id, Some(by)).await?;
     Ok(n)
 }
 
 /// Erases what the patient told us and what we planned for them. The row stays,
-/// nameless and unlinked, so a clinic's lists and alerts show "erased patient".
+/// nameless and unlinked, so a clinic's lists and alerts show "erased patient", and
+/// `erased_at` makes it final: no staff command acts on it again. Audit rows keep the
+/// record's id but lose the Telegram id of the person (`chat`) who acted on it.
 pub async fn erase_patient(
     conn: &mut SqliteConnection,
     patient_id: i64,
+    chat: i64,
+    now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     for sql in [
         "DELETE FROM reminders WHERE patient_id = ?",
@@ -88,13 +100,34 @@ pub async fn erase_patient(
         "DELETE FROM series WHERE patient_id = ?",
         "DELETE FROM links WHERE patient_id = ?",
         "UPDATE staff_threads SET patient_id = NULL WHERE patient_id = ?",
-        "UPDATE patients SET name = '', chat_id = NULL, lang = NULL, status = 'stopped' WHERE id = ?",
     ] {
         sqlx::query(sql)
             .bind(patient_id)
             .execute(&mut *conn)
             .await?;
     }
+    sqlx::query(
+        "UPDATE patients SET name = '', chat_id = NULL, lang = NULL, timezone = NULL, status = 'stopped',
+                stopped_by = 'erased', erased_at = ? WHERE id = ?",
+    )
+    .bind(millis(now))
+    .bind(patient_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE audit SET actor = NULL WHERE actor = ? AND subject = ?")
+        .bind(chat)
+        .bind(format!("patient {patient_id}"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Messages of `chat` still waiting for the patient to say which clinic they are for.
+pub async fn forget_chat(conn: &mut SqliteConnection, chat: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM relay_choices WHERE chat_id = ?")
+        .bind(chat)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -11,9 +11,12 @@ pub enum Lookup {
     None,
     /// Several patients match the name: (id, name) of each.
     Many(Vec<(i64, String)>),
+    /// The patient erased their data on this date (clinic time): the record is final,
+    /// no staff command acts on it.
+    Erased { id: i64, on: chrono::NaiveDate },
 }
 
-const COLUMNS: &str = "id, clinic_id, name, plan, session_at, chat_id, lang, status, timezone";
+use super::patients::PATIENT_COLUMNS as COLUMNS;
 
 impl Store {
     pub async fn find_patient(
@@ -64,6 +67,21 @@ pub async fn find_patient(
             }
         }
     };
+    if let [p] = found.as_slice()
+        && let Some(at) = p.erased()
+    {
+        let zone: Option<String> = sqlx::query_scalar("SELECT timezone FROM clinics WHERE id = ?")
+            .bind(clinic_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let tz = zone
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+            .unwrap_or(chrono_tz::UTC);
+        return Ok(Lookup::Erased {
+            id: p.id,
+            on: at.with_timezone(&tz).date_naive(),
+        });
+    }
     Ok(match found.len() {
         0 => Lookup::None,
         1 => Lookup::One(Box::new(found.into_iter().next().expect("one"))),

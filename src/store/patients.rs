@@ -41,6 +41,26 @@ pub struct Patient {
     /// The patient's own zone (/timezone); `None` follows the clinic.
     #[sqlx(default)]
     pub timezone: Option<String>,
+    /// When the patient erased their data: the record is final from then on.
+    #[sqlx(default)]
+    pub erased_at: Option<i64>,
+    /// The newer course of the same clinic that took this one's place, and when.
+    #[sqlx(default)]
+    pub replaced_by: Option<i64>,
+    #[sqlx(default)]
+    pub replaced_at: Option<i64>,
+    /// Who stopped a stopped record (see `StoppedBy`); `None` reads as the patient.
+    #[sqlx(default)]
+    pub stopped_by: Option<String>,
+}
+
+/// Who stopped a record's reminders: only the patient's own stop is theirs to undo.
+pub mod stopped_by {
+    pub const PATIENT: &str = "patient";
+    pub const PAUSE: &str = "pause";
+    pub const CANCEL: &str = "cancel";
+    pub const REPLACED: &str = "replaced";
+    pub const ERASED: &str = "erased";
 }
 
 impl Patient {
@@ -55,6 +75,27 @@ impl Patient {
     pub fn session(&self) -> DateTime<Utc> {
         from_millis(self.session_at)
     }
+
+    pub fn erased(&self) -> Option<DateTime<Utc>> {
+        self.erased_at.map(from_millis)
+    }
+
+    pub fn replaced(&self) -> Option<(i64, DateTime<Utc>)> {
+        Some((self.replaced_by?, from_millis(self.replaced_at?)))
+    }
+
+    /// Stopped by the clinic (`/pause` or `/cancel`): the patient's `/resume` does not
+    /// undo it.
+    pub fn halted_by_clinic(&self) -> Option<&str> {
+        match self.stopped_by.as_deref() {
+            Some(how @ (stopped_by::PAUSE | stopped_by::CANCEL))
+                if self.status == PatientStatus::Stopped =>
+            {
+                Some(how)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A line of a staff member's patient list.
@@ -67,8 +108,8 @@ pub struct PatientListing {
     pub next_due: Option<i64>,
 }
 
-const PATIENT_COLUMNS: &str =
-    "id, clinic_id, name, plan, session_at, chat_id, lang, status, timezone";
+pub(crate) const PATIENT_COLUMNS: &str = "id, clinic_id, name, plan, session_at, chat_id, lang, status, timezone, \
+     erased_at, replaced_by, replaced_at, stopped_by";
 
 pub async fn insert_patient(
     conn: &mut SqliteConnection,
@@ -123,27 +164,89 @@ pub async fn activate_patient(
     Ok(())
 }
 
-/// Ends a chat's earlier courses when it links to a new one: one course per chat.
-pub async fn stop_other_courses(
+/// A chat's earlier courses from the same clinic, when it links to a new one: each is
+/// ended and marked as replaced by `keep`. Courses from other clinics run alongside.
+/// Returns the ids of the courses replaced.
+pub async fn replace_earlier_courses(
     conn: &mut SqliteConnection,
     chat_id: i64,
+    clinic_id: i64,
     keep: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE reminders SET status = 'cancelled', note = 'replaced by a newer course', lease_until = NULL
-         WHERE status IN ('pending', 'leased') AND patient_id IN
-           (SELECT id FROM patients WHERE chat_id = ? AND id != ?)",
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM patients WHERE chat_id = ? AND clinic_id = ? AND id != ?
+           AND replaced_by IS NULL AND erased_at IS NULL ORDER BY id",
     )
     .bind(chat_id)
+    .bind(clinic_id)
     .bind(keep)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    sqlx::query("UPDATE patients SET status = 'stopped' WHERE chat_id = ? AND id != ? AND status = 'active'")
-        .bind(chat_id)
+    for id in &ids {
+        sqlx::query(
+            "UPDATE reminders SET status = 'cancelled', note = 'replaced by a newer course', lease_until = NULL
+             WHERE status IN ('pending', 'leased') AND patient_id = ?",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE patients SET status = 'stopped', stopped_by = 'replaced', replaced_by = ?, replaced_at = ?
+             WHERE id = ?",
+        )
         .bind(keep)
+        .bind(millis(now))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(ids)
+}
+
+/// Records who stopped a patient's reminders (`stopped_by::…`), or clears it (`None`)
+/// when they are on again.
+pub async fn set_stopped_by(
+    conn: &mut SqliteConnection,
+    id: i64,
+    who: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE patients SET stopped_by = ? WHERE id = ?")
+        .bind(who)
+        .bind(id)
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Every record linked to a chat, in every clinic, oldest first (erased records are
+/// unlinked, so never among them).
+pub async fn records_of_chat(
+    conn: &mut SqliteConnection,
+    chat_id: i64,
+) -> Result<Vec<Patient>, sqlx::Error> {
+    let sql = format!("SELECT {PATIENT_COLUMNS} FROM patients WHERE chat_id = ? ORDER BY linked_at, id");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(chat_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// The courses a chat follows now: per clinic, its newest linked record that no newer
+/// course replaced. Oldest clinic first.
+pub async fn current_courses(
+    conn: &mut SqliteConnection,
+    chat_id: i64,
+) -> Result<Vec<Patient>, sqlx::Error> {
+    let all = records_of_chat(conn, chat_id).await?;
+    let mut current: Vec<Patient> = Vec::new();
+    for p in all.into_iter().filter(|p| p.replaced_by.is_none()) {
+        match current.iter_mut().find(|c| c.clinic_id == p.clinic_id) {
+            Some(c) => *c = p,
+            None => current.push(p),
+        }
+    }
+    Ok(current)
 }
 
 pub async fn set_status(
@@ -169,6 +272,18 @@ impl Store {
     pub async fn patient_by_chat(&self, chat_id: i64) -> Result<Option<Patient>, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
         patient_by_chat(&mut conn, chat_id).await
+    }
+
+    /// Every record linked to a chat, in every clinic.
+    pub async fn records_of_chat(&self, chat_id: i64) -> Result<Vec<Patient>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        records_of_chat(&mut conn, chat_id).await
+    }
+
+    /// The courses a chat follows now, one per clinic.
+    pub async fn current_courses(&self, chat_id: i64) -> Result<Vec<Patient>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        current_courses(&mut conn, chat_id).await
     }
 
     /// A clinic's patients, newest first, with their next pending reminder.

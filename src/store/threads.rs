@@ -57,3 +57,40 @@ impl Store {
         .await
     }
 }
+
+/// Keeps a patient's message until they pick the clinic it is for (`relay_choices`).
+pub async fn hold_choice(
+    conn: &mut sqlx::SqliteConnection,
+    chat: i64,
+    kind: &str,
+    body: &str,
+    file_id: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO relay_choices (chat_id, kind, body, file_id, created_at) VALUES (?, ?, ?, ?, ?)
+         RETURNING id",
+    )
+    .bind(chat)
+    .bind(kind)
+    .bind(body)
+    .bind(file_id)
+    .bind(super::millis(now))
+    .fetch_one(conn)
+    .await
+}
+
+/// Removes and returns (body, photo file id) of a held message of `chat`.
+pub async fn take_choice(
+    conn: &mut sqlx::SqliteConnection,
+    chat: i64,
+    id: i64,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "DELETE FROM relay_choices WHERE id = ? AND chat_id = ? RETURNING body, file_id",
+    )
+    .bind(id)
+    .bind(chat)
+    .fetch_optional(conn)
+    .await
+}
