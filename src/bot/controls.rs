@@ -104,7 +104,10 @@ async fn resume_course(deps: &Deps, chat: i64, p: &Patient, lang: &str) -> anyho
         } else {
             Reply::ResumeCancelledByClinic
         };
-        tracing::info!(patient = p.id, "patient /resume refused: the clinic stopped the reminders");
+        tracing::info!(
+            patient = p.id,
+            "patient /resume refused: the clinic stopped the reminders"
+        );
         return Ok(texts
             .reply(Some(clinic.id), lang, which)
             .await?
@@ -113,10 +116,14 @@ async fn resume_course(deps: &Deps, chat: i64, p: &Patient, lang: &str) -> anyho
                 ("clinic_contact", &clinic.contact),
             ]));
     }
-    let resumed = deps.woken(
-        crate::service::patient::resume(&deps.store, p.id, deps.clock.now()).await?,
+    let resumed =
+        deps.woken(crate::service::patient::resume(&deps.store, p.id, deps.clock.now()).await?);
+    tracing::info!(
+        patient = p.id,
+        queued = resumed.queued,
+        chat,
+        "patient resumed their reminders"
     );
-    tracing::info!(patient = p.id, queued = resumed.queued, chat, "patient resumed their reminders");
     Ok(texts
         .reply(Some(clinic.id), lang, Reply::ResumeDone)
         .await?
@@ -252,7 +259,11 @@ pub async fn delete(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let all: Vec<&Patient> = records.iter().collect();
     let names = ctx.clinic_names(&all).await?;
     let text = crate::service::texts::Texts::new(&ctx.deps.store, &ctx.deps.catalog)
-        .reply(ctx.patient.as_ref().map(|p| p.clinic_id), &ctx.lang(), Reply::DeleteConfirm)
+        .reply(
+            ctx.patient.as_ref().map(|p| p.clinic_id),
+            &ctx.lang(),
+            Reply::DeleteConfirm,
+        )
         .await?
         .render(&[("clinic_name", &names)]);
     ctx.reply_with_buttons(text, markup).await

@@ -295,10 +295,7 @@ impl Ctx<'_> {
     }
 
     /// The names of the clinics of `courses`, for a patient-facing answer about them all.
-    pub async fn clinic_names(
-        &self,
-        courses: &[&crate::store::Patient],
-    ) -> anyhow::Result<String> {
+    pub async fn clinic_names(&self, courses: &[&crate::store::Patient]) -> anyhow::Result<String> {
         let mut names: Vec<String> = Vec::new();
         for p in courses {
             if let Some(c) = self.deps.store.clinic(p.clinic_id).await?

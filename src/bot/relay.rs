@@ -5,12 +5,12 @@ use teloxide::types::{CallbackQuery, Message};
 use teloxide::utils::html::escape;
 
 use super::{Ctx, Deps};
-use crate::store::Patient;
 use crate::catalog::Reply;
 use crate::domain::relay::{MAX_RELAYED_CAPTION, MAX_RELAYED_TEXT, clip};
 use crate::outbox::staff_alerts::{delivered, to_staff};
 use crate::outbox::{Content as Sent, Delivery, Lane, Outgoing, Photo, Thread};
 use crate::service::relay::{ReplyTarget, reply_target};
+use crate::store::Patient;
 
 /// What a person sent that can be passed on.
 enum Content {
@@ -51,7 +51,9 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     if ctx.courses.len() > 1 {
         let (kind, body, file_id) = match &content {
             Content::Text(text) => ("text", text.as_str(), None),
-            Content::Photo { file_id, caption } => ("photo", caption.as_str(), Some(file_id.as_str())),
+            Content::Photo { file_id, caption } => {
+                ("photo", caption.as_str(), Some(file_id.as_str()))
+            }
         };
         let now = ctx.deps.clock.now();
         let choice = crate::service::relay::hold_for_choice(

@@ -132,7 +132,9 @@ pub async fn relink(
     match patients::patient_in(&mut tx, patient_id).await? {
         Some(p) if p.clinic_id == clinic.id => {
             if let Some(at) = p.erased() {
-                return Ok(Relinked::Erased(at.with_timezone(&clinic.tz()).date_naive()));
+                return Ok(Relinked::Erased(
+                    at.with_timezone(&clinic.tz()).date_naive(),
+                ));
             }
         }
         _ => return Ok(Relinked::NotFound),

@@ -127,14 +127,9 @@ pub async fn open_link(
             // The clinic's own timing of the plan, fixed for this patient from now on.
             let plan = super::timing::course_plan(&mut tx, catalog, &clinic, &patient.plan).await?;
             let rows = plan_rows(plan.as_ref(), &patient, &clinic, now);
-            let replaced = patients::replace_earlier_courses(
-                &mut tx,
-                who.chat_id,
-                clinic.id,
-                patient.id,
-                now,
-            )
-            .await?;
+            let replaced =
+                patients::replace_earlier_courses(&mut tx, who.chat_id, clinic.id, patient.id, now)
+                    .await?;
             for old in &replaced {
                 let audit = Audit {
                     clinic_id: clinic.id,

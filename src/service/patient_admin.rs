@@ -83,9 +83,11 @@ pub async fn resume(
         Lookup::One(p) => p,
         other => return Ok(CareOutcome::NotFound(other)),
     };
+    // A course replaced by a newer one stays ended: the newer one is the patient's.
     if patient.status != PatientStatus::Stopped
         || patient.name.is_empty()
         || patient.chat_id.is_none()
+        || patient.replaced_by.is_some()
     {
         return Ok(CareOutcome::NotApplicable(patient));
     }

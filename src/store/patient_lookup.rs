@@ -13,7 +13,10 @@ pub enum Lookup {
     Many(Vec<(i64, String)>),
     /// The patient erased their data on this date (clinic time): the record is final,
     /// no staff command acts on it.
-    Erased { id: i64, on: chrono::NaiveDate },
+    Erased {
+        id: i64,
+        on: chrono::NaiveDate,
+    },
 }
 
 use super::patients::PATIENT_COLUMNS as COLUMNS;

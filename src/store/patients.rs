@@ -225,7 +225,8 @@ pub async fn records_of_chat(
     conn: &mut SqliteConnection,
     chat_id: i64,
 ) -> Result<Vec<Patient>, sqlx::Error> {
-    let sql = format!("SELECT {PATIENT_COLUMNS} FROM patients WHERE chat_id = ? ORDER BY linked_at, id");
+    let sql =
+        format!("SELECT {PATIENT_COLUMNS} FROM patients WHERE chat_id = ? ORDER BY linked_at, id");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(chat_id)
         .fetch_all(conn)

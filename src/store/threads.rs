@@ -86,11 +86,9 @@ pub async fn take_choice(
     chat: i64,
     id: i64,
 ) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
-    sqlx::query_as(
-        "DELETE FROM relay_choices WHERE id = ? AND chat_id = ? RETURNING body, file_id",
-    )
-    .bind(id)
-    .bind(chat)
-    .fetch_optional(conn)
-    .await
+    sqlx::query_as("DELETE FROM relay_choices WHERE id = ? AND chat_id = ? RETURNING body, file_id")
+        .bind(id)
+        .bind(chat)
+        .fetch_optional(conn)
+        .await
 }
