@@ -184,6 +184,19 @@ async fn a_link_from_another_clinic_runs_alongside_and_each_message_names_its_cl
             .await,
         1
     );
+
+    // A language is the person's: it applies to the courses of both clinics.
+    let pick = says(&app, &anna(), "/language", "Which language").await;
+    app.tg
+        .press_button(&anna(), pick.message_id, &button(&pick, "Deutsch"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("auf Deutsch"), WAIT)
+        .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE lang = 'de'")
+            .await,
+        2
+    );
     app.stop().await;
 }
 

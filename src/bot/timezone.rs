@@ -56,16 +56,25 @@ pub async fn location(ctx: &Ctx<'_>, location: &Location) -> anyhow::Result<()> 
     .await
 }
 
-/// Stores the zone, re-plans what is not yet sent, and wakes the scheduler.
+/// Stores the zone, re-plans what is not yet sent, and wakes the scheduler. The zone
+/// is where the person is, so it applies to their course of every clinic.
 async fn follow(ctx: &Ctx<'_>, p: &Patient, clinic: &Clinic, zone: Tz) -> anyhow::Result<()> {
-    let set = ctx
-        .deps
-        .woken(set_timezone(&ctx.deps.store, &ctx.deps.catalog, p, clinic, zone).await?);
-    tracing::info!(
-        patient = p.id,
-        moved = set.moved,
-        "patient changed their time zone"
-    );
+    let mut courses: Vec<(Patient, Clinic)> = vec![(p.clone(), clinic.clone())];
+    for other in ctx.courses.iter().filter(|c| c.id != p.id) {
+        if let Some(c) = ctx.deps.store.clinic(other.clinic_id).await? {
+            courses.push((other.clone(), c));
+        }
+    }
+    for (p, clinic) in &courses {
+        let set = ctx
+            .deps
+            .woken(set_timezone(&ctx.deps.store, &ctx.deps.catalog, p, clinic, zone).await?);
+        tracing::info!(
+            patient = p.id,
+            moved = set.moved,
+            "patient changed their time zone"
+        );
+    }
     Ok(())
 }
 

@@ -67,6 +67,12 @@ pub async fn hold_choice(
     file_id: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<i64, sqlx::Error> {
+    // A message left waiting a day is not passed on any more: its buttons go stale.
+    sqlx::query("DELETE FROM relay_choices WHERE chat_id = ? AND created_at < ?")
+        .bind(chat)
+        .bind(super::millis(now - chrono::Duration::days(1)))
+        .execute(&mut *conn)
+        .await?;
     sqlx::query_scalar(
         "INSERT INTO relay_choices (chat_id, kind, body, file_id, created_at) VALUES (?, ?, ?, ?, ?)
          RETURNING id",
