@@ -226,6 +226,8 @@ async fn a_new_link_from_the_same_clinic_replaces_the_course_and_both_sides_are_
     );
     // Staff cannot bring the replaced course back.
     app.owner_says("/resume #1", "cannot be resumed").await;
+    app.owner_says("/relink 1", "replaced by a newer one, #2")
+        .await;
     app.stop().await;
 }
 

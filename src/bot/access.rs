@@ -251,6 +251,13 @@ pub async fn relink(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
                 .reply("Your clinic has no patient with that number. See /patients.".into())
                 .await;
         }
+        access::Relinked::Replaced(by) => {
+            return ctx
+                .reply(format!(
+                    "Patient #{patient_id}'s course was replaced by a newer one, #{by}. /relink {by} makes a fresh link for that one."
+                ))
+                .await;
+        }
         access::Relinked::Erased(on) => {
             return ctx
                 .reply(super::booking::erased_refusal(patient_id, on))

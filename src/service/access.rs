@@ -118,6 +118,8 @@ pub enum Relinked {
     NotFound,
     /// The patient erased their data on this date (clinic time): erasure is final.
     Erased(chrono::NaiveDate),
+    /// A newer course of this patient (this record number) took this one's place.
+    Replaced(i64),
 }
 
 /// A fresh link for a patient of `clinic`; earlier unused links stop working.
@@ -135,6 +137,9 @@ pub async fn relink(
                 return Ok(Relinked::Erased(
                     at.with_timezone(&clinic.tz()).date_naive(),
                 ));
+            }
+            if let Some(by) = p.replaced_by {
+                return Ok(Relinked::Replaced(by));
             }
         }
         _ => return Ok(Relinked::NotFound),
