@@ -26,7 +26,7 @@ pub enum LinkOutcome {
     /// courses from the same clinic that this one ended (courses from other clinics
     /// run alongside).
     Patient {
-        patient: Patient,
+        patient: Box<Patient>,
         clinic: Clinic,
         lang: String,
         replaced: Vec<i64>,
@@ -156,7 +156,7 @@ pub async fn open_link(
                 .unwrap_or(patient);
             tx.commit().await?;
             Ok(LinkOutcome::Patient {
-                patient,
+                patient: Box::new(patient),
                 clinic,
                 lang,
                 replaced,
