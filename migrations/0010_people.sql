@@ -24,6 +24,17 @@ UPDATE patients SET stopped_by = 'cancel' WHERE status = 'stopped' AND stopped_b
    AND EXISTS (SELECT 1 FROM reminders r WHERE r.patient_id = patients.id AND r.note = 'cancelled by the clinic');
 UPDATE patients SET stopped_by = 'pause' WHERE status = 'stopped' AND stopped_by IS NULL
    AND EXISTS (SELECT 1 FROM reminders r WHERE r.patient_id = patients.id AND r.note = 'paused by the clinic');
+-- Courses a newer link ended before (then in any clinic): the newer course of the chat
+-- replaced them, so none comes back with a /resume and nothing planned.
+UPDATE patients SET stopped_by = 'replaced',
+       replaced_by = (SELECT n.id FROM patients n WHERE n.chat_id = patients.chat_id AND n.id != patients.id
+                        AND n.linked_at >= patients.linked_at ORDER BY n.linked_at, n.id LIMIT 1),
+       replaced_at = (SELECT n.linked_at FROM patients n WHERE n.chat_id = patients.chat_id AND n.id != patients.id
+                        AND n.linked_at >= patients.linked_at ORDER BY n.linked_at, n.id LIMIT 1)
+ WHERE status = 'stopped' AND stopped_by IS NULL AND chat_id IS NOT NULL
+   AND EXISTS (SELECT 1 FROM reminders r WHERE r.patient_id = patients.id AND r.note = 'replaced by a newer course')
+   AND EXISTS (SELECT 1 FROM patients n WHERE n.chat_id = patients.chat_id AND n.id != patients.id
+                 AND n.linked_at >= patients.linked_at);
 -- No erased person's Telegram id stays in the audit trail.
 UPDATE audit SET actor = NULL
  WHERE action IN ('erase', 'link')
