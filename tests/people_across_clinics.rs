@@ -53,6 +53,32 @@ fn button(m: &SentMessage, label: &str) -> String {
 async fn delete_erases_the_records_of_every_clinic_after_a_confirm_naming_them() {
     let app = TestApp::start().await;
     anna_with_two_clinics(&app).await;
+    // Anna answers Glow Clinic's check-in with a warning sign: Olga gets an alert with
+    // her name.
+    app.clock.set(berlin("2026-11-26 10:00"));
+    let glow_checkin =
+        |m: &SentMessage| m.plain_text().starts_with("Glow Clinic") && !m.buttons().is_empty();
+    support::app::eventually("Glow Clinic's check-in arrives", || async {
+        app.tg.sent_to(anna().id).iter().any(glow_checkin)
+    })
+    .await;
+    let checkin = app
+        .tg
+        .sent_to(anna().id)
+        .into_iter()
+        .find(glow_checkin)
+        .unwrap();
+    app.tg
+        .press_button(&anna(), checkin.message_id, &checkin.button_data()[1]);
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("Anna Berg (patient #1)"),
+            WAIT,
+        )
+        .await;
+    app.tg.skip_sent(anna().id);
+
     let data = says(&app, &anna(), "/mydata", "/delete").await;
     let text = data.plain_text();
     assert!(text.contains("What Glow Clinic stores about you"), "{text}");
@@ -73,6 +99,24 @@ async fn delete_erases_the_records_of_every_clinic_after_a_confirm_naming_them()
             WAIT,
         )
         .await;
+
+    // The staff copy of the alert loses her name.
+    let edited = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| {
+                m.method == "editMessageText"
+                    && m.plain_text().contains("erased patient (patient #1)")
+            },
+            WAIT,
+        )
+        .await;
+    assert!(
+        !edited.plain_text().contains("Anna"),
+        "{}",
+        edited.plain_text()
+    );
 
     assert_eq!(
         app.count("SELECT COUNT(*) FROM patients WHERE name != '' OR chat_id IS NOT NULL OR erased_at IS NULL")
@@ -101,7 +145,7 @@ async fn delete_erases_the_records_of_every_clinic_after_a_confirm_naming_them()
     says(&app, &anna(), "Hello again", "I don't know which clinic").await;
     app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
     app.tg.assert_nothing_sent_to(bo().id, QUIET).await;
-    app.clock.set(berlin("2026-11-23 19:00"));
+    app.clock.set(berlin("2026-11-27 19:00"));
     app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
     app.stop().await;
 }

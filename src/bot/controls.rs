@@ -290,5 +290,16 @@ pub async fn on_delete_button(
     tracing::info!(patients = ?ids, "patient erased their data");
     let text = crate::render::reply(&deps.catalog, &lang, Reply::DeleteDone, "");
     deps.answer(chat, text);
+    // The staff copies of alerts about them show "erased patient" instead of the name.
+    for p in &erased {
+        let tz = match deps.store.clinic(p.clinic_id).await? {
+            Some(c) => c.tz(),
+            None => continue,
+        };
+        for alert in deps.store.alerts_of(p.id).await? {
+            crate::outbox::staff_alerts::rewrite_copies(&deps.outbox, &deps.store, &alert, tz)
+                .await;
+        }
+    }
     Ok(Some(String::new()))
 }

@@ -97,6 +97,27 @@ pub async fn mark_copies_handled(outbox: &Outbox, store: &Store, alert: &Alert, 
     }
 }
 
+/// Edits every staff copy of `alert` as it reads now: after the patient erased their
+/// data, "erased patient" instead of their name (an open alert keeps its button).
+pub async fn rewrite_copies(outbox: &Outbox, store: &Store, alert: &Alert, tz: Tz) {
+    let copies = match store.alert_copies(alert.id).await {
+        Ok(copies) => copies,
+        Err(e) => {
+            tracing::error!(alert = alert.id, error = %e, "could not find the alert's copies");
+            return;
+        }
+    };
+    for (chat, message_id) in copies {
+        let edit = if alert.handled().is_some() {
+            Outgoing::edit(chat, message_id, handled_alert_text(alert, tz))
+        } else {
+            Outgoing::edit(chat, message_id, alert_text(alert, tz, false))
+                .with_buttons(handled_button(alert.id))
+        };
+        outbox.send(edit);
+    }
+}
+
 /// One open alert as a line of `/alerts`.
 pub fn alert_line(alert: &Alert, tz: Tz) -> String {
     let name = patient_name(alert);

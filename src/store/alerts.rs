@@ -130,6 +130,15 @@ impl Store {
             .await
     }
 
+    /// Every alert about a patient, handled or not, oldest first.
+    pub async fn alerts_of(&self, patient_id: i64) -> Result<Vec<Alert>, sqlx::Error> {
+        let sql = format!("{ALERT_SELECT} WHERE a.patient_id = ? ORDER BY a.created_at, a.id");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(patient_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
     /// Claims open alerts whose re-alert is due, leasing them until `lease_until`.
     pub async fn claim_due_realerts(
         &self,
