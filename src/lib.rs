@@ -15,4 +15,5 @@ pub mod qr;
 pub mod render;
 pub mod scheduler;
 pub mod service;
+pub mod standin;
 pub mod store;
