@@ -64,6 +64,40 @@ fn stop_demo(mut child: Child) {
     }
 }
 
+#[test]
+fn a_listen_address_beyond_loopback_is_refused_unless_allowed() {
+    let out = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(["demo", "--listen", "0.0.0.0:0"])
+        .env_remove("TELOXIDE_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a loopback address"), "{err}");
+    assert!(err.contains("--allow-remote"), "{err}");
+}
+
+#[test]
+fn a_folder_holding_an_earlier_demo_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("aftercare-demo.db");
+    std::fs::write(&db, b"earlier").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path())
+        .env_remove("TELOXIDE_TOKEN")
+        .env(
+            "AFTERCARE_MESSAGES",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/messages"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already holds a demo database"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), b"earlier", "left as it was");
+}
+
 /// The text a person's column shows, by their Telegram id.
 fn column_text(person: i64) -> String {
     format!(
