@@ -122,7 +122,10 @@ fn without_a_subcommand_or_a_token_it_starts_the_demo_and_removes_its_folder_at_
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("No TELOXIDE_TOKEN: starting the demo"), "{err}");
+    assert!(
+        err.contains("No TELOXIDE_TOKEN: starting the demo"),
+        "{err}"
+    );
     assert!(err.contains("aftercare preview"), "{err}");
     assert!(
         !db.parent().unwrap().exists(),
@@ -136,7 +139,11 @@ fn http_get(addr: &str, host: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out

@@ -132,16 +132,16 @@ async fn run_in(
 
     let people = People::default();
     let setup = async {
-        let owner = people.add("Olga", None, Role::Owner);
+        let owner = people.add_staff("Olga", Role::Owner);
         join(&standin, &owner, &clinic.owner_payload).await?;
         standin.send_text(&owner, "/invite staff");
         let invite = wait(&standin, owner.id, |t| t.contains("?start=")).await?;
-        let staff = people.add("Sam", None, Role::Staff);
+        let staff = people.add_staff("Sam", Role::Staff);
         join(&standin, &staff, &start_payload(&invite)).await
     };
     let ready = tokio::select! {
         r = setup => r,
-        r = &mut Box::pin(async { bot_ended(&bot).await }) => Err(r),
+        r = bot_ended(&bot) => Err(r),
     };
     if let Err(e) = ready {
         let _ = stop_bot.send(true);

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::clock::{DemoClock, SPEEDS};
-use super::people::{People, Role};
+use super::people::People;
 use super::render;
 use crate::standin::StandIn;
 
@@ -146,7 +146,7 @@ async fn add_person(State(s): State<PageState>, Json(p): Json<NewPerson>) -> Res
         .lang
         .as_deref()
         .filter(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()));
-    match s.people.add_person(&name, lang, Role::Patient) {
+    match s.people.add_patient(&name, lang) {
         Some(person) => Json(person).into_response(),
         None => refuse(StatusCode::BAD_REQUEST, "the page has enough patients"),
     }

@@ -54,32 +54,31 @@ const FIRST_PATIENT: i64 = 2001;
 pub const MAX_PATIENTS: usize = 50;
 
 impl People {
-    /// Adds a person; returns them as the stand-in knows them.
-    pub fn add(&self, name: &str, lang: Option<&str>, role: Role) -> Person {
-        self.add_person(name, lang, role)
-            .map(|p| p.person())
-            .unwrap_or_else(|| Person::new(0, name))
-    }
-
-    /// Adds a person; None when the page already has `MAX_PATIENTS` patients.
-    pub fn add_person(&self, name: &str, lang: Option<&str>, role: Role) -> Option<DemoPerson> {
+    /// Adds the owner or a staff member; returns them as the stand-in knows them.
+    pub fn add_staff(&self, name: &str, role: Role) -> Person {
         let mut list = self.lock();
-        let same_role = list
-            .iter()
-            .filter(|p| (p.role == Role::Patient) == (role == Role::Patient))
-            .count();
-        if role == Role::Patient && same_role >= MAX_PATIENTS {
-            return None;
-        }
-        let first = if role == Role::Patient {
-            FIRST_PATIENT
-        } else {
-            FIRST_STAFF
-        };
+        let n = list.iter().filter(|p| p.role != Role::Patient).count();
         let person = DemoPerson {
-            id: first + same_role as i64,
+            id: FIRST_STAFF + n as i64,
             name: name.to_string(),
             role,
+            lang: None,
+        };
+        list.push(person.clone());
+        person.person()
+    }
+
+    /// Adds a patient; None when the page already has `MAX_PATIENTS` of them.
+    pub fn add_patient(&self, name: &str, lang: Option<&str>) -> Option<DemoPerson> {
+        let mut list = self.lock();
+        let n = list.iter().filter(|p| p.role == Role::Patient).count();
+        if n >= MAX_PATIENTS {
+            return None;
+        }
+        let person = DemoPerson {
+            id: FIRST_PATIENT + n as i64,
+            name: name.to_string(),
+            role: Role::Patient,
             lang: lang.filter(|l| *l != "en").map(str::to_string),
         };
         list.push(person.clone());

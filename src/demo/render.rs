@@ -255,9 +255,10 @@ mod tests {
 
     #[test]
     fn offsets_count_utf16_units_so_emoji_keep_the_bold_in_place() {
+        // ⚠️ is two units (with its variation selector), 🙂 two more: "Anna" is at 6.
         let html = to_html(
             "⚠️ 🙂 Anna wrote",
-            &[json!({"type": "bold", "offset": 5, "length": 4})],
+            &[json!({"type": "bold", "offset": 6, "length": 4})],
         );
         assert_eq!(html, "⚠️ 🙂 <b>Anna</b> wrote");
     }
