@@ -1,5 +1,5 @@
-//! The command line: `run`, `clinic add|list|owner-link`, `preview`, `messages check`, `backup`, `audit`.
-//! Without a subcommand: `run` when TELOXIDE_TOKEN is set, else a preview.
+//! The command line: `run`, `demo`, `clinic add|list|owner-link`, `preview`, `messages check`,
+//! `backup`, `audit`. Without a subcommand: `run` when TELOXIDE_TOKEN is set, else the demo.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -59,8 +59,12 @@ pub struct Common {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the bot by long polling (the default when TELOXIDE_TOKEN is set; without it,
-    /// `aftercare` alone shows a preview).
+    /// `aftercare` alone starts the demo).
     Run(RunArgs),
+    /// Try the whole bot without Telegram: the real bot against a built-in Telegram
+    /// stand-in, with a chat page in the browser for the owner, staff and patients (the
+    /// default without TELOXIDE_TOKEN). Uses its own database, never DATABASE_URL.
+    Demo(DemoArgs),
     /// Manage clinics.
     #[command(subcommand)]
     Clinic(ClinicCommand),
@@ -91,6 +95,23 @@ pub enum AuditCommand {
         #[arg(long)]
         since: String,
     },
+}
+
+/// `aftercare demo`: where the chat page is served and where the demo's database lives.
+#[derive(Debug, Args, Default)]
+pub struct DemoArgs {
+    /// Address of the chat page (default 127.0.0.1:8787, or a free port when that one
+    /// is taken). Loopback only, unless --allow-remote.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Folder for the demo's own database (default: a temporary folder, removed at
+    /// exit). Refused if it holds an earlier demo's database.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Serve the page on an address other machines can reach. Anyone who reaches it
+    /// acts as every person of the demo.
+    #[arg(long)]
+    pub allow_remote: bool,
 }
 
 #[derive(Debug, Args, Default)]

@@ -7,7 +7,8 @@ use tokio::sync::watch;
 
 use crate::app::{self, Settings, StartError};
 use crate::cli::{
-    AuditCommand, Cli, ClinicCommand, Command, MessagesCommand, PreviewArgs, RunArgs, Telegram,
+    AuditCommand, Cli, ClinicCommand, Command, DemoArgs, MessagesCommand, PreviewArgs, RunArgs,
+    Telegram,
 };
 use crate::clock::SystemClock;
 use crate::domain::html::to_plain;
@@ -69,16 +70,13 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
         Some(command) => command,
         None => match crate::cli::args_from_env::<RunArgs>() {
             Some(run) if has_token => Command::Run(run),
-            // No token yet: show what the bot would send rather than an error.
+            // No token yet: the whole bot against the built-in stand-in, rather than an error.
             _ => {
-                let args = crate::cli::args_from_env::<PreviewArgs>()
-                    .ok_or_else(|| Failure::config("could not read the preview's defaults"))?;
-                preview(&common.messages, &common.database_url, &args).await?;
                 eprintln!(
-                    "This was a preview. To run the bot, set TELOXIDE_TOKEN (from @BotFather) and \
-                     start it again; `aftercare preview --help` shows other sessions and languages."
+                    "No TELOXIDE_TOKEN: starting the demo. To run the bot, set TELOXIDE_TOKEN \
+                     (from @BotFather); `aftercare preview` prints the course instead."
                 );
-                return Ok(());
+                Command::Demo(DemoArgs::default())
             }
         },
     };
@@ -99,6 +97,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
             app::run(settings, Arc::new(SystemClock), shutdown).await?;
             Ok(())
         }
+        Command::Demo(args) => demo(args, &common, shutdown).await,
         Command::Clinic(ClinicCommand::Add {
             name,
             timezone,
@@ -303,6 +302,35 @@ fn check_messages(dir: &std::path::Path, out: &mut impl std::io::Write) -> Resul
             )))
         }
     }
+}
+
+/// `aftercare demo`: checks the page's address, then runs until shutdown.
+async fn demo(
+    args: DemoArgs,
+    common: &crate::cli::Common,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), Failure> {
+    let listen = args.listen.unwrap_or(crate::demo::DEFAULT_LISTEN);
+    if !listen.ip().is_loopback() && !args.allow_remote {
+        return Err(Failure::config(format!(
+            "--listen {listen} is not a loopback address: anyone reaching it could act as \
+             every person of the demo; add --allow-remote to serve it anyway"
+        )));
+    }
+    let options = crate::demo::DemoOptions {
+        listen,
+        listen_given: args.listen.is_some(),
+        dir: args.dir,
+        messages_dir: common.messages.clone(),
+        db_connections: common.db_connections,
+    };
+    crate::demo::run(options, shutdown)
+        .await
+        .map_err(|e| match e {
+            crate::demo::DemoError::Config(m) => Failure::config(m),
+            crate::demo::DemoError::Start(e) => Failure::from(e),
+            crate::demo::DemoError::Runtime(m) => Failure::runtime(m),
+        })
 }
 
 async fn open_store(url: &str, connections: u32) -> Result<Store, Failure> {

@@ -82,12 +82,71 @@ fn running_without_a_token_says_so() {
 }
 
 #[test]
-fn without_a_subcommand_or_a_token_it_shows_a_preview() {
-    let (code, out, err) = run(&mut aftercare());
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("What's normal, and what to do now"), "{out}");
-    assert!(err.contains("This was a preview"), "{err}");
-    assert!(err.contains("TELOXIDE_TOKEN"), "{err}");
+fn without_a_subcommand_or_a_token_it_starts_the_demo_and_removes_its_folder_at_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut child = aftercare()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || lines.next().and_then(Result::ok).unwrap_or_default();
+    let first = next();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no loopback address in {first:?}"))
+        .to_string();
+    let db_line = (0..3)
+        .map(|_| next())
+        .find(|l| l.starts_with("The demo's database:"))
+        .expect("the demo names its database");
+    let db = std::path::PathBuf::from(
+        db_line
+            .trim_start_matches("The demo's database: ")
+            .trim_end_matches(" (never your DATABASE_URL)."),
+    );
+    assert!(db.exists(), "{}", db.display());
+    assert!(db.starts_with(std::env::temp_dir()), "{}", db.display());
+
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let page = http_get(host, host);
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("<title>aftercare demo</title>"), "{page}");
+    // A page of another site, reaching this port through a name it controls, is refused.
+    let foreign = http_get(host, "demo.example.com");
+    assert!(foreign.starts_with("HTTP/1.1 403"), "{foreign}");
+
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("No TELOXIDE_TOKEN: starting the demo"),
+        "{err}"
+    );
+    assert!(err.contains("aftercare preview"), "{err}");
+    assert!(
+        !db.parent().unwrap().exists(),
+        "the temporary folder {} is left behind",
+        db.display()
+    );
+}
+
+/// A plain HTTP/1.1 GET of `/` from `addr`, naming `host`; the whole answer.
+fn http_get(addr: &str, host: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }
 
 #[test]

@@ -211,6 +211,16 @@ impl Store {
         Ok(next.map(from_millis))
     }
 
+    /// The earliest pending reminder's due time (leased ones are on their way): where
+    /// the demo's "next message" button moves its clock.
+    pub async fn next_pending_due(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM reminders WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(next.map(from_millis))
+    }
+
     pub async fn mark_sent(
         &self,
         id: i64,

@@ -1,0 +1,557 @@
+//! The Bot API methods the bot uses, each checked the way Telegram checks it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::html::parse_html;
+use super::http::{Files, Params, Reply, bad, err, get_i64, get_json, get_str, scope_of, too_many};
+use super::{
+    Fault, Inner, MAX_CAPTION_LEN, MAX_TEXT_LEN, SentMessage, Shared, StoredMsg, bot_user_json,
+    known_file, photo_sizes, shallow, unix_now, utf16_len, xorshift,
+};
+
+pub(super) async fn get_updates(shared: &Shared, p: &Params) -> Reply {
+    let offset = get_i64(p, "offset").unwrap_or(0);
+    let limit = get_i64(p, "limit").unwrap_or(100).clamp(1, 100) as usize;
+    let timeout = get_i64(p, "timeout").unwrap_or(0).clamp(0, 60) as u64;
+    let allowed = match get_json(p, "allowed_updates") {
+        Ok(v) => v,
+        Err(e) => return bad(&e),
+    };
+    {
+        let mut inner = shared.lock();
+        if let Some(Value::Array(a)) = allowed {
+            let list: Vec<String> = a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect();
+            inner.allowed_updates = if list.is_empty() { None } else { Some(list) };
+        }
+        if offset > 0 {
+            inner.updates.retain(|(id, _)| *id >= offset);
+        } else if offset < 0 {
+            let keep = offset.unsigned_abs() as usize;
+            while inner.updates.len() > keep {
+                inner.updates.pop_front();
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    loop {
+        let notified = shared.updates_notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut inner = shared.lock();
+            if let Some(allowed) = inner.allowed_updates.clone() {
+                inner.updates.retain(|(_, u)| {
+                    u.as_object()
+                        .and_then(|o| o.keys().find(|k| *k != "update_id"))
+                        .is_some_and(|k| allowed.iter().any(|a| a == k))
+                });
+            }
+            if !inner.updates.is_empty() {
+                let out: Vec<Value> = inner
+                    .updates
+                    .iter()
+                    .take(limit)
+                    .map(|(_, u)| u.clone())
+                    .collect();
+                return Reply::Ok(Value::Array(out));
+            }
+        }
+        if timeout == 0 || tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return Reply::Ok(json!([]));
+        }
+    }
+}
+
+pub(super) fn set_my_commands(shared: &Shared, p: &Params) -> Reply {
+    let cmds = match get_json(p, "commands") {
+        Ok(Some(Value::Array(a))) => a,
+        Ok(_) => return bad("parameter \"commands\" is required"),
+        Err(e) => return bad(&e),
+    };
+    if cmds.len() > 100 {
+        return bad("BOT_COMMANDS_TOO_MUCH");
+    }
+    let mut list = Vec::new();
+    for c in cmds {
+        let name = c
+            .get("command")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let desc = c
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let name_ok = (1..=32).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !name_ok {
+            return bad("BOT_COMMAND_INVALID");
+        }
+        if desc.is_empty() || desc.chars().count() > 256 {
+            return bad("command description is empty or too long");
+        }
+        list.push((name, desc));
+    }
+    let scope = scope_of(p);
+    let mut inner = shared.lock();
+    if let Some(e) = inner.commands.iter_mut().find(|(s, _)| *s == scope) {
+        e.1 = list;
+    } else {
+        inner.commands.push((scope, list));
+    }
+    Reply::Ok(json!(true))
+}
+
+pub(super) fn answer_callback(shared: &Shared, p: &Params) -> Reply {
+    let id = get_str(p, "callback_query_id").unwrap_or_default();
+    let text = get_str(p, "text");
+    if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return bad("MESSAGE_TOO_LONG");
+    }
+    let mut inner = shared.lock();
+    if !inner.callbacks_issued.contains(&id) || inner.callbacks_answered.contains(&id) {
+        return bad("query is too old and response timeout expired or query id is invalid");
+    }
+    inner.callbacks_answered.insert(id.clone());
+    inner.answered_callbacks.push((id, text));
+    Reply::Ok(json!(true))
+}
+
+pub(super) fn send_chat_action(shared: &Shared, p: &Params) -> Reply {
+    const ACTIONS: &[&str] = &[
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    ];
+    let inner = shared.lock();
+    if let Err(r) = check_chat(&inner, p) {
+        return r;
+    }
+    let action = get_str(p, "action").unwrap_or_default();
+    if !ACTIONS.contains(&action.as_str()) {
+        return bad("wrong parameter action in request");
+    }
+    Reply::Ok(json!(true))
+}
+
+/// Unknown chat → 400, blocked → 403. Returns the chat id and chat JSON.
+fn check_chat(inner: &Inner, p: &Params) -> Result<(i64, Value), Reply> {
+    let Some(chat_id) = get_i64(p, "chat_id") else {
+        return Err(match p.get("chat_id") {
+            None => bad("chat_id is empty"),
+            Some(_) => bad("chat not found"),
+        });
+    };
+    let Some(chat) = inner.known_chats.get(&chat_id) else {
+        return Err(bad("chat not found"));
+    };
+    if inner.blocked.contains(&chat_id) {
+        return Err(err(403, "Forbidden: bot was blocked by the user"));
+    }
+    Ok((chat_id, chat.clone()))
+}
+
+struct Formatted {
+    text: String,
+    entities: Vec<Value>,
+}
+
+fn format_text(text: &str, parse_mode: Option<&str>) -> Result<Formatted, Reply> {
+    match parse_mode {
+        None => Ok(Formatted {
+            text: text.to_string(),
+            entities: vec![],
+        }),
+        Some(pm) if pm.eq_ignore_ascii_case("html") => parse_html(text)
+            .map(|p| Formatted {
+                text: p.text,
+                entities: p.entities,
+            })
+            .map_err(|e| bad(&format!("can't parse entities: {e}"))),
+        // Not parsed by this fake: taken literally.
+        Some(pm)
+            if pm.eq_ignore_ascii_case("markdown") || pm.eq_ignore_ascii_case("markdownv2") =>
+        {
+            Ok(Formatted {
+                text: text.to_string(),
+                entities: vec![],
+            })
+        }
+        Some(_) => Err(bad("unsupported parse_mode")),
+    }
+}
+
+/// Validates reply_markup; returns (raw markup, markup to echo in the Message).
+fn check_markup(p: &Params) -> Result<(Option<Value>, Option<Value>), Reply> {
+    let markup = get_json(p, "reply_markup").map_err(|e| bad(&e))?;
+    let Some(m) = markup else {
+        return Ok((None, None));
+    };
+    let Some(rows) = m.get("inline_keyboard") else {
+        // reply keyboards / remove / force_reply: accepted, not echoed.
+        return Ok((Some(m), None));
+    };
+    let Some(rows) = rows.as_array() else {
+        return Err(bad("can't parse inline keyboard markup JSON object"));
+    };
+    for row in rows {
+        let Some(buttons) = row.as_array() else {
+            return Err(bad(
+                "can't parse inline keyboard button: InlineKeyboardButton must be an Object",
+            ));
+        };
+        for b in buttons {
+            if b.get("text").and_then(Value::as_str).is_none() {
+                return Err(bad(
+                    "can't parse inline keyboard button: Field \"text\" must be of type String",
+                ));
+            }
+            const ACTIONS: &[&str] = &[
+                "url",
+                "callback_data",
+                "web_app",
+                "login_url",
+                "switch_inline_query",
+                "switch_inline_query_current_chat",
+                "switch_inline_query_chosen_chat",
+                "copy_text",
+                "callback_game",
+                "pay",
+            ];
+            if !ACTIONS.iter().any(|a| b.get(*a).is_some()) {
+                return Err(bad(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
+                ));
+            }
+            if let Some(d) = b.get("callback_data") {
+                let len = d.as_str().map(str::len).unwrap_or(0);
+                if !(1..=64).contains(&len) {
+                    return Err(bad("BUTTON_DATA_INVALID"));
+                }
+            }
+        }
+    }
+    Ok((Some(m.clone()), Some(m)))
+}
+
+fn insert_text(m: &mut Map<String, Value>, key: &str, ekey: &str, f: &Formatted) {
+    m.insert(key.into(), json!(f.text));
+    if f.entities.is_empty() {
+        m.remove(ekey);
+    } else {
+        m.insert(ekey.into(), Value::Array(f.entities.clone()));
+    }
+}
+
+pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &Files) -> Reply {
+    // 1. injected faults
+    let fault = {
+        let mut inner = shared.lock();
+        match inner.faults.pop_front() {
+            Some(f) => Some(f),
+            None => match inner.random.as_mut() {
+                Some((ratio, state)) => {
+                    let ratio = *ratio;
+                    (xorshift(state) < ratio).then_some(Fault::ServerError)
+                }
+                None => None,
+            },
+        }
+    };
+    match fault {
+        None => {}
+        Some(Fault::ServerError) => return err(500, "Internal Server Error"),
+        Some(Fault::BadGateway) => return Reply::BadGateway,
+        Some(Fault::RetryAfter(n)) => return too_many(n),
+        Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+    }
+
+    let is_photo = method == "sendPhoto";
+    let mut picture: Option<Arc<[u8]>> = None;
+    let mut inner = shared.lock();
+    // 2. chat
+    let (chat_id, chat) = match check_chat(&inner, p) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    // 3. flood control
+    let now = Instant::now();
+    if let Some(rl) = &inner.rate_limits {
+        let per_chat = rl.per_chat_min_interval;
+        let global = rl.global_per_sec as usize;
+        while inner
+            .recent_sends
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            inner.recent_sends.pop_front();
+        }
+        let chat_too_soon = inner
+            .last_send_per_chat
+            .get(&chat_id)
+            .is_some_and(|t| now.duration_since(*t) < per_chat);
+        if inner.recent_sends.len() >= global || chat_too_soon {
+            return too_many(1);
+        }
+    }
+    // 4. content
+    let parse_mode = get_str(p, "parse_mode");
+    let (source, formatted, photo) = if is_photo {
+        let photo = match p.get("photo") {
+            Some(Value::String(s)) if s.starts_with("attach://") => match files.get(&s[9..]) {
+                Some(b) => {
+                    picture = Some(Arc::from(b.as_slice()));
+                    Some(b.len())
+                }
+                None => return bad("there is no photo in the request"),
+            },
+            // A file_id must name a photo Telegram has seen (sent by a user or the bot).
+            Some(Value::String(s)) if !s.is_empty() => match known_file(&inner, s) {
+                Some(bytes) => {
+                    picture = bytes;
+                    None
+                }
+                None => return bad("wrong file identifier/HTTP URL specified"),
+            },
+            None if files.contains_key("photo") => files.get("photo").map(|b| {
+                picture = Some(Arc::from(b.as_slice()));
+                b.len()
+            }),
+            _ => return bad("there is no photo in the request"),
+        };
+        if photo == Some(0) {
+            return bad("file must be non-empty");
+        }
+        let caption = get_str(p, "caption").unwrap_or_default();
+        let f = match format_text(&caption, parse_mode.as_deref()) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        if utf16_len(&f.text) > MAX_CAPTION_LEN {
+            return bad("message caption is too long");
+        }
+        (caption, f, Some(photo))
+    } else {
+        let text = get_str(p, "text").unwrap_or_default();
+        let f = match format_text(&text, parse_mode.as_deref()) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        if f.text.trim().is_empty() {
+            return bad("message text is empty");
+        }
+        if utf16_len(&f.text) > MAX_TEXT_LEN {
+            return bad("message is too long");
+        }
+        (text, f, None)
+    };
+    let (raw_markup, echo_markup) = match check_markup(p) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let reply_to = get_json(p, "reply_parameters")
+        .ok()
+        .flatten()
+        .and_then(|r| r.get("message_id").and_then(Value::as_i64))
+        .or_else(|| get_i64(p, "reply_to_message_id"));
+    let allow_without = get_json(p, "reply_parameters")
+        .ok()
+        .flatten()
+        .and_then(|r| {
+            r.get("allow_sending_without_reply")
+                .and_then(Value::as_bool)
+        })
+        .unwrap_or(false);
+    let reply_json = match reply_to {
+        Some(rid) => match inner.messages.get(&(rid as i32)) {
+            Some(m) if m.chat_id == chat_id => Some(shallow(&m.json)),
+            _ if allow_without => None,
+            _ => return bad("message to be replied not found"),
+        },
+        None => None,
+    };
+
+    // 5. commit
+    let id = inner.next_message_id;
+    inner.next_message_id += 1;
+    let mut m = Map::new();
+    m.insert("message_id".into(), json!(id));
+    m.insert("from".into(), bot_user_json(&shared.identity));
+    m.insert("chat".into(), chat);
+    m.insert("date".into(), json!(unix_now()));
+    if let Some(r) = reply_json {
+        m.insert("reply_to_message".into(), r);
+    }
+    if let Some(photo) = photo {
+        m.insert(
+            "photo".into(),
+            photo_sizes(&format!("bot{id}"), photo.unwrap_or(54321)),
+        );
+        if !formatted.text.is_empty() {
+            insert_text(&mut m, "caption", "caption_entities", &formatted);
+        }
+    } else {
+        insert_text(&mut m, "text", "entities", &formatted);
+    }
+    if let Some(mk) = echo_markup {
+        m.insert("reply_markup".into(), mk);
+    }
+    let msg = Value::Object(m);
+    let seq = inner.put_message(
+        id,
+        StoredMsg {
+            chat_id,
+            from_bot: true,
+            json: msg.clone(),
+            source: source.clone(),
+            parse_mode: parse_mode.clone(),
+            has_text: !is_photo,
+            seq: 0,
+            photo: picture,
+        },
+    );
+    inner.sent.push(SentMessage {
+        message_id: id,
+        chat_id,
+        method: method.to_string(),
+        text: source,
+        parse_mode,
+        reply_markup: raw_markup,
+        photo_bytes: photo.flatten(),
+        photo_file_id: if is_photo {
+            p.get("photo")
+                .and_then(Value::as_str)
+                .filter(|f| !f.starts_with("attach://"))
+                .map(str::to_string)
+        } else {
+            None
+        },
+        at: now,
+    });
+    inner.recent_sends.push_back(now);
+    inner.last_send_per_chat.insert(chat_id, now);
+    drop(inner);
+    shared.sent_notify.notify_waiters();
+    shared.publish(seq);
+    Reply::Ok(msg)
+}
+
+pub(super) fn edit(shared: &Shared, method: &str, p: &Params) -> Reply {
+    if p.contains_key("inline_message_id") {
+        return Reply::Ok(json!(true));
+    }
+    let is_text = method == "editMessageText";
+    let mut inner = shared.lock();
+    let (chat_id, _) = match check_chat(&inner, p) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Some(message_id) = get_i64(p, "message_id").map(|v| v as i32) else {
+        return bad("message identifier is not specified");
+    };
+    let (old_json, old_source, old_pm, from_bot, has_text) = match inner.messages.get(&message_id) {
+        Some(m) if m.chat_id == chat_id => (
+            m.json.clone(),
+            m.source.clone(),
+            m.parse_mode.clone(),
+            m.from_bot,
+            m.has_text,
+        ),
+        _ => return bad("message to edit not found"),
+    };
+    if !from_bot {
+        return bad("message can't be edited");
+    }
+    let (raw_markup, echo_markup) = match check_markup(p) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let mut m = old_json.as_object().cloned().unwrap_or_default();
+    let (source, parse_mode) = if is_text {
+        if !has_text {
+            return bad("there is no text in the message to edit");
+        }
+        let text = get_str(p, "text").unwrap_or_default();
+        let parse_mode = get_str(p, "parse_mode");
+        let f = match format_text(&text, parse_mode.as_deref()) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        if f.text.trim().is_empty() {
+            return bad("message text is empty");
+        }
+        if utf16_len(&f.text) > MAX_TEXT_LEN {
+            return bad("MESSAGE_TOO_LONG");
+        }
+        insert_text(&mut m, "text", "entities", &f);
+        (text, parse_mode)
+    } else {
+        (old_source, old_pm)
+    };
+    match echo_markup {
+        Some(mk) => {
+            m.insert("reply_markup".into(), mk);
+        }
+        None => {
+            m.remove("reply_markup");
+        }
+    }
+    let old_cmp = strip_edit_date(&old_json);
+    let new_cmp = strip_edit_date(&Value::Object(m.clone()));
+    if old_cmp == new_cmp {
+        return bad(
+            "message is not modified: specified new message content and reply markup are \
+             exactly the same as a current content and reply markup of the message",
+        );
+    }
+    m.insert("edit_date".into(), json!(unix_now()));
+    let msg = Value::Object(m);
+    inner.seq += 1;
+    let seq = inner.seq;
+    if let Some(s) = inner.messages.get_mut(&message_id) {
+        s.json = msg.clone();
+        s.source = source.clone();
+        s.parse_mode = parse_mode.clone();
+        s.seq = seq;
+    }
+    inner.sent.push(SentMessage {
+        message_id,
+        chat_id,
+        method: method.to_string(),
+        text: source,
+        parse_mode,
+        reply_markup: raw_markup,
+        photo_bytes: None,
+        photo_file_id: None,
+        at: Instant::now(),
+    });
+    drop(inner);
+    shared.sent_notify.notify_waiters();
+    shared.publish(seq);
+    Reply::Ok(msg)
+}
+
+fn strip_edit_date(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("edit_date");
+    }
+    v
+}

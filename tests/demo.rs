@@ -1,0 +1,258 @@
+//! `aftercare demo` in a real headless browser: Chromium (Debian's package, which
+//! `.ci/run` installs when missing) driven through chromedriver. The binary runs as a
+//! user would start it; the test plays the owner and a patient on the chat page.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+use support::webdriver::{Browser, chromium};
+
+/// Generous: a loaded two-core machine builds, tests and runs a browser at once.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The demo's binary with its page on a free loopback port; returns it and the page's address.
+fn start_demo(dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir)
+        .env_remove("TELOXIDE_TOKEN")
+        .env_remove("DATABASE_URL")
+        .env(
+            "AFTERCARE_MESSAGES",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/messages"),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("http://") {
+                let url: String = line[at..].split_whitespace().next().unwrap().into();
+                let _ = tx.send(url);
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the demo printed no address within 120 s");
+    (child, url)
+}
+
+fn stop_demo(mut child: Child) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "the demo exited with {status}");
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the demo did not stop within 20 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_listen_address_beyond_loopback_is_refused_unless_allowed() {
+    let out = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(["demo", "--listen", "0.0.0.0:0"])
+        .env_remove("TELOXIDE_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a loopback address"), "{err}");
+    assert!(err.contains("--allow-remote"), "{err}");
+}
+
+#[test]
+fn a_folder_holding_an_earlier_demo_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("aftercare-demo.db");
+    std::fs::write(&db, b"earlier").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path())
+        .env_remove("TELOXIDE_TOKEN")
+        .env(
+            "AFTERCARE_MESSAGES",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/messages"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already holds a demo database"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), b"earlier", "left as it was");
+}
+
+/// The text a person's column shows, by their Telegram id.
+fn column_text(person: i64) -> String {
+    format!(
+        "const c = document.querySelector('section.column[data-person=\"{person}\"] .chat');\
+         return c ? c.innerText : '';"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_page_enrolls_a_patient_plays_the_course_and_alerts_the_owner() {
+    if std::env::var_os("AFTERCARE_SKIP_BROWSER_TEST").is_some() {
+        eprintln!("AFTERCARE_SKIP_BROWSER_TEST is set: the browser test did not run");
+        return;
+    }
+    let (browser_bin, driver_bin) = chromium().expect(
+        "the demo's browser test needs Chromium and chromedriver: \
+         apt-get install -y chromium chromium-driver (.ci/run does), \
+         or set AFTERCARE_SKIP_BROWSER_TEST=1 to skip it",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, url) = start_demo(dir.path());
+    let browser = Browser::start(&browser_bin, &driver_bin).await;
+    browser.goto(&url).await;
+
+    // The owner (Olga, 1001) and the staff member (Sam, 1002) joined at start-up.
+    browser
+        .wait_until(
+            "the owner's and the staff member's columns show their welcome",
+            &format!(
+                "const a = (function(){{ {} }})(); const b = (function(){{ {} }})();\
+                 return a.includes('Welcome') && b.includes('Welcome');",
+                column_text(1001),
+                column_text(1002)
+            ),
+            WAIT,
+        )
+        .await;
+
+    // The owner enrolls Anna by typing the command.
+    let input = browser
+        .find(
+            "//section[@data-person='1001']//input[contains(@class,'text')]",
+            WAIT,
+        )
+        .await;
+    browser.type_into(&input, "/enroll Anna Berg").await;
+    let send = browser
+        .find(
+            "//section[@data-person='1001']//button[@class='send']",
+            WAIT,
+        )
+        .await;
+    browser.click(&send).await;
+    let link = browser
+        .find(
+            "(//section[@data-person='1001']//div[contains(@class,'msg') and contains(.,'Anna')]\
+             //a[contains(@href,'?start=')])[last()]",
+            WAIT,
+        )
+        .await;
+    browser
+        .wait_until(
+            "the QR picture of the link is shown",
+            "return [...document.querySelectorAll('section[data-person=\"1001\"] .msg img')]\
+             .some(i => i.complete && i.naturalWidth > 100);",
+            WAIT,
+        )
+        .await;
+
+    // Clicking the t.me link opens it in "Telegram" as a new patient.
+    browser.click(&link).await;
+    let as_new = browser
+        .find("//div[@id='link-menu']//button[@data-new]", WAIT)
+        .await;
+    browser.click(&as_new).await;
+    browser
+        .wait_until(
+            "Anna (2001) is greeted by first name",
+            &format!(
+                "return (function(){{ {} }})().includes('Anna');",
+                column_text(2001)
+            ),
+            WAIT,
+        )
+        .await;
+
+    // The clock jumps from message to message until the first check-in arrives.
+    let checkin = "//section[@data-person='2001']//button[contains(@class,'kb') and \
+                   starts-with(normalize-space(.),'Signs of infection')]";
+    let mut jumps = 0;
+    while browser.find_all(checkin).await.is_empty() {
+        assert!(jumps < 15, "no check-in after 15 jumps");
+        let before = browser
+            .run(
+                "return document.querySelectorAll('section[data-person=\"2001\"] .msg').length",
+                json!([]),
+            )
+            .await;
+        let jump = browser.find("//button[@id='jump']", WAIT).await;
+        browser.click(&jump).await;
+        jumps += 1;
+        browser
+            .wait_until(
+                "a new message reaches Anna after the jump",
+                &format!(
+                    "return document.querySelectorAll('section[data-person=\"2001\"] .msg')\
+                     .length > {before};"
+                ),
+                WAIT,
+            )
+            .await;
+    }
+    let anna = browser
+        .run(&column_text(2001), json!([]))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        anna.contains("mild sunburn"),
+        "the course's first message came before the check-in: {anna}"
+    );
+    assert!(anna.contains("SPF 30"), "{anna}");
+
+    // Anna answers "Signs of infection": she gets advice, the owner an alert.
+    let buttons = browser.find_all(checkin).await;
+    browser.click(buttons.last().unwrap()).await;
+    browser
+        .wait_until(
+            "Anna is told signs of infection need a look soon",
+            &format!(
+                "return (function(){{ {} }})().includes('Signs of infection need a look soon');",
+                column_text(2001)
+            ),
+            WAIT,
+        )
+        .await;
+    browser
+        .find(
+            "//section[@data-person='1001']//div[contains(@class,'msg') and contains(.,'Anna Berg') \
+             and contains(.,'Signs of infection')]/following-sibling::div[@class='keyboard']\
+             //button[normalize-space(.)='Handled']",
+            WAIT,
+        )
+        .await;
+
+    let png = browser.screenshot().await;
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+    if let Some(path) = std::env::var_os("AFTERCARE_DEMO_SCREENSHOT") {
+        std::fs::write(&path, &png).unwrap();
+    }
+    browser.quit().await;
+    stop_demo(demo);
+    assert!(
+        dir.path().join("aftercare-demo.db").exists(),
+        "the demo kept its database in the folder it was given"
+    );
+}
