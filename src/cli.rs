@@ -103,6 +103,24 @@ pub struct RunArgs {
         value_parser = humantime::parse_duration
     )]
     pub poll_timeout: Option<Duration>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+/// Running it as a service (issue 14): health and metrics, scheduled backups, webhook.
+/// Everything here is off unless asked for.
+#[derive(Debug, Args, Default)]
+pub struct OpsArgs {
+    /// Serve /healthz and /metrics on this address, e.g. 127.0.0.1:9090 (no password:
+    /// keep it on loopback or a private network). Off by default.
+    #[arg(long = "http", env = "AFTERCARE_HTTP", value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+}
+
+impl OpsArgs {
+    pub fn settings(&self) -> crate::app::Operations {
+        crate::app::Operations { http: self.http }
+    }
 }
 
 /// How to reach Telegram: for `run` and `clinic add`/`owner-link` (which ask Telegram for

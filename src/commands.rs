@@ -95,6 +95,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
                     .poll_timeout
                     .unwrap_or(std::time::Duration::from_secs(5)),
                 limits: Limits::default(),
+                ops: args.ops.settings(),
             };
             app::run(settings, Arc::new(SystemClock), shutdown).await?;
             Ok(())

@@ -60,8 +60,27 @@ impl Deps {
 
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
-        .branch(Update::filter_message().endpoint(on_message))
-        .branch(Update::filter_callback_query().endpoint(callbacks::on_callback))
+        .branch(
+            Update::filter_message().endpoint(|msg: Message, deps: Arc<Deps>| {
+                timed(deps.clone(), on_message(msg, deps))
+            }),
+        )
+        .branch(
+            Update::filter_callback_query().endpoint(|q: CallbackQuery, deps: Arc<Deps>| {
+                timed(deps.clone(), callbacks::on_callback(q, deps))
+            }),
+        )
+}
+
+/// Every update's handling, timed for /metrics: the one entry all updates pass.
+async fn timed(
+    deps: Arc<Deps>,
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let result = work.await;
+    deps.outbox.telemetry().metrics.handled(started.elapsed());
+    result
 }
 
 /// Shown when something broke on our side; the cause is logged, not shown.

@@ -7,6 +7,7 @@ pub mod bookings;
 pub mod checkins;
 pub mod clinics;
 pub mod links;
+pub mod ops;
 pub mod outbox;
 pub mod patient_care;
 pub mod patient_lookup;

@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod exposition;
 pub mod fake_telegram;
 pub mod people;
