@@ -52,6 +52,16 @@ pub struct Common {
     /// logs carry ids, never names or message text.
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
+    /// Log lines as `text` or `json` (one object a line, for a log collector). Same
+    /// fields and the same privacy rule either way.
+    #[arg(
+        long,
+        env = "AFTERCARE_LOG_FORMAT",
+        value_enum,
+        default_value_t = crate::logs::LogFormat::Text,
+        global = true
+    )]
+    pub log_format: crate::logs::LogFormat,
     #[command(flatten)]
     pub telegram: Telegram,
 }

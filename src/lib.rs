@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod domain;
+pub mod logs;
 pub mod ops;
 pub mod outbox;
 pub mod qr;
