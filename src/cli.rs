@@ -88,6 +88,9 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Asks a running bot's /healthz; exit code 0 when healthy, 1 when not (for a
+    /// container's HEALTHCHECK, so the image needs no curl).
+    Health(HealthArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,6 +128,21 @@ pub struct OpsArgs {
     /// keep it on loopback or a private network). Off by default.
     #[arg(long = "http", env = "AFTERCARE_HTTP", value_name = "ADDR")]
     pub http: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The address `run --http` listens on (a 0.0.0.0 or [::] address is asked on
+    /// loopback).
+    #[arg(
+        long = "http",
+        env = "AFTERCARE_HTTP",
+        default_value = "127.0.0.1:9090"
+    )]
+    pub http: std::net::SocketAddr,
+    /// How long to wait for the answer.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
 }
 
 impl OpsArgs {

@@ -209,6 +209,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
             println!("Backed up to {}", path.display());
             Ok(())
         }
+        Command::Health(args) => health(&args).await,
         Command::Audit(AuditCommand::Export { clinic, since }) => {
             let day =
                 chrono::NaiveDate::parse_from_str(since.trim(), "%Y-%m-%d").map_err(|_| {
@@ -516,4 +517,30 @@ async fn preview(
         store.close().await;
     }
     Ok(())
+}
+
+/// `aftercare health`: one GET of /healthz; prints its body.
+async fn health(args: &crate::cli::HealthArgs) -> Result<(), Failure> {
+    let mut addr = args.http;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{addr}/healthz");
+    let client = reqwest::Client::builder()
+        .timeout(args.timeout)
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot make an HTTP client: {e}")))?;
+    let answer = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| Failure::runtime(format!("{url}: no answer ({e})")))?;
+    let healthy = answer.status().is_success();
+    let body = answer.text().await.unwrap_or_default();
+    println!("{body}");
+    if healthy {
+        Ok(())
+    } else {
+        Err(Failure::runtime(format!("{url}: unhealthy")))
+    }
 }

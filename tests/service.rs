@@ -212,6 +212,12 @@ async fn healthz_fails_while_the_database_cannot_be_written_and_recovers() {
         health(&base).await.0 == 200
     })
     .await;
+    let addr = base.trim_start_matches("http://").to_string();
+    assert_eq!(
+        health_command(&addr),
+        Some(0),
+        "`aftercare health` says healthy"
+    );
     let (_, ok) = health(&base).await;
     assert_eq!(ok["healthy"], true);
     for check in ["database", "telegram", "scheduler"] {
@@ -236,6 +242,11 @@ async fn healthz_fails_while_the_database_cannot_be_written_and_recovers() {
         bad["telegram"]["ok"], true,
         "only the database is at fault: {bad}"
     );
+    assert_eq!(
+        health_command(&addr),
+        Some(1),
+        "`aftercare health` says unhealthy"
+    );
 
     limit_file_size(bot.id(), None);
     eventually("healthy again once the space is back", || async {
@@ -251,4 +262,16 @@ async fn healthz_fails_while_the_database_cannot_be_written_and_recovers() {
         "exit: {status:?}\n{}",
         log.lock().unwrap()
     );
+}
+
+/// Runs `aftercare health --http ADDR`; its exit code.
+fn health_command(addr: &str) -> Option<i32> {
+    Command::new(env!("CARGO_BIN_EXE_aftercare"))
+        .args(["health", "--http", addr])
+        .env_remove("AFTERCARE_HTTP")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .code()
 }
