@@ -42,6 +42,8 @@ pub struct Settings {
 pub struct Operations {
     /// Where /healthz and /metrics listen.
     pub http: Option<std::net::SocketAddr>,
+    /// Scheduled backups.
+    pub backups: Option<crate::ops::backups::BackupPlan>,
 }
 
 /// A start-up failure, shown as one line.
@@ -144,6 +146,15 @@ pub async fn run(
     }
     tracing::info!(bot = %bot_username, "aftercare is running");
     let telemetry = outbox.telemetry().clone();
+    let backup_task = settings.ops.backups.clone().map(|plan| {
+        tracing::info!(dir = %plan.dir.display(), every = %humantime::format_duration(plan.every), keep = plan.keep, "scheduled backups on");
+        tokio::spawn(plan.run(
+            store.clone(),
+            clock.clone(),
+            telemetry.clone(),
+            shutdown.clone(),
+        ))
+    });
     let http_task = http.map(|listener| {
         if let Some(addr) = crate::ops::http::local_addr(&listener) {
             tracing::info!(%addr, "serving /healthz and /metrics");
@@ -219,6 +230,9 @@ pub async fn run(
         );
     }
     if let Some(task) = http_task {
+        let _ = task.await;
+    }
+    if let Some(task) = backup_task {
         let _ = task.await;
     }
     store.close().await;

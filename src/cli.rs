@@ -91,6 +91,12 @@ pub enum Command {
     /// Asks a running bot's /healthz; exit code 0 when healthy, 1 when not (for a
     /// container's HEALTHCHECK, so the image needs no curl).
     Health(HealthArgs),
+    /// Puts a backup in place of the database (stop the bot first): checks the copy,
+    /// replaces the database file, removes the old -wal and -shm files.
+    Restore {
+        /// A file made by `aftercare backup` or `run --backup-dir`.
+        backup: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +134,26 @@ pub struct OpsArgs {
     /// keep it on loopback or a private network). Off by default.
     #[arg(long = "http", env = "AFTERCARE_HTTP", value_name = "ADDR")]
     pub http: Option<std::net::SocketAddr>,
+    /// Take a checked backup of the database into this folder on a schedule (owner-only
+    /// files named aftercare-<UTC time>.db). Off by default.
+    #[arg(long, env = "AFTERCARE_BACKUP_DIR", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How often to back up (with --backup-dir).
+    #[arg(
+        long,
+        env = "AFTERCARE_BACKUP_EVERY",
+        default_value = "24h",
+        value_parser = humantime::parse_duration
+    )]
+    pub backup_every: Option<Duration>,
+    /// How many scheduled backups to keep; the oldest beyond this are removed.
+    #[arg(
+        long,
+        env = "AFTERCARE_BACKUP_KEEP",
+        default_value_t = 14,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub backup_keep: u32,
 }
 
 #[derive(Debug, Args)]
@@ -147,7 +173,17 @@ pub struct HealthArgs {
 
 impl OpsArgs {
     pub fn settings(&self) -> crate::app::Operations {
-        crate::app::Operations { http: self.http }
+        crate::app::Operations {
+            http: self.http,
+            backups: self
+                .backup_dir
+                .clone()
+                .map(|dir| crate::ops::backups::BackupPlan {
+                    dir,
+                    every: self.backup_every.unwrap_or(Duration::from_secs(24 * 3600)),
+                    keep: self.backup_keep as usize,
+                }),
+        }
     }
 }
 

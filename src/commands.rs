@@ -1,5 +1,6 @@
 //! What each subcommand does. Errors come back as one-line `Failure`s with an exit code.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{NaiveDateTime, Utc};
@@ -200,16 +201,28 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
                 )));
             }
             let store = open_store(&common.database_url, common.db_connections).await?;
-            let target = path.to_string_lossy().to_string();
-            let result = store.backup_to(&target).await;
+            let result = crate::ops::backups::copy_checked(&store, &path).await;
             store.close().await;
-            result
-                .map_err(|e| Failure::runtime(format!("{}: backup failed: {e}", path.display())))?;
-            restrict_to_owner(&path);
-            println!("Backed up to {}", path.display());
+            result.map_err(|e| Failure::runtime(format!("backup failed: {e}")))?;
+            println!("Backed up to {} (integrity checked)", path.display());
             Ok(())
         }
         Command::Health(args) => health(&args).await,
+        Command::Restore { backup } => {
+            let db = sqlx::sqlite::SqliteConnectOptions::from_str(&common.database_url)
+                .map_err(|e| Failure::config(e.to_string()))?
+                .get_filename()
+                .to_path_buf();
+            crate::ops::backups::restore(&backup, &db)
+                .await
+                .map_err(|e| Failure::runtime(format!("restore failed: {e}")))?;
+            println!(
+                "Restored {} into {}; start the bot. Reminders pending at the time of the backup go out; ones sent since may go out again.",
+                backup.display(),
+                db.display()
+            );
+            Ok(())
+        }
         Command::Audit(AuditCommand::Export { clinic, since }) => {
             let day =
                 chrono::NaiveDate::parse_from_str(since.trim(), "%Y-%m-%d").map_err(|_| {
@@ -311,15 +324,6 @@ async fn open_store(url: &str, connections: u32) -> Result<Store, Failure> {
     Store::open(url, connections)
         .await
         .map_err(|e| Failure::runtime(e.to_string()))
-}
-
-/// Backups hold patient names: readable by their owner only.
-fn restrict_to_owner(path: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    }
 }
 
 /// One clinic of `clinic list`.

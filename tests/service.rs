@@ -33,7 +33,11 @@ async fn scrape(base: &str) -> Vec<exposition::Sample> {
 #[tokio::test]
 async fn metrics_count_a_delivered_course_and_match_the_database() {
     let addr = free_addr();
-    let app = TestApp::start_with_ops(Operations { http: Some(addr) }).await;
+    let app = TestApp::start_with_ops(Operations {
+        http: Some(addr),
+        backups: None,
+    })
+    .await;
     let base = format!("http://{addr}");
     eventually("the listener answers", || async {
         get(&format!("{base}/metrics")).await.is_some()

@@ -4,6 +4,7 @@
 //! The outbox owns the one `Telemetry` of a running bot, since every part that has
 //! something to count (handlers, scheduler, the outbox itself) already holds it.
 
+pub mod backups;
 pub mod health;
 pub mod http;
 pub mod metrics;
