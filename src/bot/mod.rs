@@ -13,6 +13,7 @@ mod patient_admin;
 mod relay;
 mod series;
 mod staff;
+mod stats;
 mod templates;
 mod timezone;
 mod timing;
@@ -186,6 +187,7 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Clinic(args)) => access::clinic(&ctx, &args).await,
         Some(Command::Settings(args)) => access::settings(&ctx, &args).await,
         Some(Command::Audit(args)) => access::audit(&ctx, &args).await,
+        Some(Command::Stats(args)) => stats::stats(&ctx, &args).await,
         Some(Command::Relink(args)) => access::relink(&ctx, &args).await,
         Some(Command::Unknown(_)) => {
             if ctx.is_staff() {

@@ -14,6 +14,7 @@ pub mod patient_lookup;
 pub mod patients;
 pub mod reminders;
 pub mod series;
+pub mod stats;
 pub mod templates;
 pub mod threads;
 pub mod timing;
