@@ -152,6 +152,7 @@ async fn b5() {
         api_url: Some(tg.api_url().parse().unwrap()),
         poll_timeout: Duration::from_secs(1),
         limits: Limits::default(),
+        ops: Default::default(),
         db_connections: aftercare::store::DEFAULT_CONNECTIONS,
     };
     let (stop, rx) = watch::channel(false);

@@ -87,6 +87,7 @@ async fn start() -> Bench {
         api_url: Some(tg.api_url().parse().unwrap()),
         poll_timeout: Duration::from_secs(1),
         limits: Limits::default(),
+        ops: Default::default(),
     };
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(aftercare::app::run(settings, Arc::new(SystemClock), rx));

@@ -33,6 +33,17 @@ pub struct Settings {
     /// How long one getUpdates call may wait for news.
     pub poll_timeout: Duration,
     pub limits: Limits,
+    /// Running it as a service: HTTP listener, backups (all off by default).
+    pub ops: Operations,
+}
+
+/// The service side of `run`, all optional.
+#[derive(Clone, Debug, Default)]
+pub struct Operations {
+    /// Where /healthz and /metrics listen.
+    pub http: Option<std::net::SocketAddr>,
+    /// Scheduled backups.
+    pub backups: Option<crate::ops::backups::BackupPlan>,
 }
 
 /// A start-up failure, shown as one line.
@@ -46,6 +57,8 @@ pub enum StartError {
     ReadOnly { url: String, reason: String },
     #[error("cannot reach Telegram ({0}); check TELOXIDE_TOKEN and TELOXIDE_API_URL")]
     Telegram(String),
+    #[error("--http {addr}: cannot listen there ({reason})")]
+    Listen { addr: String, reason: String },
 }
 
 /// Loads and checks the messages folder; every problem on its own line.
@@ -104,6 +117,18 @@ pub async fn run(
             reason: e.to_string(),
         });
     }
+    // Bound before anything else starts, so a taken port fails at once.
+    let http = match settings.ops.http {
+        Some(addr) => Some(
+            crate::ops::http::bind(addr)
+                .await
+                .map_err(|e| StartError::Listen {
+                    addr: addr.to_string(),
+                    reason: e.to_string(),
+                })?,
+        ),
+        None => None,
+    };
     let bot = make_bot(&settings.token, settings.api_url.as_ref());
     let bot_username = bot_username(&bot).await?;
     let outbox = Outbox::new(
@@ -120,6 +145,28 @@ pub async fn run(
         );
     }
     tracing::info!(bot = %bot_username, "aftercare is running");
+    let telemetry = outbox.telemetry().clone();
+    let backup_task = settings.ops.backups.clone().map(|plan| {
+        tracing::info!(dir = %plan.dir.display(), every = %humantime::format_duration(plan.every), keep = plan.keep, "scheduled backups on");
+        tokio::spawn(plan.run(
+            store.clone(),
+            clock.clone(),
+            telemetry.clone(),
+            shutdown.clone(),
+        ))
+    });
+    let http_task = http.map(|listener| {
+        if let Some(addr) = crate::ops::http::local_addr(&listener) {
+            tracing::info!(%addr, "serving /healthz and /metrics");
+        }
+        let probe = crate::ops::http::Probe {
+            store: store.clone(),
+            telemetry: telemetry.clone(),
+            clock: clock.clone(),
+            updates_stale: updates_stale(settings.poll_timeout),
+        };
+        crate::ops::http::serve(listener, probe, shutdown.clone())
+    });
     let wake = Arc::new(Notify::new());
     let scheduler = Arc::new(Scheduler {
         store: store.clone(),
@@ -147,7 +194,10 @@ pub async fn run(
         ))
         .build();
     let token = dispatcher.shutdown_token();
-    let listener = Polling::builder(bot).timeout(settings.poll_timeout).build();
+    let listener = crate::ops::polling::Watched::new(
+        Polling::builder(bot).timeout(settings.poll_timeout).build(),
+        telemetry,
+    );
     let mut stop = shutdown.clone();
     let stopper = tokio::spawn(async move {
         let _ = stop.wait_for(|s| *s).await;
@@ -179,7 +229,19 @@ pub async fn run(
             "messages still queued at shutdown were not sent"
         );
     }
+    if let Some(task) = http_task {
+        let _ = task.await;
+    }
+    if let Some(task) = backup_task {
+        let _ = task.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// getUpdates counts as stuck after this long without an answer: a long poll answers
+/// within its timeout, so three of them (at least a minute) leaves room for a slow network.
+fn updates_stale(poll_timeout: Duration) -> Duration {
+    (poll_timeout * 3).max(Duration::from_secs(60))
 }

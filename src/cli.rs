@@ -52,6 +52,16 @@ pub struct Common {
     /// logs carry ids, never names or message text.
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
+    /// Log lines as `text` or `json` (one object a line, for a log collector). Same
+    /// fields and the same privacy rule either way.
+    #[arg(
+        long,
+        env = "AFTERCARE_LOG_FORMAT",
+        value_enum,
+        default_value_t = crate::logs::LogFormat::Text,
+        global = true
+    )]
+    pub log_format: crate::logs::LogFormat,
     #[command(flatten)]
     pub telegram: Telegram,
 }
@@ -82,6 +92,15 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Asks a running bot's /healthz; exit code 0 when healthy, 1 when not (for a
+    /// container's HEALTHCHECK, so the image needs no curl).
+    Health(HealthArgs),
+    /// Puts a backup in place of the database (stop the bot first): checks the copy,
+    /// replaces the database file, removes the old -wal and -shm files.
+    Restore {
+        /// A file made by `aftercare backup` or `run --backup-dir`.
+        backup: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +143,69 @@ pub struct RunArgs {
         value_parser = humantime::parse_duration
     )]
     pub poll_timeout: Option<Duration>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+/// Running it as a service (issue 14): health and metrics, scheduled backups, webhook.
+/// Everything here is off unless asked for.
+#[derive(Debug, Args, Default)]
+pub struct OpsArgs {
+    /// Serve /healthz and /metrics on this address, e.g. 127.0.0.1:9090 (no password:
+    /// keep it on loopback or a private network). Off by default.
+    #[arg(long = "http", env = "AFTERCARE_HTTP", value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Take a checked backup of the database into this folder on a schedule (owner-only
+    /// files named aftercare-<UTC time>.db). Off by default.
+    #[arg(long, env = "AFTERCARE_BACKUP_DIR", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How often to back up (with --backup-dir).
+    #[arg(
+        long,
+        env = "AFTERCARE_BACKUP_EVERY",
+        default_value = "24h",
+        value_parser = humantime::parse_duration
+    )]
+    pub backup_every: Option<Duration>,
+    /// How many scheduled backups to keep; the oldest beyond this are removed.
+    #[arg(
+        long,
+        env = "AFTERCARE_BACKUP_KEEP",
+        default_value_t = 14,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub backup_keep: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The address `run --http` listens on (a 0.0.0.0 or [::] address is asked on
+    /// loopback).
+    #[arg(
+        long = "http",
+        env = "AFTERCARE_HTTP",
+        default_value = "127.0.0.1:9090"
+    )]
+    pub http: std::net::SocketAddr,
+    /// How long to wait for the answer.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+impl OpsArgs {
+    pub fn settings(&self) -> crate::app::Operations {
+        crate::app::Operations {
+            http: self.http,
+            backups: self
+                .backup_dir
+                .clone()
+                .map(|dir| crate::ops::backups::BackupPlan {
+                    dir,
+                    every: self.backup_every.unwrap_or(Duration::from_secs(24 * 3600)),
+                    keep: self.backup_keep as usize,
+                }),
+        }
+    }
 }
 
 /// How to reach Telegram: for `run` and `clinic add`/`owner-link` (which ask Telegram for

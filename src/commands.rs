@@ -1,5 +1,6 @@
 //! What each subcommand does. Errors come back as one-line `Failure`s with an exit code.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{NaiveDateTime, Utc};
@@ -93,6 +94,7 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
                     .poll_timeout
                     .unwrap_or(std::time::Duration::from_secs(5)),
                 limits: Limits::default(),
+                ops: args.ops.settings(),
             };
             app::run(settings, Arc::new(SystemClock), shutdown).await?;
             Ok(())
@@ -198,13 +200,26 @@ pub async fn dispatch(cli: Cli, shutdown: watch::Receiver<bool>) -> Result<(), F
                 )));
             }
             let store = open_store(&common.database_url, common.db_connections).await?;
-            let target = path.to_string_lossy().to_string();
-            let result = store.backup_to(&target).await;
+            let result = crate::ops::backups::copy_checked(&store, &path).await;
             store.close().await;
-            result
-                .map_err(|e| Failure::runtime(format!("{}: backup failed: {e}", path.display())))?;
-            restrict_to_owner(&path);
-            println!("Backed up to {}", path.display());
+            result.map_err(|e| Failure::runtime(format!("backup failed: {e}")))?;
+            println!("Backed up to {} (integrity checked)", path.display());
+            Ok(())
+        }
+        Command::Health(args) => health(&args).await,
+        Command::Restore { backup } => {
+            let db = sqlx::sqlite::SqliteConnectOptions::from_str(&common.database_url)
+                .map_err(|e| Failure::config(e.to_string()))?
+                .get_filename()
+                .to_path_buf();
+            crate::ops::backups::restore(&backup, &db)
+                .await
+                .map_err(|e| Failure::runtime(format!("restore failed: {e}")))?;
+            println!(
+                "Restored {} into {}; start the bot. Reminders pending at the time of the backup go out; ones sent since may go out again.",
+                backup.display(),
+                db.display()
+            );
             Ok(())
         }
         Command::Audit(AuditCommand::Export { clinic, since }) => {
@@ -337,15 +352,6 @@ async fn open_store(url: &str, connections: u32) -> Result<Store, Failure> {
     Store::open(url, connections)
         .await
         .map_err(|e| Failure::runtime(e.to_string()))
-}
-
-/// Backups hold patient names: readable by their owner only.
-fn restrict_to_owner(path: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    }
 }
 
 /// One clinic of `clinic list`.
@@ -543,4 +549,30 @@ async fn preview(
         store.close().await;
     }
     Ok(())
+}
+
+/// `aftercare health`: one GET of /healthz; prints its body.
+async fn health(args: &crate::cli::HealthArgs) -> Result<(), Failure> {
+    let mut addr = args.http;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{addr}/healthz");
+    let client = reqwest::Client::builder()
+        .timeout(args.timeout)
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot make an HTTP client: {e}")))?;
+    let answer = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| Failure::runtime(format!("{url}: no answer ({e})")))?;
+    let healthy = answer.status().is_success();
+    let body = answer.text().await.unwrap_or_default();
+    println!("{body}");
+    if healthy {
+        Ok(())
+    } else {
+        Err(Failure::runtime(format!("{url}: unhealthy")))
+    }
 }

@@ -11,6 +11,8 @@ pub mod clock;
 pub mod commands;
 pub mod demo;
 pub mod domain;
+pub mod logs;
+pub mod ops;
 pub mod outbox;
 pub mod qr;
 pub mod render;

@@ -4,16 +4,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tokio::sync::watch;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = aftercare::cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_new(&cli.common.log).unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
+    let filter = EnvFilter::try_new(&cli.common.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::registry()
+        .with(aftercare::logs::layer(cli.common.log_format, std::io::stderr).with_filter(filter))
         .init();
     let (stop, shutdown) = watch::channel(false);
     tokio::spawn(async move {

@@ -9,6 +9,18 @@ use chrono::Duration;
 use support::app::{TestApp, WAIT};
 use support::fake_telegram::{TOKEN, TestUser};
 
+/// What must never show in a line at info or above.
+const SECRETS: [&str; 8] = [
+    "Zephyrine",
+    "Quixote",
+    "cheek feels warm",
+    "mild sunburn",
+    "aloe vera",
+    "Glow Clinic",
+    "Moonlit",
+    "marigold",
+];
+
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -24,12 +36,25 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn a_full_course_logs_ids_but_never_the_token_names_or_message_texts() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // The same events are written twice: as text, and as JSON by the layer that
+    // `--log-format json` installs.
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
+    let json = Captured::default();
+    let json_writer = json.clone();
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::DEBUG)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone()),
+        )
+        .with(aftercare::logs::layer(
+            aftercare::logs::LogFormat::Json,
+            move || json_writer.clone(),
+        ))
         .init();
 
     let app = TestApp::start().await;
@@ -91,6 +116,10 @@ async fn a_full_course_logs_ids_but_never_the_token_names_or_message_texts() {
     app.stop().await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    check_json(
+        &log,
+        &String::from_utf8(json.0.lock().unwrap().clone()).unwrap(),
+    );
     assert!(log.contains("patient linked"), "the log is captured: {log}");
     assert!(log.contains("sent"), "deliveries are logged: {log}");
     assert!(log.contains("text saved"), "edits are logged: {log}");
@@ -101,17 +130,43 @@ async fn a_full_course_logs_ids_but_never_the_token_names_or_message_texts() {
         .lines()
         .filter(|l| !l.contains("DEBUG") && !l.contains("TRACE"))
     {
-        for secret in [
-            "Zephyrine",
-            "Quixote",
-            "cheek feels warm",
-            "mild sunburn",
-            "aloe vera",
-            "Glow Clinic",
-            "Moonlit",
-            "marigold",
-        ] {
+        for secret in SECRETS {
             assert!(!line.contains(secret), "`{secret}` in an info line: {line}");
+        }
+    }
+}
+
+/// `--log-format json`: every line of the same course is one JSON object carrying the
+/// same fields, and the privacy rule holds for it too.
+fn check_json(text_log: &str, json_log: &str) {
+    let lines: Vec<serde_json::Value> = json_log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        text_log.lines().count(),
+        "one JSON line per text line"
+    );
+    let message = |v: &serde_json::Value| v["fields"]["message"].as_str().unwrap_or("").to_string();
+    let sent = lines
+        .iter()
+        .find(|v| message(v) == "sent")
+        .expect("a delivery in the JSON log");
+    assert!(sent["fields"]["late_ms"].is_i64(), "fields kept: {sent}");
+    assert!(
+        sent["span"]["reminder"].is_i64(),
+        "the span's ids kept: {sent}"
+    );
+    assert!(lines.iter().any(|v| message(v) == "patient linked"));
+    assert!(!json_log.contains(TOKEN) && !json_log.contains("TEST-fake-token"));
+    for (raw, v) in json_log.lines().zip(&lines) {
+        let level = v["level"].as_str().unwrap_or("");
+        if level == "DEBUG" || level == "TRACE" {
+            continue;
+        }
+        for secret in SECRETS {
+            assert!(!raw.contains(secret), "`{secret}` in a JSON line: {raw}");
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::store::{Clinic, StaffMember, StaffRole, from_millis};
 const NOT_STAFF: &str = "This command is for clinic staff.";
 
 /// The caller's clinic if their role there allows `action`; otherwise answers why not.
-async fn authorize<'a>(
+pub(crate) async fn authorize<'a>(
     ctx: &'a Ctx<'_>,
     action: Action,
     who_may: &str,

@@ -43,6 +43,7 @@ pub enum Command {
     Clinic(String),
     Settings(String),
     Audit(String),
+    Stats(String),
     Relink(String),
     /// A command not in [`COMMANDS`]: its name, at most 32 characters.
     Unknown(String),
@@ -235,6 +236,12 @@ pub const COMMANDS: &[Spec] = &[
             "name, time zone, quiet hours, contact, plan, link lifetime (owners)",
         )
         .staff_menu("Clinic settings (owners)"),
+    Spec::new("stats", Command::Stats)
+        .staff(
+            "[days]",
+            "a chart and figures for the last 30 days or [days] (owners, admins)",
+        )
+        .staff_menu("Clinic figures (owners, admins)"),
     Spec::new("audit", Command::Audit)
         .staff("[n]", "who did what, recently (owners)")
         .staff_menu("Recent actions (owners)"),

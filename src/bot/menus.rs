@@ -78,6 +78,7 @@ mod tests {
                 "invite",
                 "clinic",
                 "settings",
+                "stats",
                 "audit",
                 "help"
             ]

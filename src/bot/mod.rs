@@ -13,6 +13,7 @@ mod patient_admin;
 mod relay;
 mod series;
 mod staff;
+mod stats;
 mod templates;
 mod timezone;
 mod timing;
@@ -60,8 +61,27 @@ impl Deps {
 
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
-        .branch(Update::filter_message().endpoint(on_message))
-        .branch(Update::filter_callback_query().endpoint(callbacks::on_callback))
+        .branch(
+            Update::filter_message().endpoint(|msg: Message, deps: Arc<Deps>| {
+                timed(deps.clone(), on_message(msg, deps))
+            }),
+        )
+        .branch(
+            Update::filter_callback_query().endpoint(|q: CallbackQuery, deps: Arc<Deps>| {
+                timed(deps.clone(), callbacks::on_callback(q, deps))
+            }),
+        )
+}
+
+/// Every update's handling, timed for /metrics: the one entry all updates pass.
+async fn timed(
+    deps: Arc<Deps>,
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let result = work.await;
+    deps.outbox.telemetry().metrics.handled(started.elapsed());
+    result
 }
 
 /// Shown when something broke on our side; the cause is logged, not shown.
@@ -170,6 +190,7 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Clinic(args)) => access::clinic(&ctx, &args).await,
         Some(Command::Settings(args)) => access::settings(&ctx, &args).await,
         Some(Command::Audit(args)) => access::audit(&ctx, &args).await,
+        Some(Command::Stats(args)) => stats::stats(&ctx, &args).await,
         Some(Command::Relink(args)) => access::relink(&ctx, &args).await,
         Some(Command::Unknown(_)) => {
             if ctx.is_staff() {

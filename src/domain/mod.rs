@@ -12,6 +12,7 @@ pub mod problems;
 pub mod relay;
 pub mod roles;
 pub mod safety;
+pub mod stats;
 pub mod template;
 pub mod throttle;
 pub mod time;

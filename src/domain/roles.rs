@@ -15,6 +15,8 @@ pub enum Action {
     ReadAudit,
     /// Change the clinic's settings.
     ChangeSettings,
+    /// See the clinic's figures (/stats).
+    ReadStats,
 }
 
 pub fn allowed(role: StaffRole, action: Action) -> bool {
@@ -22,7 +24,7 @@ pub fn allowed(role: StaffRole, action: Action) -> bool {
     use StaffRole::*;
     match action {
         CarePatients => true,
-        Invite | ManageStaff => matches!(role, Owner | Admin),
+        Invite | ManageStaff | ReadStats => matches!(role, Owner | Admin),
         ReadAudit | ChangeSettings => role == Owner,
     }
 }

@@ -36,6 +36,7 @@ use teloxide::{ApiError, RequestError};
 use tokio::sync::{Notify, oneshot, watch};
 
 use crate::clock::Clock;
+use crate::ops::Telemetry;
 use crate::store::Store;
 pub use outcome::Outcome;
 pub use pacer::{Limits, Pacer, Urgency};
@@ -286,6 +287,8 @@ struct Inner {
     /// Notified whenever a chat's worker ends.
     idle: Notify,
     shutdown: watch::Receiver<bool>,
+    /// The bot's counters and heartbeats: every sender holds the outbox, so they live here.
+    telemetry: Arc<Telemetry>,
 }
 
 impl Outbox {
@@ -306,6 +309,7 @@ impl Outbox {
                 chats: Mutex::new(HashMap::new()),
                 idle: Notify::new(),
                 shutdown,
+                telemetry: Arc::new(Telemetry::default()),
             }),
         }
     }
@@ -395,6 +399,11 @@ impl Outbox {
                 );
             }
         })
+    }
+
+    /// The running bot's metrics and heartbeats.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.inner.telemetry
     }
 
     /// How many chats have messages waiting or on the wire.
@@ -496,11 +505,13 @@ impl Inner {
                 match self.store.still_wanted(id).await {
                     Ok(true) => {}
                     Ok(false) => {
+                        self.telemetry.metrics.skipped("no longer wanted");
                         job.finish(Delivery::NotWanted);
                         continue;
                     }
                     Err(e) => {
                         tracing::warn!(reminder = id, error = %e, "could not check a reminder before sending");
+                        self.telemetry.metrics.failed("database");
                         job.finish(Delivery::Failed(Outcome::Transient("database".into())));
                         continue;
                     }
@@ -522,6 +533,9 @@ impl Inner {
         let outcome = loop {
             self.pacer.sent(chat);
             let outcome = self.transmit(&job.msg).await;
+            if let Outcome::RetryAfter(wait) = &outcome {
+                self.telemetry.metrics.rate_limited(*wait);
+            }
             // Telegram counts when a message arrives, somewhere between our request and
             // its answer: the chat's next turn counts from the answer, so a slow request
             // never lands the next one less than a gap after it.
@@ -554,6 +568,18 @@ impl Inner {
             }
             self.turn(chat, urgency).await;
         };
+        let metrics = &self.telemetry.metrics;
+        match &outcome {
+            Outcome::Sent { .. } => metrics.sent(match job.msg.lane {
+                Lane::Answer => "answer",
+                Lane::Message => "message",
+                Lane::Reminder(_) => "reminder",
+            }),
+            Outcome::Unreachable(_) => metrics.failed("unreachable"),
+            Outcome::Rejected(_) => metrics.failed("refused by Telegram"),
+            Outcome::Transient(_) => metrics.failed("network or server error"),
+            Outcome::RetryAfter(_) => metrics.failed("rate limited"),
+        }
         match &outcome {
             Outcome::Sent { message_id } => {
                 if let Some(t) = job.msg.thread
@@ -608,6 +634,7 @@ impl Inner {
             );
         }
         for job in dropped {
+            self.telemetry.metrics.skipped("chat unreachable");
             job.finish(Delivery::Failed(Outcome::Unreachable(why)));
         }
     }

@@ -79,6 +79,7 @@ impl Scheduler {
         let mut last_checkpoint: Option<tokio::time::Instant> = None;
         let mut store_down = StoreHealth::default();
         while !*shutdown.borrow() {
+            self.outbox.telemetry().beats.scheduler_turned();
             while let Some(done) = in_flight.try_join_next() {
                 if let Ok(Some(id)) = done {
                     sending.remove(&id);
@@ -161,6 +162,9 @@ impl Scheduler {
             tokio::select! {
                 _ = self.clock.sleep_until(next.unwrap_or(far)), if room > 0 => {}
                 _ = self.wake.notified() => {}
+                // Turns at least this often even when idle, so /healthz can tell a
+                // quiet loop from a stuck one.
+                _ = tokio::time::sleep(crate::ops::health::SCHEDULER_HEARTBEAT) => {}
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     if let Ok(Some(id)) = done {
                         sending.remove(&id);
@@ -231,6 +235,11 @@ impl Scheduler {
         let now = self.clock.now();
         let result = match receipt {
             Err(Unsent::Finish(status, note)) => {
+                let metrics = &self.outbox.telemetry().metrics;
+                match status {
+                    ReminderStatus::Failed => metrics.failed(note),
+                    _ => metrics.skipped(note),
+                }
                 self.store.finish_unsent(row.id, status, note).await
             }
             Err(Unsent::RetryLater) => {
@@ -516,6 +525,7 @@ impl Scheduler {
         let now = self.clock.now();
         match outcome {
             Outcome::Sent { .. } => {
+                self.outbox.telemetry().metrics.late(now - row.due());
                 tracing::info!(late_ms = (now - row.due()).num_milliseconds(), "sent");
             }
             Outcome::RetryAfter(wait) => {

@@ -65,11 +65,19 @@ impl TestApp {
         let tg = FakeTelegram::start().await;
         let clock = ManualClock::new(start_time());
         let dir = Arc::new(tempfile::tempdir().unwrap());
-        Self::launch(tg, clock, dir, limits).await
+        Self::launch(tg, clock, dir, limits, Default::default()).await
     }
 
     pub async fn start_with(tg: FakeTelegram, clock: ManualClock, dir: Arc<TempDir>) -> TestApp {
-        Self::launch(tg, clock, dir, fast_limits()).await
+        Self::launch(tg, clock, dir, fast_limits(), Default::default()).await
+    }
+
+    /// With the service side (`--http`, backups…) set as given.
+    pub async fn start_with_ops(ops: aftercare::app::Operations) -> TestApp {
+        let tg = FakeTelegram::start().await;
+        let clock = ManualClock::new(start_time());
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        Self::launch(tg, clock, dir, fast_limits(), ops).await
     }
 
     async fn launch(
@@ -77,6 +85,7 @@ impl TestApp {
         clock: ManualClock,
         dir: Arc<TempDir>,
         limits: Limits,
+        ops: aftercare::app::Operations,
     ) -> TestApp {
         let url = db_url(&dir);
         let settings = Settings {
@@ -87,6 +96,7 @@ impl TestApp {
             api_url: Some(tg.api_url().parse().unwrap()),
             poll_timeout: Duration::from_secs(1),
             limits,
+            ops,
         };
         // Opened (and migrated) before the bot starts, so the two never migrate at once.
         let store = open_store(&url).await;
