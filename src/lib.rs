@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod course_file;
 pub mod domain;
 pub mod outbox;
 pub mod qr;

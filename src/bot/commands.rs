@@ -36,6 +36,8 @@ pub enum Command {
     Revert(String),
     Reset(String),
     Timing(String),
+    Courses,
+    Course(String),
     Invite(String),
     Staff,
     Revoke(String),
@@ -208,6 +210,13 @@ pub const COMMANDS: &[Spec] = &[
             "the course timing; with a step, change it (owner, admins)",
         )
         .staff_menu("The course timing: /timing makeup-ok 36h"),
+    Spec::new("courses", |_| Command::Courses)
+        .staff("", "the clinic's courses (treatments) and the default")
+        .staff_menu("Courses (treatments)"),
+    Spec::new("course", Command::Course).staff(
+        "[new|step|gap|default] …",
+        "one course; create one or change its steps (owner, admins); /course alone explains",
+    ),
     Spec::new("relink", Command::Relink)
         .staff(
             "<patient number>",

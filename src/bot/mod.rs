@@ -7,6 +7,7 @@ mod callbacks;
 mod checkin;
 mod commands;
 mod controls;
+mod courses;
 mod menus;
 mod patient;
 mod patient_admin;
@@ -160,6 +161,8 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Revert(args)) => templates::revert(&ctx, &args).await,
         Some(Command::Reset(args)) => templates::reset(&ctx, &args).await,
         Some(Command::Timing(args)) => timing::timing(&ctx, &args).await,
+        Some(Command::Courses) => courses::list(&ctx).await,
+        Some(Command::Course(args)) => courses::course(&ctx, &args).await,
         Some(Command::Invite(args)) => access::invite(&ctx, &args).await,
         Some(Command::Staff) => access::staff(&ctx).await,
         Some(Command::Revoke(args)) => access::revoke(&ctx, &args).await,

@@ -169,6 +169,9 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         .reply(Some(clinic.id), &lang, Reply::ScheduleItem)
         .await?;
     text.push('\n');
+    let titles =
+        crate::service::courses::titles(&deps.store, &deps.catalog, p.clinic_id, &lang, &p.plan)
+            .await?;
     for r in upcoming.iter().take(30) {
         // Booking messages are not plan steps: they share one title.
         let booking_title;
@@ -180,10 +183,9 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
                     .render(&[]);
                 booking_title.as_str()
             }
-            None => deps
-                .catalog
-                .step(&lang, &p.plan, &r.step_id)
-                .map(|w| w.title.as_str())
+            None => titles
+                .get(&r.step_id)
+                .map(String::as_str)
                 .unwrap_or(&r.step_id),
         };
         let when = local_when(&lang, &r.due().with_timezone(&tz));

@@ -347,11 +347,13 @@ impl Scheduler {
         }
         // A check-in carries its answer buttons; book-next its "contact me"; a patient
         // in a series gets "session 2 of 3" on top. Their wording is fetched first.
-        let checkin = self
-            .catalog
-            .plan(&row.plan)
-            .and_then(|p| p.step(&row.step_id))
-            .is_some_and(|s| s.checkin);
+        let checkin = match self.is_checkin(row).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the patient's course");
+                return Err(Unsent::RetryLater);
+            }
+        };
         let book_next = row.step_id == buttons::BOOK_NEXT_STEP;
         let fetched = async {
             let series = self.store.series_of(row.patient_id).await?;
@@ -509,7 +511,7 @@ impl Scheduler {
         let now = self.clock.now();
         let after = |wait: Duration| now + chrono::Duration::from_std(wait).unwrap_or_default();
         match outcome {
-            Outcome::Sent { message_id } => match self.nudge_after(row) {
+            Outcome::Sent { message_id } => match self.nudge_after(row, self.is_checkin(row).await?) {
                 Some(nudge) => {
                     self.store
                         .mark_sent_with_nudge(row.id, *message_id, now, row.patient_id, &nudge)
@@ -551,14 +553,20 @@ impl Scheduler {
 }
 
 impl Scheduler {
+    /// Whether the row's step is a check-in of the patient's course (a plan of the
+    /// messages folder or the clinic's own course).
+    async fn is_checkin(&self, row: &Claimed) -> Result<bool, sqlx::Error> {
+        Ok(
+            crate::service::courses::plan_of(&self.store, &self.catalog, row.clinic_id, &row.plan)
+                .await?
+                .and_then(|p| p.step(&row.step_id).map(|s| s.checkin))
+                .unwrap_or(false),
+        )
+    }
+
     /// A check-in just sent gets one nudge, due when its window closes (outside quiet
     /// hours); it goes out only if the check-in is still unanswered then.
-    fn nudge_after(&self, row: &Claimed) -> Option<NewReminder> {
-        let is_checkin = self
-            .catalog
-            .plan(&row.plan)
-            .and_then(|p| p.step(&row.step_id))
-            .is_some_and(|s| s.checkin);
+    fn nudge_after(&self, row: &Claimed, is_checkin: bool) -> Option<NewReminder> {
         if !is_checkin {
             return None;
         }

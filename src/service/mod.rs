@@ -16,6 +16,7 @@ pub mod alerts;
 pub mod booking;
 pub mod checkin;
 pub mod clinic;
+pub mod courses;
 pub mod enroll;
 pub mod link;
 pub mod patient;

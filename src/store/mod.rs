@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod bookings;
 pub mod checkins;
 pub mod clinics;
+pub mod courses;
 pub mod links;
 pub mod outbox;
 pub mod patient_care;

@@ -1,0 +1,23 @@
+-- A clinic's own courses (treatments), besides the plans in the messages folder.
+-- Every version is the whole course file (timing and wording, see src/course_file.rs);
+-- the latest is in force. At most one course per clinic is its default; none means
+-- the clinic's default plan from the messages folder.
+CREATE TABLE courses (
+    id          INTEGER PRIMARY KEY,
+    clinic_id   INTEGER NOT NULL REFERENCES clinics(id),
+    key         TEXT    NOT NULL,
+    is_default  INTEGER NOT NULL DEFAULT 0,
+    created_by  INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (clinic_id, key)
+);
+
+CREATE TABLE course_versions (
+    id         INTEGER PRIMARY KEY,
+    course_id  INTEGER NOT NULL REFERENCES courses(id),
+    version    INTEGER NOT NULL,
+    body       TEXT    NOT NULL,
+    saved_by   INTEGER NOT NULL,
+    saved_at   INTEGER NOT NULL,
+    UNIQUE (course_id, version)
+);
