@@ -447,7 +447,9 @@ mod tests {
             .collect();
         assert_eq!(
             help_only,
-            ["template", "history", "revert", "reset", "revoke", "role"]
+            [
+                "template", "history", "revert", "reset", "course", "revoke", "role"
+            ]
         );
     }
 

@@ -30,7 +30,10 @@ pub async fn list(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         return ctx.reply(STAFF_ONLY.into()).await;
     };
     let all = svc::listed(&ctx.deps.store, &ctx.deps.catalog, clinic).await?;
-    let mut text = format!("<b>Courses at {}</b> (⭐ = default)\n", escape(&clinic.name));
+    let mut text = format!(
+        "<b>Courses at {}</b> (⭐ = default)\n",
+        escape(&clinic.name)
+    );
     for c in &all {
         text.push_str(&format!(
             "\n{}<code>{}</code> · {} · {} steps{}{}",
@@ -60,8 +63,16 @@ pub async fn course(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     let answer = match verb.to_ascii_lowercase().as_str() {
         "" => USAGE.to_string(),
         "new" => {
-            match svc::create(&deps.store, &deps.catalog, clinic, role, ctx.user_id(), rest, now)
-                .await?
+            match svc::create(
+                &deps.store,
+                &deps.catalog,
+                clinic,
+                role,
+                ctx.user_id(),
+                rest,
+                now,
+            )
+            .await?
             {
                 Ok(c) => {
                     tracing::info!(clinic = clinic.id, course = c.course.id, "course created");
@@ -97,7 +108,12 @@ pub async fn course(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .await?
             {
                 Ok(c) => {
-                    tracing::info!(clinic = clinic.id, course = c.course.id, version = c.course.version, "course changed");
+                    tracing::info!(
+                        clinic = clinic.id,
+                        course = c.course.id,
+                        version = c.course.version,
+                        "course changed"
+                    );
                     format!(
                         "“{}”: {} (version {}). Patients already on the course keep their times.\n\n{}",
                         escape(c.course.name()),
@@ -110,8 +126,16 @@ pub async fn course(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             }
         }
         "default" => {
-            match svc::make_default(&deps.store, &deps.catalog, clinic, role, ctx.user_id(), rest, now)
-                .await?
+            match svc::make_default(
+                &deps.store,
+                &deps.catalog,
+                clinic,
+                role,
+                ctx.user_id(),
+                rest,
+                now,
+            )
+            .await?
             {
                 Ok(name) => format!(
                     "New patients get “{}” unless /enroll names another course.",
@@ -133,8 +157,14 @@ async fn steps_and_texts(ctx: &Ctx<'_>, clinic: &Clinic, typed: &str) -> anyhow:
         Ok(x) => x,
         Err(why) => return Ok(why),
     };
-    let titles = svc::titles(&deps.store, &deps.catalog, clinic.id, &clinic.default_lang, &found.plan_ref)
-        .await?;
+    let titles = svc::titles(
+        &deps.store,
+        &deps.catalog,
+        clinic.id,
+        &clinic.default_lang,
+        &found.plan_ref,
+    )
+    .await?;
     let mut text = format!(
         "<b>{}</b> (<code>{}</code>){}{}\n",
         escape(&found.name),
@@ -177,7 +207,14 @@ async fn steps_and_texts(ctx: &Ctx<'_>, clinic: &Clinic, typed: &str) -> anyhow:
         text.push_str(&format!(
             "\n<code>{}</code> · {}{}{} · {}{}",
             s.id,
-            crate::domain::timing::describe(s.after, s.at),
+            match s.at {
+                Some(at) => format!(
+                    "{} at {}",
+                    svc::after_text(s.after, true),
+                    at.format("%H:%M")
+                ),
+                None => svc::after_text(s.after, false),
+            },
             s.expires
                 .map(|e| format!(" (expires {})", svc::duration_text(e)))
                 .unwrap_or_default(),
@@ -206,7 +243,11 @@ async fn steps_and_texts(ctx: &Ctx<'_>, clinic: &Clinic, typed: &str) -> anyhow:
 
 /// After an enrolment without a named course, at a clinic with several: buttons to
 /// move the patient to another course before they open their link.
-pub fn pick_buttons(patient_id: i64, all: &[Listed], current: &str) -> Option<InlineKeyboardMarkup> {
+pub fn pick_buttons(
+    patient_id: i64,
+    all: &[Listed],
+    current: &str,
+) -> Option<InlineKeyboardMarkup> {
     let rows: Vec<Vec<InlineKeyboardButton>> = all
         .iter()
         .filter(|c| c.plan_ref != current)
@@ -221,7 +262,11 @@ pub fn pick_buttons(patient_id: i64, all: &[Listed], current: &str) -> Option<In
 }
 
 /// `crs:pick:<patient>:<course>`.
-pub async fn on_button(q: &CallbackQuery, rest: &str, deps: &Deps) -> anyhow::Result<Option<String>> {
+pub async fn on_button(
+    q: &CallbackQuery,
+    rest: &str,
+    deps: &Deps,
+) -> anyhow::Result<Option<String>> {
     let Some(("pick", rest)) = rest.split_once(':') else {
         return Ok(None);
     };
@@ -238,8 +283,16 @@ pub async fn on_button(q: &CallbackQuery, rest: &str, deps: &Deps) -> anyhow::Re
         return Ok(None);
     };
     let now = deps.clock.now();
-    let answer = match svc::pick_for_patient(&deps.store, &deps.catalog, clinic, user, patient_id, key, now)
-        .await?
+    let answer = match svc::pick_for_patient(
+        &deps.store,
+        &deps.catalog,
+        clinic,
+        user,
+        patient_id,
+        key,
+        now,
+    )
+    .await?
     {
         Ok(name) => {
             let text = format!("Patient #{patient_id} is now on “{}”.", escape(&name));

@@ -70,14 +70,9 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             local_when("en", &b.starts().with_timezone(&tz))
         ));
     }
-    let titles = crate::service::courses::titles(
-        store,
-        &ctx.deps.catalog,
-        p.clinic_id,
-        "en",
-        &p.plan,
-    )
-    .await?;
+    let titles =
+        crate::service::courses::titles(store, &ctx.deps.catalog, p.clinic_id, "en", &p.plan)
+            .await?;
     let upcoming = store.upcoming(p.id).await?;
     if !upcoming.is_empty() {
         text.push_str("\n\n<b>Coming up</b>");

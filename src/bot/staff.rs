@@ -137,7 +137,7 @@ pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             None => "nothing planned".into(),
         };
         text.push_str(&format!(
-            "\n#{} {} · {} · {} · {}",
+            "\n#{} {} · {}{} · {}",
             r.id,
             if r.name.is_empty() {
                 crate::outbox::staff_alerts::ERASED.to_string()
@@ -145,7 +145,15 @@ pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
                 escape(&r.name)
             },
             r.status.label(),
-            escape(&super::courses::course_label(&courses, &r.plan)),
+            // The course only where there is a choice of courses.
+            if courses.len() > 1 {
+                format!(
+                    " · {}",
+                    escape(&super::courses::course_label(&courses, &r.plan))
+                )
+            } else {
+                String::new()
+            },
             next
         ));
     }

@@ -135,10 +135,10 @@ pub(crate) fn check_steps(
     text: &str,
     raw_steps: &[&RawStep],
 ) -> (Vec<Step>, Vec<Problem>) {
-let mut problems = Vec::new();
-let mut seen = HashSet::new();
-let mut steps = Vec::new();
-for s in raw_steps {
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    let mut steps = Vec::new();
+    for s in raw_steps {
         let at_line = |span: std::ops::Range<usize>| line_of(text, span.start);
         let id = s.id.get_ref().trim().to_string();
         if !valid_id(&id) {

@@ -511,14 +511,16 @@ impl Scheduler {
         let now = self.clock.now();
         let after = |wait: Duration| now + chrono::Duration::from_std(wait).unwrap_or_default();
         match outcome {
-            Outcome::Sent { message_id } => match self.nudge_after(row, self.is_checkin(row).await?) {
-                Some(nudge) => {
-                    self.store
-                        .mark_sent_with_nudge(row.id, *message_id, now, row.patient_id, &nudge)
-                        .await
+            Outcome::Sent { message_id } => {
+                match self.nudge_after(row, self.is_checkin(row).await?) {
+                    Some(nudge) => {
+                        self.store
+                            .mark_sent_with_nudge(row.id, *message_id, now, row.patient_id, &nudge)
+                            .await
+                    }
+                    None => self.store.mark_sent(row.id, *message_id, now).await,
                 }
-                None => self.store.mark_sent(row.id, *message_id, now).await,
-            },
+            }
             Outcome::RetryAfter(wait) => {
                 self.store
                     .retry_at(row.id, after(*wait), "429 from Telegram")

@@ -55,7 +55,10 @@ fn checked(catalog: &Catalog, row: StoredCourse) -> Option<Course> {
         Err(_) => {
             // Checked when saved; failing now means the messages folder lost a
             // language or a placeholder since.
-            tracing::error!(course = row.id, "a stored course no longer passes the check");
+            tracing::error!(
+                course = row.id,
+                "a stored course no longer passes the check"
+            );
             None
         }
     }
@@ -331,7 +334,11 @@ pub fn not_ready(course: &Course) -> Option<String> {
     Some(format!(
         "“{}” is not ready: {} no text in {BASE_LANG} yet ({}). Add it with /edit course.{}.{} {BASE_LANG}",
         course.name(),
-        if missing.len() == 1 { "one step has" } else { "some steps have" },
+        if missing.len() == 1 {
+            "one step has"
+        } else {
+            "some steps have"
+        },
         missing.join(", "),
         course.key,
         missing[0]
@@ -395,9 +402,7 @@ pub async fn create(
         return refuse("Please give the course a name with letters: /course new \"Chemical peel\"");
     };
     let mut tx = store.begin().await?;
-    if stored::course(&mut tx, clinic.id, &key).await?.is_some()
-        || catalog.plan(&key).is_some()
-    {
+    if stored::course(&mut tx, clinic.id, &key).await?.is_some() || catalog.plan(&key).is_some() {
         return refuse(format!(
             "There is already a course <code>{key}</code>. /courses lists them."
         ));
@@ -491,7 +496,8 @@ fn name_and_source(args: &str) -> Result<(String, Option<String>), String> {
     if name.is_empty() {
         return Err(USAGE.into());
     }
-    if name.chars().count() > crate::course_file::MAX_NAME_CHARS || name.chars().any(char::is_control)
+    if name.chars().count() > crate::course_file::MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
     {
         return Err(format!(
             "A course name has at most {} characters.",
@@ -523,7 +529,7 @@ async fn copy_of_file_plan(
         .flat_map(|p| p.steps.iter())
         .map(|s| CourseStep {
             id: s.id.clone(),
-            after: short(s.after),
+            after: after_text(s.after, s.at.is_some()),
             at: s.at.map(|t| t.format("%H:%M").to_string()),
             expires: s.expires.map(duration_text),
             checkin: s.checkin,
@@ -549,6 +555,14 @@ async fn copy_of_file_plan(
         min_gap: None,
         steps,
     })
+}
+
+/// An offset as people type it; `0d` rather than `0s` for "the session day at …".
+pub fn after_text(after: crate::domain::offset::Offset, anchored: bool) -> String {
+    match short(after) {
+        zero if anchored && zero == "0s" => "0d".into(),
+        other => other,
+    }
 }
 
 /// A duration as people type it (`12h`, `2d`, `3w`).
@@ -632,7 +646,10 @@ pub async fn change(
         actor: Some(user_id),
         action: "course.change",
         subject: Some(format!("course {key}")),
-        detail: Some(format!("v{version}: {}", op.chars().take(80).collect::<String>())),
+        detail: Some(format!(
+            "v{version}: {}",
+            op.chars().take(80).collect::<String>()
+        )),
     };
     access::record(&mut tx, audit, now).await?;
     tx.commit().await?;
@@ -663,7 +680,10 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
         ["add", id, rest @ ..] => {
             let id = id.to_lowercase();
             if !valid_id(&id) {
-                return Err(format!("A step id is 1 to 40 of a-z, 0-9 and -, like <code>sauna-ok</code>; `{}` is not.", crate::domain::html::escape_with_code(&id)));
+                return Err(format!(
+                    "A step id is 1 to 40 of a-z, 0-9 and -, like <code>sauna-ok</code>; `{}` is not.",
+                    crate::domain::html::escape_with_code(&id)
+                ));
             }
             if file.step(&id).is_some() {
                 return Err(format!("The course already has a step <code>{id}</code>."));
@@ -687,9 +707,12 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
             ))
         }
         ["set" | "move", id, rest @ ..] if !rest.is_empty() => {
-            let step = file
-                .step_mut(id)
-                .ok_or_else(|| format!("The course has no step <code>{}</code>.", crate::domain::html::escape_with_code(id)))?;
+            let step = file.step_mut(id).ok_or_else(|| {
+                format!(
+                    "The course has no step <code>{}</code>.",
+                    crate::domain::html::escape_with_code(id)
+                )
+            })?;
             let mut rest = rest;
             if let Some(first) = rest.first()
                 && first.chars().next().is_some_and(|c| c.is_ascii_digit())
@@ -704,7 +727,10 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
             let before = file.steps.len();
             file.steps.retain(|s| s.id != *id);
             if file.steps.len() == before {
-                return Err(format!("The course has no step <code>{}</code>.", crate::domain::html::escape_with_code(id)));
+                return Err(format!(
+                    "The course has no step <code>{}</code>.",
+                    crate::domain::html::escape_with_code(id)
+                ));
             }
             Ok(format!("step <code>{id}</code> removed"))
         }
@@ -716,9 +742,12 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
             if file.step(&new).is_some() {
                 return Err(format!("The course already has a step <code>{new}</code>."));
             }
-            let step = file
-                .step_mut(id)
-                .ok_or_else(|| format!("The course has no step <code>{}</code>.", crate::domain::html::escape_with_code(id)))?;
+            let step = file.step_mut(id).ok_or_else(|| {
+                format!(
+                    "The course has no step <code>{}</code>.",
+                    crate::domain::html::escape_with_code(id)
+                )
+            })?;
             step.id = new.clone();
             Ok(format!("step <code>{id}</code> is now <code>{new}</code>"))
         }
@@ -900,7 +929,10 @@ pub async fn text_key(
     clinic_id: i64,
     key: super::texts::TextKey,
 ) -> Result<Option<super::texts::TextKey>, sqlx::Error> {
-    let super::texts::TextKey::Course { course: k, step, .. } = key else {
+    let super::texts::TextKey::Course {
+        course: k, step, ..
+    } = key
+    else {
         return Ok(Some(key));
     };
     let Some(c) = course(conn, catalog, clinic_id, &k).await? else {
@@ -953,15 +985,29 @@ mod tests {
         assert_eq!(rest, "Anna Berg 14:30");
         assert_eq!(c.unwrap().key, "chemical-peel");
         let (rest, c) = split_course("Anna Berg chemical-peel yesterday 14:30", &all);
-        assert_eq!((rest.as_str(), c.map(|c| c.key.as_str())), ("Anna Berg yesterday 14:30", Some("chemical-peel")));
+        assert_eq!(
+            (rest.as_str(), c.map(|c| c.key.as_str())),
+            ("Anna Berg yesterday 14:30", Some("chemical-peel"))
+        );
         // Not a course: part of the name. A lone word stays a name.
-        assert_eq!(split_course("Anna Berg 14:30", &all).1.map(|c| c.key.clone()), None);
-        assert_eq!(split_course("Peel 14:30", &all).1.map(|c| c.key.clone()), None);
+        assert_eq!(
+            split_course("Anna Berg 14:30", &all)
+                .1
+                .map(|c| c.key.clone()),
+            None
+        );
+        assert_eq!(
+            split_course("Peel 14:30", &all).1.map(|c| c.key.clone()),
+            None
+        );
     }
 
     #[test]
     fn ambiguous_words_find_nothing() {
-        let all = [listed("peel-light", "Light peel"), listed("peel-deep", "Deep peel")];
+        let all = [
+            listed("peel-light", "Light peel"),
+            listed("peel-deep", "Deep peel"),
+        ];
         assert!(find(&all, "peel").is_none());
         assert_eq!(find(&all, "deep").unwrap().key, "peel-deep");
         assert_eq!(find(&all, "Light Peel").unwrap().key, "peel-light");
@@ -978,7 +1024,14 @@ mod tests {
         assert!(f.steps[0].checkin);
         assert_eq!(f.steps[0].at.as_deref(), Some("09:00"));
         apply_op(&mut f, "set day1 2d at - all-clear").unwrap();
-        assert_eq!((f.steps[0].after.as_str(), f.steps[0].at.is_none(), f.steps[0].all_clear), ("2d", true, true));
+        assert_eq!(
+            (
+                f.steps[0].after.as_str(),
+                f.steps[0].at.is_none(),
+                f.steps[0].all_clear
+            ),
+            ("2d", true, true)
+        );
         apply_op(&mut f, "rename day1 day2").unwrap();
         assert!(apply_op(&mut f, "remove day1").is_err());
         apply_op(&mut f, "remove day2").unwrap();

@@ -86,9 +86,7 @@ impl TextKey {
 
     pub fn allowed(&self) -> &'static [&'static str] {
         match self {
-            TextKey::Step(_) | TextKey::SafetyStep(_) | TextKey::Course { .. } => {
-                STEP_PLACEHOLDERS
-            }
+            TextKey::Step(_) | TextKey::SafetyStep(_) | TextKey::Course { .. } => STEP_PLACEHOLDERS,
             TextKey::Reply(r) => r.placeholders(),
         }
     }
@@ -201,10 +199,12 @@ impl<'a> Texts<'a> {
                 lang,
             )
             .await?;
-            return Ok(text.and_then(|t| key.check(&t.text).ok()).map(|template| Resolved {
-                template,
-                own: false,
-            }));
+            return Ok(text
+                .and_then(|t| key.check(&t.text).ok())
+                .map(|template| Resolved {
+                    template,
+                    own: false,
+                }));
         }
         Ok(self.default(lang, plan, key).map(|template| Resolved {
             template,
@@ -305,6 +305,10 @@ mod tests {
         assert_eq!(TextKey::parse("step.sauna", &c, "microneedling"), None);
         assert_eq!(TextKey::parse("reply.nope", &c, "microneedling"), None);
         assert_eq!(TextKey::parse("sun-morning", &c, "microneedling"), None);
+        let course = TextKey::parse("course.chemical-peel.day-1", &c, "microneedling").unwrap();
+        assert_eq!(course.to_string(), "course.chemical-peel.day-1");
+        assert_eq!(TextKey::parse("course.peel", &c, "microneedling"), None);
+        assert_eq!(TextKey::parse("course.Peel.x_y", &c, "microneedling"), None);
         let all = TextKey::all(&c, "microneedling");
         assert_eq!(all.len(), 9 + Reply::ALL.len());
     }
@@ -319,6 +323,7 @@ mod tests {
                         c.step(&lang.code, "microneedling", s).unwrap().text.clone()
                     }
                     TextKey::Reply(r) => c.reply(&lang.code, *r).clone(),
+                    TextKey::Course { .. } => unreachable!("not a key of the messages folder"),
                 };
                 assert!(key.check(source.source()).is_ok(), "{key} {}", lang.code);
             }
