@@ -179,6 +179,7 @@ impl CourseFile {
             id: plan_ref(key),
             name: name.clone(),
             steps,
+            min_gap,
         };
         let mut out_steps = Vec::new();
         for s in &raw.step {

@@ -286,3 +286,66 @@ async fn enrolling_without_a_course_offers_the_others_and_a_press_moves_the_pati
     assert_eq!(plan_of(&app, "Bea Stone").await, "course:chemical-peel");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn book_and_done_inside_the_healing_gap_ask_first_and_the_override_is_audited() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    // Microneedling asks for 4 weeks (messages/plans/microneedling.toml): session on
+    // Mon 23 Nov, so Mon 21 Dec is the first day.
+    let ask = says(
+        &app,
+        &owner(),
+        "/book #1 2026-12-10 10:30",
+        "inside the healing gap",
+    )
+    .await;
+    assert!(ask.plain_text().contains("at least 4w"), "{}", ask.text);
+    assert!(ask.plain_text().contains("Mon 21 Dec 2026"), "{}", ask.text);
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 0);
+    app.tg
+        .press_button(&owner(), ask.message_id, &button(&ask, "Book anyway"));
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| {
+                m.plain_text()
+                    .contains("for Thu 10 Dec, 10:30, inside the healing gap")
+            },
+            WAIT,
+        )
+        .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'gap.override'")
+            .await,
+        1
+    );
+    // Outside the gap: booked at once.
+    says(
+        &app,
+        &owner(),
+        "/book #1 2026-12-21 10:30",
+        "Moved Anna Berg",
+    )
+    .await;
+
+    // A session recorded today is inside the gap too.
+    let ask = says(&app, &owner(), "/done #1", "inside the healing gap").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM series").await, 0);
+    app.tg
+        .press_button(&owner(), ask.message_id, &button(&ask, "Record anyway"));
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("session 2 on"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'gap.override'")
+            .await,
+        2
+    );
+    app.stop().await;
+}

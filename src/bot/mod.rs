@@ -8,6 +8,7 @@ mod checkin;
 mod commands;
 mod controls;
 mod courses;
+mod gap;
 mod menus;
 mod patient;
 mod patient_admin;

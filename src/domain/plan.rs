@@ -21,6 +21,9 @@ pub struct Plan {
     pub id: String,
     pub name: String,
     pub steps: Vec<Step>,
+    /// The least time between two sessions of this treatment (`min_gap`): `/book` and
+    /// `/done` sooner ask staff to confirm.
+    pub min_gap: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +54,8 @@ pub struct Planned {
 struct RawPlan {
     name: String,
     #[serde(default)]
+    min_gap: Option<Spanned<String>>,
+    #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
 
@@ -79,12 +84,27 @@ impl Plan {
             vec![Problem::new(file, line, e.message())]
         })?;
         let raw_steps: Vec<&RawStep> = raw.step.iter().map(|s| s.get_ref()).collect();
-        let (steps, problems) = check_steps(file, text, &raw_steps);
+        let (steps, mut problems) = check_steps(file, text, &raw_steps);
+        let min_gap = match &raw.min_gap {
+            None => None,
+            Some(g) => match parse_elapsed(g.get_ref()) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    problems.push(Problem::new(
+                        file,
+                        line_of(text, g.span().start),
+                        format!("min_gap: {e}"),
+                    ));
+                    None
+                }
+            },
+        };
         if problems.is_empty() {
             Ok(Plan {
                 id: id.to_string(),
                 name: raw.name,
                 steps,
+                min_gap,
             })
         } else {
             Err(problems)

@@ -241,7 +241,7 @@ pub async fn list(
             steps: p.steps.len(),
             is_default: !own_default && p.id == clinic.default_plan,
             own: false,
-            min_gap: None,
+            min_gap: p.min_gap,
         })
         .collect();
     out.extend(own.into_iter().map(|c| Listed {
@@ -462,6 +462,7 @@ pub async fn create(
             id: plan_ref(&key),
             name: name.clone(),
             steps: Vec::new(),
+            min_gap: None,
         },
         min_gap: None,
         file,
@@ -552,7 +553,7 @@ async fn copy_of_file_plan(
         .collect();
     Ok(CourseFile {
         name: file_plan.map(|p| p.name.clone()).unwrap_or_default(),
-        min_gap: None,
+        min_gap: file_plan.and_then(|p| p.min_gap).map(duration_text),
         steps,
     })
 }
@@ -627,6 +628,7 @@ pub async fn change(
                 id: plan_ref(&key),
                 name: file.name.clone(),
                 steps: Vec::new(),
+                min_gap: None,
             },
             min_gap: None,
             file,
@@ -915,6 +917,7 @@ pub async fn show(
                 id: found.plan_ref.clone(),
                 name: found.name.clone(),
                 steps: Vec::new(),
+                min_gap: None,
             }),
     };
     Ok(Ok((found, plan, own)))

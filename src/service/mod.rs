@@ -18,6 +18,7 @@ pub mod checkin;
 pub mod clinic;
 pub mod courses;
 pub mod enroll;
+pub mod gap;
 pub mod link;
 pub mod patient;
 pub mod patient_admin;
