@@ -21,3 +21,21 @@ CREATE TABLE course_versions (
     saved_at   INTEGER NOT NULL,
     UNIQUE (course_id, version)
 );
+
+-- One patient's own changes to their course (/adjust, /note), for the session they
+-- are in. `moved` and `off` change that step's reminder; a `note` is a personal line
+-- shown with one reminder (`reminder_id`, the next one when it was written). Erasing
+-- the patient deletes their rows.
+CREATE TABLE patient_adjustments (
+    id           INTEGER PRIMARY KEY,
+    patient_id   INTEGER NOT NULL REFERENCES patients(id) ON DELETE CASCADE,
+    kind         TEXT    NOT NULL CHECK (kind IN ('moved', 'off', 'note')),
+    step_id      TEXT    NOT NULL,
+    after        TEXT,
+    body         TEXT,
+    reminder_id  INTEGER REFERENCES reminders(id) ON DELETE SET NULL,
+    saved_by     INTEGER NOT NULL,
+    saved_at     INTEGER NOT NULL
+);
+CREATE INDEX patient_adjustments_by_patient ON patient_adjustments(patient_id, id);
+CREATE INDEX patient_adjustments_by_reminder ON patient_adjustments(reminder_id);

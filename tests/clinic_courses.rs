@@ -349,3 +349,128 @@ async fn book_and_done_inside_the_healing_gap_ask_first_and_the_override_is_audi
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn adjust_and_note_reach_only_that_patient_and_show_in_patient_and_schedule() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    app.linked_patient(&owner(), &bea(), "Bea Stone 14:00")
+        .await;
+    app.tg
+        .wait_for(bea().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    // Anna: activities (day 1, 12:00) moved to day 3; sun-morning off; a note.
+    says(
+        &app,
+        &owner(),
+        "/adjust #1 activities 3d",
+        "activities now goes out 3d after the session (Thu 26 Nov, 12:00)",
+    )
+    .await;
+    says(
+        &app,
+        &owner(),
+        "/adjust #1 sun-morning off",
+        "sun-morning is switched off for them",
+    )
+    .await;
+    says(&app, &owner(), "/adjust #1 sauna 3d", "has no step").await;
+    says(&app, &owner(), "/adjust #1 activities soon", "/adjust #12").await;
+    says(
+        &app,
+        &owner(),
+        "/note #1 Avoid saunas for 72 hours this time.",
+        "goes with their next message (hydrate-evening)",
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action IN ('adjust', 'note')")
+            .await,
+        3
+    );
+    let shown = says(&app, &owner(), "/patient #1", "Adjusted for this patient").await;
+    let shown = shown.plain_text();
+    assert!(shown.contains("activities: 3d"), "{shown}");
+    assert!(shown.contains("sun-morning: off"), "{shown}");
+    assert!(
+        shown.contains("note with hydrate-evening: Avoid saunas for 72 hours this time."),
+        "{shown}"
+    );
+    // Anna sees the note in /schedule, and the moved step at its new time.
+    app.tg.send_text(&anna(), "/schedule");
+    let schedule = app
+        .tg
+        .wait_for(anna().id, |m| m.plain_text().contains("Avoid saunas"), WAIT)
+        .await;
+    let schedule = schedule.plain_text();
+    assert!(schedule.contains("Thu 26 Nov, 12:00"), "{schedule}");
+    assert!(
+        !schedule.contains("Protect your skin from the sun"),
+        "{schedule}"
+    );
+
+    // The evening message carries the note for Anna only.
+    app.clock.set(berlin("2026-11-23 19:00"));
+    let evening = app
+        .tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("Good evening!"),
+            WAIT,
+        )
+        .await;
+    assert!(
+        evening
+            .plain_text()
+            .ends_with("📝 Avoid saunas for 72 hours this time."),
+        "{}",
+        evening.text
+    );
+    let bea_evening = app
+        .tg
+        .wait_for(bea().id, |m| m.plain_text().contains("Good evening!"), WAIT)
+        .await;
+    assert!(!bea_evening.plain_text().contains("saunas"));
+    // Next day: Bea gets the sun and activities messages; Anna neither.
+    app.clock.set(berlin("2026-11-24 12:00"));
+    app.tg
+        .wait_for(bea().id, |m| m.plain_text().contains("SPF 30"), WAIT)
+        .await;
+    app.tg
+        .wait_for(
+            bea().id,
+            |m| m.plain_text().contains("give your skin a break"),
+            WAIT,
+        )
+        .await;
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.clock.set(berlin("2026-11-26 12:00"));
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("give your skin a break"),
+            WAIT,
+        )
+        .await;
+
+    // Erasure removes the note with the rest.
+    app.tg.send_text(&anna(), "/delete");
+    let confirm = app
+        .tg
+        .wait_for(anna().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    app.tg
+        .press_button(&anna(), confirm.message_id, &confirm.button_data()[0]);
+    support::app::eventually("Anna's adjustments are erased", || async {
+        app.count("SELECT COUNT(*) FROM patient_adjustments WHERE patient_id = 1")
+            .await
+            == 0
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patient_adjustments WHERE patient_id = 2")
+            .await,
+        0
+    );
+    app.stop().await;
+}

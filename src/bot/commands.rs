@@ -38,6 +38,8 @@ pub enum Command {
     Timing(String),
     Courses,
     Course(String),
+    Adjust(String),
+    Note(String),
     Invite(String),
     Staff,
     Revoke(String),
@@ -216,6 +218,14 @@ pub const COMMANDS: &[Spec] = &[
     Spec::new("course", Command::Course).staff(
         "[new|step|gap|default] …",
         "one course; create one or change its steps (owner, admins); /course alone explains",
+    ),
+    Spec::new("adjust", Command::Adjust).staff(
+        "<#id or name> <step> 3d|36h|off",
+        "move or switch off one step for this patient only",
+    ),
+    Spec::new("note", Command::Note).staff(
+        "<#id> <text>",
+        "a personal line shown with this patient's next message",
     ),
     Spec::new("relink", Command::Relink)
         .staff(
@@ -448,7 +458,8 @@ mod tests {
         assert_eq!(
             help_only,
             [
-                "template", "history", "revert", "reset", "course", "revoke", "role"
+                "template", "history", "revert", "reset", "course", "adjust", "note", "revoke",
+                "role"
             ]
         );
     }

@@ -2,6 +2,7 @@
 //! from the catalog (patients) or plain functions (staff), with user strings escaped.
 
 mod access;
+mod adjust;
 mod booking;
 mod callbacks;
 mod checkin;
@@ -164,6 +165,8 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Timing(args)) => timing::timing(&ctx, &args).await,
         Some(Command::Courses) => courses::list(&ctx).await,
         Some(Command::Course(args)) => courses::course(&ctx, &args).await,
+        Some(Command::Adjust(args)) => adjust::adjust(&ctx, &args).await,
+        Some(Command::Note(args)) => adjust::note(&ctx, &args).await,
         Some(Command::Invite(args)) => access::invite(&ctx, &args).await,
         Some(Command::Staff) => access::staff(&ctx).await,
         Some(Command::Revoke(args)) => access::revoke(&ctx, &args).await,

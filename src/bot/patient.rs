@@ -172,6 +172,13 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let titles =
         crate::service::courses::titles(&deps.store, &deps.catalog, p.clinic_id, &lang, &p.plan)
             .await?;
+    let notes: Vec<_> = deps
+        .store
+        .adjustments_of(p.id)
+        .await?
+        .into_iter()
+        .filter(|a| a.kind == "note" && a.reminder_id.is_some())
+        .collect();
     for r in upcoming.iter().take(30) {
         // Booking messages are not plan steps: they share one title.
         let booking_title;
@@ -192,6 +199,13 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         let item = item_template.render(&[("when", &when), ("title", title)]);
         text.push('\n');
         text.push_str(&item);
+        // A personal note from the clinic goes with this message (/note).
+        for n in notes.iter().filter(|a| a.step_id == r.step_id) {
+            text.push_str(&format!(
+                "\n📝 <i>{}</i>",
+                teloxide::utils::html::escape(n.body.as_deref().unwrap_or_default())
+            ));
+        }
     }
     ctx.reply(text).await
 }

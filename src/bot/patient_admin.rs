@@ -88,6 +88,7 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             ));
         }
     }
+    text.push_str(&super::adjust::lines(ctx, p.id).await?);
     let held = store.held(p.id).await?;
     if !held.is_empty() {
         text.push_str("\n\n<b>Held after a warning sign</b> (until its alert is handled)");

@@ -374,9 +374,10 @@ impl Scheduler {
                 &row.step_id,
             )
             .await?;
-            Ok::<_, sqlx::Error>((series, wording, extras))
+            let notes = self.store.notes_for_reminder(row.id).await?;
+            Ok::<_, sqlx::Error>((series, wording, extras, notes))
         };
-        let (series, wording, extras) = match fetched.await {
+        let (series, wording, extras, notes) = match fetched.await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the patient's series or wording");
@@ -415,6 +416,10 @@ impl Scheduler {
                     Some(header) => format!("{header}\n\n{text}"),
                     None => text,
                 };
+                // Personal notes from the clinic for this patient (/note).
+                let text = notes.iter().fold(text, |text, n| {
+                    format!("{text}\n\n📝 <i>{}</i>", teloxide::utils::html::escape(n))
+                });
                 Ok((chat, text, buttons))
             }
             None => {

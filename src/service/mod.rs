@@ -12,6 +12,7 @@
 //! (`Wakes`), and the caller wakes the scheduler after the commit.
 
 pub mod access;
+pub mod adjust;
 pub mod alerts;
 pub mod booking;
 pub mod checkin;

@@ -2,6 +2,7 @@
 //! runs in `BEGIN IMMEDIATE` transactions so two writers never race on a stale read.
 
 pub mod access;
+pub mod adjustments;
 pub mod alerts;
 pub mod bookings;
 pub mod checkins;
