@@ -89,11 +89,12 @@ pub async fn course(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             }
         }
         "step" | "gap" => {
-            let (typed, op) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-            let op = if verb.eq_ignore_ascii_case("gap") {
-                format!("gap {}", op.trim())
+            // `/course gap peel 4w` is the change `gap 4w` of course `peel`.
+            let args = if verb.eq_ignore_ascii_case("gap") {
+                let (typed, gap) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                format!("{typed} gap {}", gap.trim())
             } else {
-                op.trim().to_string()
+                rest.to_string()
             };
             match svc::change(
                 &deps.store,
@@ -101,8 +102,7 @@ pub async fn course(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
                 clinic,
                 role,
                 ctx.user_id(),
-                typed,
-                &op,
+                &args,
                 now,
             )
             .await?

@@ -583,7 +583,7 @@ pub fn duration_text(d: Duration) -> String {
     format!("{n}{unit}")
 }
 
-/// `/course step <course> <add|set|move|remove|rename> …` and `/course gap <course> <dur|off>`:
+/// `<course> <add|set|move|remove|rename|gap> …` (from `/course step …` and `/course gap …`):
 /// a change to a course of the clinic, saved as a new version with its audit entry.
 /// Patients already on the course keep the times planned for them.
 pub async fn change(
@@ -592,13 +592,16 @@ pub async fn change(
     clinic: &Clinic,
     role: StaffRole,
     user_id: i64,
-    typed_course: &str,
-    op: &str,
+    args: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<Changed, String>, sqlx::Error> {
     if !may_change(role) {
         return refuse(NOT_ALLOWED);
     }
+    // `<course> <change…>`
+    let args = args.trim();
+    let (typed_course, op) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+    let op = op.trim();
     let mut tx = store.begin().await?;
     let all = list(&mut tx, catalog, clinic).await?;
     let Some(found) = find(&all, typed_course) else {
