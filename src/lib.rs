@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod course_file;
 pub mod demo;
 pub mod domain;
 pub mod logs;

@@ -152,8 +152,19 @@ async fn enrolling_a_linked_patient_again_points_to_done() {
         "{}",
         m.plain_text()
     );
-    // Enrolling by number is the patient's next session, over the same chat.
+    // Enrolling by number is the patient's next session, over the same chat (today is
+    // inside microneedling's healing gap: confirmed with the button).
     app.tg.send_text(&owner(), "/enroll #1");
+    let ask = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("inside the healing gap"),
+            WAIT,
+        )
+        .await;
+    app.tg
+        .press_button(&owner(), ask.message_id, &ask.button_data()[0]);
     app.tg
         .wait_for(
             owner().id,

@@ -59,6 +59,17 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Ok(p) => p,
         Err(e) => return ctx.reply(escape_with_code(&e.to_string())).await,
     };
+    if let Some(gap) = crate::service::gap::check(
+        &ctx.deps.store,
+        &ctx.deps.catalog,
+        clinic,
+        &parsed.patient,
+        parsed.starts_at,
+    )
+    .await?
+    {
+        return super::gap::ask(ctx, &gap, super::gap::Action::Book, parsed.starts_at).await;
+    }
     let outcome = ctx
         .deps
         .woken(book_patient(&ctx.deps.store, clinic, ctx.user_id(), &parsed, now).await?);

@@ -36,6 +36,10 @@ pub enum Command {
     Revert(String),
     Reset(String),
     Timing(String),
+    Courses,
+    Course(String),
+    Adjust(String),
+    Note(String),
     Invite(String),
     Staff,
     Revoke(String),
@@ -209,6 +213,21 @@ pub const COMMANDS: &[Spec] = &[
             "the course timing; with a step, change it (owner, admins)",
         )
         .staff_menu("The course timing: /timing makeup-ok 36h"),
+    Spec::new("courses", |_| Command::Courses)
+        .staff("", "the clinic's courses (treatments) and the default")
+        .staff_menu("Courses (treatments)"),
+    Spec::new("course", Command::Course).staff(
+        "[new|step|gap|default] …",
+        "one course; create one or change its steps (owner, admins); /course alone explains",
+    ),
+    Spec::new("adjust", Command::Adjust).staff(
+        "<#id or name> <step> 3d|36h|off",
+        "move or switch off one step for this patient only",
+    ),
+    Spec::new("note", Command::Note).staff(
+        "<#id> <text>",
+        "a personal line shown with this patient's next message",
+    ),
     Spec::new("relink", Command::Relink)
         .staff(
             "<patient number>",
@@ -445,7 +464,10 @@ mod tests {
             .collect();
         assert_eq!(
             help_only,
-            ["template", "history", "revert", "reset", "revoke", "role"]
+            [
+                "template", "history", "revert", "reset", "course", "adjust", "note", "revoke",
+                "role"
+            ]
         );
     }
 

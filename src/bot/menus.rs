@@ -73,6 +73,7 @@ mod tests {
                 "templates",
                 "edit",
                 "timing",
+                "courses",
                 "relink",
                 "staff",
                 "invite",

@@ -2,11 +2,14 @@
 //! from the catalog (patients) or plain functions (staff), with user strings escaped.
 
 mod access;
+mod adjust;
 mod booking;
 mod callbacks;
 mod checkin;
 mod commands;
 mod controls;
+mod courses;
+mod gap;
 mod menus;
 mod patient;
 mod patient_admin;
@@ -183,6 +186,10 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Revert(args)) => templates::revert(&ctx, &args).await,
         Some(Command::Reset(args)) => templates::reset(&ctx, &args).await,
         Some(Command::Timing(args)) => timing::timing(&ctx, &args).await,
+        Some(Command::Courses) => courses::list(&ctx).await,
+        Some(Command::Course(args)) => courses::course(&ctx, &args).await,
+        Some(Command::Adjust(args)) => adjust::adjust(&ctx, &args).await,
+        Some(Command::Note(args)) => adjust::note(&ctx, &args).await,
         Some(Command::Invite(args)) => access::invite(&ctx, &args).await,
         Some(Command::Staff) => access::staff(&ctx).await,
         Some(Command::Revoke(args)) => access::revoke(&ctx, &args).await,

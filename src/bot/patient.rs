@@ -231,6 +231,16 @@ async fn schedule_section(
         .reply(Some(clinic.id), &lang, Reply::ScheduleItem)
         .await?;
     text.push('\n');
+    let titles =
+        crate::service::courses::titles(&deps.store, &deps.catalog, p.clinic_id, &lang, &p.plan)
+            .await?;
+    let notes: Vec<_> = deps
+        .store
+        .adjustments_of(p.id)
+        .await?
+        .into_iter()
+        .filter(|a| a.kind == "note" && a.reminder_id.is_some())
+        .collect();
     for r in upcoming.iter().take(30) {
         // Booking messages are not plan steps: they share one title.
         let booking_title;
@@ -242,16 +252,22 @@ async fn schedule_section(
                     .render(&[]);
                 booking_title.as_str()
             }
-            None => deps
-                .catalog
-                .step(&lang, &p.plan, &r.step_id)
-                .map(|w| w.title.as_str())
+            None => titles
+                .get(&r.step_id)
+                .map(String::as_str)
                 .unwrap_or(&r.step_id),
         };
         let when = local_when(&lang, &r.due().with_timezone(&tz));
         let item = item_template.render(&[("when", &when), ("title", title)]);
         text.push('\n');
         text.push_str(&item);
+        // A personal note from the clinic goes with this message (/note).
+        for n in notes.iter().filter(|a| a.step_id == r.step_id) {
+            text.push_str(&format!(
+                "\n📝 <i>{}</i>",
+                teloxide::utils::html::escape(n.body.as_deref().unwrap_or_default())
+            ));
+        }
     }
     Ok(Some(text))
 }

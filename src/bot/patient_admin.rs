@@ -65,21 +65,29 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         series_total.map(|t| format!(" of {t}")).unwrap_or_default(),
         local_when("en", &p.session().with_timezone(&tz)),
     );
+    text.push_str(&format!(
+        "\nCourse: {}",
+        escape(
+            &crate::service::courses::plan_name(store, &ctx.deps.catalog, p.clinic_id, &p.plan)
+                .await?
+        )
+    ));
     if let Some(b) = store.booking_of(p.id).await?.filter(|b| b.is_booked()) {
         text.push_str(&format!(
             "\nNext appointment: {}",
             local_when("en", &b.starts().with_timezone(&tz))
         ));
     }
+    let titles =
+        crate::service::courses::titles(store, &ctx.deps.catalog, p.clinic_id, "en", &p.plan)
+            .await?;
     let upcoming = store.upcoming(p.id).await?;
     if !upcoming.is_empty() {
         text.push_str("\n\n<b>Coming up</b>");
         for r in upcoming.iter().take(5) {
-            let title = ctx
-                .deps
-                .catalog
-                .step("en", &p.plan, &r.step_id)
-                .map(|w| w.title.clone())
+            let title = titles
+                .get(&r.step_id)
+                .cloned()
                 .unwrap_or_else(|| r.step_id.clone());
             text.push_str(&format!(
                 "\n{} · {}",
@@ -88,15 +96,14 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             ));
         }
     }
+    text.push_str(&super::adjust::lines(ctx, p.id).await?);
     let held = store.held(p.id).await?;
     if !held.is_empty() {
         text.push_str("\n\n<b>Held after a warning sign</b> (until its alert is handled)");
         for r in &held {
-            let title = ctx
-                .deps
-                .catalog
-                .step("en", &p.plan, &r.step_id)
-                .map(|w| w.title.clone())
+            let title = titles
+                .get(&r.step_id)
+                .cloned()
                 .unwrap_or_else(|| r.step_id.clone());
             text.push_str(&format!(
                 "\n{} · {}",

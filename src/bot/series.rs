@@ -95,6 +95,17 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .reply("Please write: /done &lt;patient #id or name&gt; [HH:MM]".into())
             .await;
     };
+    if let Some(gap) = crate::service::gap::check(
+        &ctx.deps.store,
+        &ctx.deps.catalog,
+        clinic,
+        &who,
+        parsed.session_at,
+    )
+    .await?
+    {
+        return super::gap::ask(ctx, &gap, super::gap::Action::Done, parsed.session_at).await;
+    }
     let outcome = ctx.deps.woken(
         next_session(
             &ctx.deps.store,

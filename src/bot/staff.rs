@@ -9,7 +9,6 @@ use crate::domain::enroll_args::parse_enroll;
 use crate::domain::link;
 use crate::outbox::{Lane, Outgoing, Photo};
 use crate::render::local_when;
-use crate::service::enroll::enroll as enroll_patient;
 use crate::store::{Clinic, from_millis};
 
 /// The staff /help text, listed from the command declarations in `commands.rs`.
@@ -53,12 +52,32 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     }
     let now = ctx.deps.clock.now();
     let tz = clinic.tz();
-    let parsed = match parse_enroll(args, now, tz) {
+    // A word before the session time that names one of the clinic's courses picks it.
+    let courses =
+        crate::service::courses::listed(&ctx.deps.store, &ctx.deps.catalog, clinic).await?;
+    let (args, named) = crate::service::courses::split_course(args, &courses);
+    let parsed = match parse_enroll(&args, now, tz) {
         Ok(p) => p,
         Err(e) => return ctx.reply(escape_with_code(&e.to_string())).await,
     };
+    let chosen = named.or_else(|| courses.iter().find(|c| c.is_default));
+    let plan = chosen.map_or_else(|| clinic.default_plan.clone(), |c| c.plan_ref.clone());
+    if let Some(why) =
+        crate::service::courses::why_not_ready(&ctx.deps.store, &ctx.deps.catalog, clinic, &plan)
+            .await?
+    {
+        return ctx.reply(why).await;
+    }
     let same_person_hint = super::series::already_linked_hint(ctx, clinic, &parsed.name).await?;
-    let enrolled = enroll_patient(&ctx.deps.store, clinic, ctx.user_id(), &parsed, now).await?;
+    let enrolled = crate::service::enroll::enroll_in(
+        &ctx.deps.store,
+        clinic,
+        ctx.user_id(),
+        &parsed,
+        &plan,
+        now,
+    )
+    .await?;
     tracing::info!(
         clinic = clinic.id,
         patient = enrolled.patient_id,
@@ -77,7 +96,19 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .map(|w| format!("\n\n{w}"))
             .unwrap_or_default(),
     );
-    send_link_picture(ctx, &url, caption).await
+    send_link_picture(ctx, &url, caption).await?;
+    // Several courses and none named: say which one, with buttons for the others.
+    if named.is_none() && courses.len() > 1 {
+        let text = format!(
+            "Course for #{}: <b>{}</b>. Another one? (Possible until the link is opened.)",
+            enrolled.patient_id,
+            escape(&super::courses::course_label(&courses, &plan))
+        );
+        if let Some(buttons) = super::courses::pick_buttons(enrolled.patient_id, &courses, &plan) {
+            return ctx.reply_with_buttons(text, buttons).await;
+        }
+    }
+    Ok(())
 }
 
 pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
@@ -94,6 +125,8 @@ pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             .await;
     }
     let tz = clinic.tz();
+    let courses =
+        crate::service::courses::listed(&ctx.deps.store, &ctx.deps.catalog, clinic).await?;
     let mut text = format!("<b>Patients of {}</b>\n", escape(&clinic.name));
     for r in &rows {
         let next = match r.next_due {
@@ -104,7 +137,7 @@ pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             None => "nothing planned".into(),
         };
         text.push_str(&format!(
-            "\n#{} {} · {} · {}",
+            "\n#{} {} · {}{} · {}",
             r.id,
             if r.name.is_empty() {
                 crate::outbox::staff_alerts::ERASED.to_string()
@@ -112,6 +145,15 @@ pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
                 escape(&r.name)
             },
             r.status.label(),
+            // The course only where there is a choice of courses.
+            if courses.len() > 1 {
+                format!(
+                    " · {}",
+                    escape(&super::courses::course_label(&courses, &r.plan))
+                )
+            } else {
+                String::new()
+            },
             next
         ));
     }

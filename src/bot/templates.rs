@@ -90,7 +90,7 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         return ctx.reply(STAFF_ONLY.into()).await;
     };
     let deps = ctx.deps;
-    let t = match svc::target(&deps.catalog, clinic, args) {
+    let t = match svc::checked_target(&deps.store, &deps.catalog, clinic, args).await? {
         Ok(t) => t,
         Err(r) => return ctx.reply(refusal(&r)).await,
     };
@@ -162,7 +162,7 @@ pub async fn edit(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         return ctx.reply(STAFF_ONLY.into()).await;
     };
     let deps = ctx.deps;
-    let t = match svc::target(&deps.catalog, clinic, args) {
+    let t = match svc::checked_target(&deps.store, &deps.catalog, clinic, args).await? {
         Ok(t) => t,
         Err(r) => return ctx.reply(refusal(&r)).await,
     };
@@ -297,7 +297,7 @@ pub async fn history(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         return ctx.reply(STAFF_ONLY.into()).await;
     };
     let deps = ctx.deps;
-    let t = match svc::target(&deps.catalog, clinic, args) {
+    let t = match svc::checked_target(&deps.store, &deps.catalog, clinic, args).await? {
         Ok(t) => t,
         Err(r) => return ctx.reply(refusal(&r)).await,
     };
@@ -357,7 +357,7 @@ pub async fn revert(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         _ => return ctx.reply(refusal(&Refusal::Usage(USAGE))).await,
     };
     words.remove(1);
-    let t = match svc::target(&deps.catalog, clinic, &words.join(" ")) {
+    let t = match svc::checked_target(&deps.store, &deps.catalog, clinic, &words.join(" ")).await? {
         Ok(t) => t,
         Err(r) => return ctx.reply(refusal(&r)).await,
     };
@@ -380,7 +380,7 @@ pub async fn reset(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         return ctx.reply(STAFF_ONLY.into()).await;
     };
     let deps = ctx.deps;
-    let t = match svc::target(&deps.catalog, clinic, args) {
+    let t = match svc::checked_target(&deps.store, &deps.catalog, clinic, args).await? {
         Ok(t) => t,
         Err(r) => return ctx.reply(refusal(&r)).await,
     };

@@ -21,6 +21,9 @@ pub struct Plan {
     pub id: String,
     pub name: String,
     pub steps: Vec<Step>,
+    /// The least time between two sessions of this treatment (`min_gap`): `/book` and
+    /// `/done` sooner ask staff to confirm.
+    pub min_gap: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,22 +54,26 @@ pub struct Planned {
 struct RawPlan {
     name: String,
     #[serde(default)]
+    min_gap: Option<Spanned<String>>,
+    #[serde(default)]
     step: Vec<Spanned<RawStep>>,
 }
 
+/// A step as written; shared with the clinic's course files (`course_file.rs`), which
+/// carry the same fields plus their wording.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawStep {
-    id: Spanned<String>,
-    after: Spanned<String>,
+pub(crate) struct RawStep {
+    pub id: Spanned<String>,
+    pub after: Spanned<String>,
     #[serde(default)]
-    expires: Option<Spanned<String>>,
+    pub expires: Option<Spanned<String>>,
     #[serde(default)]
-    at: Option<Spanned<String>>,
+    pub at: Option<Spanned<String>>,
     #[serde(default)]
-    checkin: bool,
+    pub checkin: bool,
     #[serde(default)]
-    all_clear: bool,
+    pub all_clear: bool,
 }
 
 impl Plan {
@@ -76,93 +83,28 @@ impl Plan {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
             vec![Problem::new(file, line, e.message())]
         })?;
-        let mut problems = Vec::new();
-        let mut seen = HashSet::new();
-        let mut steps = Vec::new();
-        for raw_step in &raw.step {
-            let s = raw_step.get_ref();
-            let at_line = |span: std::ops::Range<usize>| line_of(text, span.start);
-            let id = s.id.get_ref().trim().to_string();
-            if !valid_id(&id) {
-                problems.push(Problem::new(
-                    file,
-                    at_line(s.id.span()),
-                    format!("step id `{id}` must be 1 to 40 of a-z, 0-9 and -"),
-                ));
-            } else if !seen.insert(id.clone()) {
-                problems.push(Problem::new(
-                    file,
-                    at_line(s.id.span()),
-                    format!("duplicate step id `{id}`"),
-                ));
-            }
-            let after = match parse_offset(s.after.get_ref()) {
-                Ok(o) => Some(o),
+        let raw_steps: Vec<&RawStep> = raw.step.iter().map(|s| s.get_ref()).collect();
+        let (steps, mut problems) = check_steps(file, text, &raw_steps);
+        let min_gap = match &raw.min_gap {
+            None => None,
+            Some(g) => match parse_elapsed(g.get_ref()) {
+                Ok(d) => Some(d),
                 Err(e) => {
                     problems.push(Problem::new(
                         file,
-                        at_line(s.after.span()),
-                        format!("after: {e}"),
+                        line_of(text, g.span().start),
+                        format!("min_gap: {e}"),
                     ));
                     None
                 }
-            };
-            let expires = match &s.expires {
-                None => None,
-                Some(x) => match parse_elapsed(x.get_ref()) {
-                    Ok(d) => Some(d),
-                    Err(e) => {
-                        problems.push(Problem::new(
-                            file,
-                            at_line(x.span()),
-                            format!("expires: {e}"),
-                        ));
-                        None
-                    }
-                },
-            };
-            let at = match &s.at {
-                None => None,
-                Some(x) => match parse_clock(x.get_ref()) {
-                    Some(t) => Some(t),
-                    None => {
-                        problems.push(Problem::new(
-                            file,
-                            at_line(x.span()),
-                            format!("at: `{}` is not a clock time like 09:00", x.get_ref()),
-                        ));
-                        None
-                    }
-                },
-            };
-            if let (Some(o), Some(x)) = (after, &s.at)
-                && !o.is_whole_days()
-            {
-                problems.push(Problem::new(
-                    file,
-                    at_line(x.span()),
-                    "at: only allowed when `after` is whole days (0d, 1d, 2w)",
-                ));
-            }
-            if let Some(after) = after {
-                steps.push(Step {
-                    id,
-                    after,
-                    at,
-                    expires,
-                    checkin: s.checkin,
-                    all_clear: s.all_clear,
-                });
-            }
-        }
-        if raw.step.is_empty() {
-            problems.push(Problem::new(file, 1, "the plan has no [[step]]"));
-        }
+            },
+        };
         if problems.is_empty() {
             Ok(Plan {
                 id: id.to_string(),
                 name: raw.name,
                 steps,
+                min_gap,
             })
         } else {
             Err(problems)
@@ -207,7 +149,97 @@ impl Plan {
     }
 }
 
-fn valid_id(id: &str) -> bool {
+/// Checks steps as written (durations, ids, anchors); every problem names its line.
+pub(crate) fn check_steps(
+    file: &str,
+    text: &str,
+    raw_steps: &[&RawStep],
+) -> (Vec<Step>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    let mut steps = Vec::new();
+    for s in raw_steps {
+        let at_line = |span: std::ops::Range<usize>| line_of(text, span.start);
+        let id = s.id.get_ref().trim().to_string();
+        if !valid_id(&id) {
+            problems.push(Problem::new(
+                file,
+                at_line(s.id.span()),
+                format!("step id `{id}` must be 1 to 40 of a-z, 0-9 and -"),
+            ));
+        } else if !seen.insert(id.clone()) {
+            problems.push(Problem::new(
+                file,
+                at_line(s.id.span()),
+                format!("duplicate step id `{id}`"),
+            ));
+        }
+        let after = match parse_offset(s.after.get_ref()) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                problems.push(Problem::new(
+                    file,
+                    at_line(s.after.span()),
+                    format!("after: {e}"),
+                ));
+                None
+            }
+        };
+        let expires = match &s.expires {
+            None => None,
+            Some(x) => match parse_elapsed(x.get_ref()) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    problems.push(Problem::new(
+                        file,
+                        at_line(x.span()),
+                        format!("expires: {e}"),
+                    ));
+                    None
+                }
+            },
+        };
+        let at = match &s.at {
+            None => None,
+            Some(x) => match parse_clock(x.get_ref()) {
+                Some(t) => Some(t),
+                None => {
+                    problems.push(Problem::new(
+                        file,
+                        at_line(x.span()),
+                        format!("at: `{}` is not a clock time like 09:00", x.get_ref()),
+                    ));
+                    None
+                }
+            },
+        };
+        if let (Some(o), Some(x)) = (after, &s.at)
+            && !o.is_whole_days()
+        {
+            problems.push(Problem::new(
+                file,
+                at_line(x.span()),
+                "at: only allowed when `after` is whole days (0d, 1d, 2w)",
+            ));
+        }
+        if let Some(after) = after {
+            steps.push(Step {
+                id,
+                after,
+                at,
+                expires,
+                checkin: s.checkin,
+                all_clear: s.all_clear,
+            });
+        }
+    }
+    if raw_steps.is_empty() {
+        problems.push(Problem::new(file, 1, "the plan has no [[step]]"));
+    }
+    (steps, problems)
+}
+
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 40
         && id

@@ -394,11 +394,13 @@ impl Scheduler {
         }
         // A check-in carries its answer buttons; book-next its "contact me"; a patient
         // in a series gets "session 2 of 3" on top. Their wording is fetched first.
-        let checkin = self
-            .catalog
-            .plan(&row.plan)
-            .and_then(|p| p.step(&row.step_id))
-            .is_some_and(|s| s.checkin);
+        let checkin = match self.is_checkin(row).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the patient's course");
+                return Err(Unsent::RetryLater);
+            }
+        };
         let book_next = row.step_id == buttons::BOOK_NEXT_STEP;
         let fetched = async {
             let series = self.store.series_of(row.patient_id).await?;
@@ -419,9 +421,10 @@ impl Scheduler {
                 &row.step_id,
             )
             .await?;
-            Ok::<_, sqlx::Error>((series, wording, extras))
+            let notes = self.store.notes_for_reminder(row.id).await?;
+            Ok::<_, sqlx::Error>((series, wording, extras, notes))
         };
-        let (series, wording, extras) = match fetched.await {
+        let (series, wording, extras, notes) = match fetched.await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the patient's series or wording");
@@ -460,6 +463,10 @@ impl Scheduler {
                     Some(header) => format!("{header}\n\n{text}"),
                     None => text,
                 };
+                // Personal notes from the clinic for this patient (/note).
+                let text = notes.iter().fold(text, |text, n| {
+                    format!("{text}\n\n📝 <i>{}</i>", teloxide::utils::html::escape(n))
+                });
                 Ok((chat, text, buttons))
             }
             None => {
@@ -557,14 +564,16 @@ impl Scheduler {
         let now = self.clock.now();
         let after = |wait: Duration| now + chrono::Duration::from_std(wait).unwrap_or_default();
         match outcome {
-            Outcome::Sent { message_id } => match self.nudge_after(row) {
-                Some(nudge) => {
-                    self.store
-                        .mark_sent_with_nudge(row.id, *message_id, now, row.patient_id, &nudge)
-                        .await
+            Outcome::Sent { message_id } => {
+                match self.nudge_after(row, self.is_checkin(row).await?) {
+                    Some(nudge) => {
+                        self.store
+                            .mark_sent_with_nudge(row.id, *message_id, now, row.patient_id, &nudge)
+                            .await
+                    }
+                    None => self.store.mark_sent(row.id, *message_id, now).await,
                 }
-                None => self.store.mark_sent(row.id, *message_id, now).await,
-            },
+            }
             Outcome::RetryAfter(wait) => {
                 self.store
                     .retry_at(row.id, after(*wait), "429 from Telegram")
@@ -599,14 +608,20 @@ impl Scheduler {
 }
 
 impl Scheduler {
+    /// Whether the row's step is a check-in of the patient's course (a plan of the
+    /// messages folder or the clinic's own course).
+    async fn is_checkin(&self, row: &Claimed) -> Result<bool, sqlx::Error> {
+        Ok(
+            crate::service::courses::plan_of(&self.store, &self.catalog, row.clinic_id, &row.plan)
+                .await?
+                .and_then(|p| p.step(&row.step_id).map(|s| s.checkin))
+                .unwrap_or(false),
+        )
+    }
+
     /// A check-in just sent gets one nudge, due when its window closes (outside quiet
     /// hours); it goes out only if the check-in is still unanswered then.
-    fn nudge_after(&self, row: &Claimed) -> Option<NewReminder> {
-        let is_checkin = self
-            .catalog
-            .plan(&row.plan)
-            .and_then(|p| p.step(&row.step_id))
-            .is_some_and(|s| s.checkin);
+    fn nudge_after(&self, row: &Claimed, is_checkin: bool) -> Option<NewReminder> {
         if !is_checkin {
             return None;
         }

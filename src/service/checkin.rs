@@ -42,8 +42,15 @@ pub async fn answer_checkin(
     let Some(target) = checkins::checkin_target(&mut tx, reminder_id).await? else {
         return Ok(CheckinOutcome::Stale);
     };
-    let plan = catalog.plan(&target.plan);
+    // The messages folder's plan as written, or the clinic's own course.
+    let plan = match catalog.plan(&target.plan) {
+        Some(p) => Some(p.clone()),
+        None => {
+            super::courses::course_plan(&mut tx, catalog, target.clinic_id, &target.plan).await?
+        }
+    };
     let is_checkin = plan
+        .as_ref()
         .and_then(|p| p.step(&target.step_id))
         .is_some_and(|s| s.checkin);
     if !is_checkin || target.chat_id != Some(presser_chat) {
@@ -78,7 +85,10 @@ pub async fn answer_checkin(
         .await?;
         // No all-clear (makeup, activities, the next session) while a warning sign is
         // open: held until staff press "Handled".
-        let all_clear = plan.map(|p| p.all_clear_steps()).unwrap_or_default();
+        let all_clear = plan
+            .as_ref()
+            .map(|p| p.all_clear_steps())
+            .unwrap_or_default();
         let held =
             reminders::hold_steps(&mut tx, target.patient_id, &all_clear, alert, HELD_NOTE).await?;
         tracing::info!(patient = target.patient_id, held, "all-clear steps held");

@@ -20,6 +20,19 @@ pub async fn enroll(
     args: &EnrollArgs,
     now: DateTime<Utc>,
 ) -> Result<Enrolled, sqlx::Error> {
+    enroll_in(store, clinic, staff_user, args, &clinic.default_plan, now).await
+}
+
+/// Enrolls into `plan`: a plan of the messages folder or one of the clinic's courses
+/// (`course:<key>`, see `service::courses`).
+pub async fn enroll_in(
+    store: &Store,
+    clinic: &Clinic,
+    staff_user: i64,
+    args: &EnrollArgs,
+    plan: &str,
+    now: DateTime<Utc>,
+) -> Result<Enrolled, sqlx::Error> {
     let new_link = link::generate();
     let expires_at = now + Duration::seconds(clinic.link_ttl_secs);
     let mut tx = store.begin().await?;
@@ -27,7 +40,7 @@ pub async fn enroll(
         &mut tx,
         clinic.id,
         &args.name,
-        &clinic.default_plan,
+        plan,
         args.session_at,
         staff_user,
         now,

@@ -12,11 +12,14 @@
 //! (`Wakes`), and the caller wakes the scheduler after the commit.
 
 pub mod access;
+pub mod adjust;
 pub mod alerts;
 pub mod booking;
 pub mod checkin;
 pub mod clinic;
+pub mod courses;
 pub mod enroll;
+pub mod gap;
 pub mod link;
 pub mod patient;
 pub mod patient_admin;

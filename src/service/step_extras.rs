@@ -16,17 +16,17 @@ pub async fn for_clinic(
     plan_id: &str,
     step_id: &str,
 ) -> Result<StepExtras, sqlx::Error> {
-    let Some(file) = catalog.plan(plan_id) else {
+    let mut conn = store.pool().acquire().await?;
+    let timing = super::timing::clinic_plan(&mut conn, catalog, clinic.id, plan_id).await?;
+    // A clinic's own course is its own reference; a plan of the messages folder is.
+    let Some(file) = catalog.plan(plan_id).cloned().or_else(|| timing.clone()) else {
         return Ok(StepExtras::default());
     };
-    let mut conn = store.pool().acquire().await?;
-    let timing = super::timing::clinic_plan(&mut conn, catalog, clinic.id, plan_id)
-        .await?
-        .unwrap_or_else(|| file.clone());
+    let timing = timing.unwrap_or_else(|| file.clone());
     Ok(StepExtras::build(
         catalog,
         lang,
-        file,
+        &file,
         &timing,
         step_id,
         &lines(clinic),

@@ -63,6 +63,31 @@ pub fn target(catalog: &Catalog, clinic: &Clinic, args: &str) -> Result<Target, 
     Ok(Target { key, lang })
 }
 
+/// `target`, with a course text (`course.<course>.<step>`) looked up in the clinic's
+/// courses: unknown there, it is refused like any unknown key.
+pub async fn checked_target(
+    store: &Store,
+    catalog: &Catalog,
+    clinic: &Clinic,
+    args: &str,
+) -> Result<Result<Target, Refusal>, sqlx::Error> {
+    let t = match target(catalog, clinic, args) {
+        Ok(t) => t,
+        Err(r) => return Ok(Err(r)),
+    };
+    if !matches!(t.key, TextKey::Course { .. }) {
+        return Ok(Ok(t));
+    }
+    let shown = t.key.to_string();
+    let mut conn = store.pool().acquire().await?;
+    Ok(
+        match super::courses::text_key(&mut conn, catalog, clinic.id, t.key).await? {
+            Some(key) => Ok(Target { key, lang: t.lang }),
+            None => Err(Refusal::UnknownKey(shown)),
+        },
+    )
+}
+
 fn language(catalog: &Catalog, code: &str) -> Result<String, Refusal> {
     let code = code.trim().to_ascii_lowercase();
     if catalog.languages().any(|l| l.code == code) {
@@ -151,25 +176,26 @@ pub async fn sample(
 ) -> Result<String, sqlx::Error> {
     let tz = clinic.tz();
     Ok(match key {
-        TextKey::Step(step) | TextKey::SafetyStep(step) => fill_step(
-            template,
-            &StepVars {
-                patient_name: SAMPLE_PATIENT,
-                clinic_name: &clinic.name,
-                clinic_contact: &clinic.contact,
-                session: now.with_timezone(&tz),
-                lang,
-                extras: &super::step_extras::for_clinic(
-                    store,
-                    catalog,
-                    clinic,
+        TextKey::Step(step) | TextKey::SafetyStep(step) | TextKey::Course { step, .. } => {
+            let plan = match key {
+                TextKey::Course { course, .. } => crate::course_file::plan_ref(course),
+                _ => clinic.default_plan.clone(),
+            };
+            fill_step(
+                template,
+                &StepVars {
+                    patient_name: SAMPLE_PATIENT,
+                    clinic_name: &clinic.name,
+                    clinic_contact: &clinic.contact,
+                    session: now.with_timezone(&tz),
                     lang,
-                    &clinic.default_plan,
-                    step,
-                )
-                .await?,
-            },
-        ),
+                    extras: &super::step_extras::for_clinic(
+                        store, catalog, clinic, lang, &plan, step,
+                    )
+                    .await?,
+                },
+            )
+        }
         TextKey::Reply(_) => {
             let when = local_when(lang, &(now + Duration::days(1)).with_timezone(&tz));
             let title = catalog
@@ -255,7 +281,11 @@ pub async fn propose(
         tx.commit().await?;
         return Ok(None);
     };
-    let Some(key) = TextKey::parse(&draft.key, catalog, &clinic.default_plan) else {
+    let key = match TextKey::parse(&draft.key, catalog, &clinic.default_plan) {
+        Some(key) => super::courses::text_key(&mut tx, catalog, clinic.id, key).await?,
+        None => None,
+    };
+    let Some(key) = key else {
         stored::delete_template_draft(&mut tx, draft.id).await?;
         tx.commit().await?;
         let refusal = Refusal::UnknownKey(draft.key.clone());

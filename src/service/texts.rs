@@ -17,6 +17,14 @@ pub enum TextKey {
     /// A step that must carry the bot's safety lines: the plan's first step and every
     /// check-in (`domain::safety::needs_safety_lines`).
     SafetyStep(String),
+    /// A step of one of the clinic's own courses (`course.<course key>.<step id>`);
+    /// `safety` as for `SafetyStep`, known once the course is read
+    /// (`service::courses::text_key`).
+    Course {
+        course: String,
+        step: String,
+        safety: bool,
+    },
     Reply(Reply),
 }
 
@@ -28,6 +36,15 @@ impl TextKey {
             "step" => {
                 let plan = catalog.plan(plan)?;
                 plan.step(name).map(|s| TextKey::step(plan, &s.id))
+            }
+            "course" => {
+                let (course, step) = name.split_once('.')?;
+                let ok = |s: &str| crate::domain::plan::valid_id(s);
+                (ok(course) && ok(step)).then(|| TextKey::Course {
+                    course: course.to_string(),
+                    step: step.to_string(),
+                    safety: false,
+                })
             }
             "reply" => Reply::ALL
                 .iter()
@@ -62,13 +79,14 @@ impl TextKey {
     pub fn step_id(&self) -> Option<&str> {
         match self {
             TextKey::Step(id) | TextKey::SafetyStep(id) => Some(id),
+            TextKey::Course { step, .. } => Some(step),
             TextKey::Reply(_) => None,
         }
     }
 
     pub fn allowed(&self) -> &'static [&'static str] {
         match self {
-            TextKey::Step(_) | TextKey::SafetyStep(_) => STEP_PLACEHOLDERS,
+            TextKey::Step(_) | TextKey::SafetyStep(_) | TextKey::Course { .. } => STEP_PLACEHOLDERS,
             TextKey::Reply(r) => r.placeholders(),
         }
     }
@@ -77,7 +95,7 @@ impl TextKey {
     pub fn required(&self) -> &'static [&'static str] {
         match self {
             TextKey::Reply(Reply::ScheduleItem) => &["when", "title"],
-            TextKey::SafetyStep(_) => SAFETY_PLACEHOLDERS,
+            TextKey::SafetyStep(_) | TextKey::Course { safety: true, .. } => SAFETY_PLACEHOLDERS,
             _ => &[],
         }
     }
@@ -92,6 +110,7 @@ impl std::fmt::Display for TextKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TextKey::Step(id) | TextKey::SafetyStep(id) => write!(f, "step.{id}"),
+            TextKey::Course { course, step, .. } => write!(f, "course.{course}.{step}"),
             TextKey::Reply(r) => write!(f, "reply.{}", r.key()),
         }
     }
@@ -170,6 +189,23 @@ impl<'a> Texts<'a> {
                 ),
             }
         }
+        if let TextKey::Course { course, step, .. } = key {
+            let text = super::courses::step_text(
+                self.store,
+                self.catalog,
+                clinic_id.unwrap_or_default(),
+                course,
+                step,
+                lang,
+            )
+            .await?;
+            return Ok(text
+                .and_then(|t| key.check(&t.text).ok())
+                .map(|template| Resolved {
+                    template,
+                    own: false,
+                }));
+        }
         Ok(self.default(lang, plan, key).map(|template| Resolved {
             template,
             own: false,
@@ -183,6 +219,8 @@ impl<'a> Texts<'a> {
                 self.catalog.step(lang, plan, step).map(|w| w.text.clone())
             }
             TextKey::Reply(r) => Some(self.catalog.reply(lang, *r).clone()),
+            // A course's own text is in the database: `resolve` reads it.
+            TextKey::Course { .. } => None,
         }
     }
 
@@ -228,9 +266,18 @@ impl<'a> Texts<'a> {
         plan: &str,
         step: &str,
     ) -> Result<Option<Template>, sqlx::Error> {
-        let key = match self.catalog.plan(plan) {
-            Some(p) => TextKey::step(p, step),
-            None => TextKey::Step(step.to_string()),
+        let key = if let Some(course) = crate::course_file::course_key(plan) {
+            let plan = super::courses::plan_of(self.store, self.catalog, clinic_id, plan).await?;
+            TextKey::Course {
+                course: course.to_string(),
+                step: step.to_string(),
+                safety: plan.is_some_and(|p| needs_safety_lines(&p, step)),
+            }
+        } else {
+            match self.catalog.plan(plan) {
+                Some(p) => TextKey::step(p, step),
+                None => TextKey::Step(step.to_string()),
+            }
         };
         Ok(self
             .resolve(Some(clinic_id), lang, plan, &key)
@@ -258,6 +305,10 @@ mod tests {
         assert_eq!(TextKey::parse("step.sauna", &c, "microneedling"), None);
         assert_eq!(TextKey::parse("reply.nope", &c, "microneedling"), None);
         assert_eq!(TextKey::parse("sun-morning", &c, "microneedling"), None);
+        let course = TextKey::parse("course.chemical-peel.day-1", &c, "microneedling").unwrap();
+        assert_eq!(course.to_string(), "course.chemical-peel.day-1");
+        assert_eq!(TextKey::parse("course.peel", &c, "microneedling"), None);
+        assert_eq!(TextKey::parse("course.Peel.x_y", &c, "microneedling"), None);
         let all = TextKey::all(&c, "microneedling");
         assert_eq!(all.len(), 9 + Reply::ALL.len());
     }
@@ -272,6 +323,7 @@ mod tests {
                         c.step(&lang.code, "microneedling", s).unwrap().text.clone()
                     }
                     TextKey::Reply(r) => c.reply(&lang.code, *r).clone(),
+                    TextKey::Course { .. } => unreachable!("not a key of the messages folder"),
                 };
                 assert!(key.check(source.source()).is_ok(), "{key} {}", lang.code);
             }

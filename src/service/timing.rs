@@ -46,13 +46,17 @@ async fn changes(
         .collect())
 }
 
-/// The plan as this clinic runs it: the file's plan with the clinic's changes.
+/// The plan as this clinic runs it: the file's plan with the clinic's changes, or the
+/// clinic's own course when `plan_id` names one (`course:<key>`).
 pub async fn clinic_plan(
     conn: &mut SqliteConnection,
     catalog: &Catalog,
     clinic_id: i64,
     plan_id: &str,
 ) -> Result<Option<Plan>, sqlx::Error> {
+    if crate::course_file::course_key(plan_id).is_some() {
+        return super::courses::course_plan(conn, catalog, clinic_id, plan_id).await;
+    }
     let Some(plan) = catalog.plan(plan_id) else {
         return Ok(None);
     };

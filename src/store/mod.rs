@@ -2,10 +2,12 @@
 //! runs in `BEGIN IMMEDIATE` transactions so two writers never race on a stale read.
 
 pub mod access;
+pub mod adjustments;
 pub mod alerts;
 pub mod bookings;
 pub mod checkins;
 pub mod clinics;
+pub mod courses;
 pub mod links;
 pub mod ops;
 pub mod outbox;

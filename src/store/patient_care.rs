@@ -98,6 +98,7 @@ pub async fn erase_patient(
         "DELETE FROM checkin_answers WHERE patient_id = ?",
         "DELETE FROM bookings WHERE patient_id = ?",
         "DELETE FROM series WHERE patient_id = ?",
+        "DELETE FROM patient_adjustments WHERE patient_id = ?",
         "DELETE FROM links WHERE patient_id = ?",
         "UPDATE staff_threads SET patient_id = NULL WHERE patient_id = ?",
     ] {

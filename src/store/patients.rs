@@ -103,6 +103,7 @@ impl Patient {
 pub struct PatientListing {
     pub id: i64,
     pub name: String,
+    pub plan: String,
     pub status: PatientStatus,
     pub session_at: i64,
     pub next_due: Option<i64>,
@@ -294,7 +295,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<PatientListing>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT p.id, p.name, p.status, p.session_at,
+            "SELECT p.id, p.name, p.plan, p.status, p.session_at,
                     (SELECT MIN(r.due_at) FROM reminders r
                       WHERE r.patient_id = p.id AND r.status IN ('pending', 'leased')) AS next_due
              FROM patients p WHERE p.clinic_id = ? ORDER BY p.id DESC LIMIT ?",

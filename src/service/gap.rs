@@ -1,0 +1,86 @@
+//! The healing gap: a course's `min_gap`, the least time between two sessions. `/book`
+//! and `/done` sooner than that ask staff to confirm; a confirmed override is audited.
+//! Days are counted on the clinic's calendar, so "4 weeks" after a session on Monday
+//! the 23rd at 14:00 allows any time on Monday the 21st four weeks later.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::catalog::Catalog;
+use crate::domain::booking::PatientRef;
+use crate::store::access::{self, Audit};
+use crate::store::{Clinic, Lookup, PatientStatus, Store, patient_lookup};
+
+/// A session or booking planned inside the gap.
+#[derive(Debug, Clone)]
+pub struct TooSoon {
+    pub patient_id: i64,
+    pub patient_name: String,
+    pub course: String,
+    pub last_session: DateTime<Utc>,
+    pub min_gap: Duration,
+    /// The first day that keeps the gap, at 00:00 clinic time.
+    pub earliest: DateTime<Utc>,
+}
+
+/// Whether `when` is too soon after the patient's current session, for an active
+/// patient found unambiguously (anything else is left to `/book` and `/done` to say).
+pub async fn check(
+    store: &Store,
+    catalog: &Catalog,
+    clinic: &Clinic,
+    who: &PatientRef,
+    when: DateTime<Utc>,
+) -> Result<Option<TooSoon>, sqlx::Error> {
+    let mut conn = store.pool().acquire().await?;
+    let patient = match patient_lookup::find_patient(&mut conn, clinic.id, who).await? {
+        Lookup::One(p) if p.status == PatientStatus::Active => p,
+        _ => return Ok(None),
+    };
+    let plan = super::timing::clinic_plan(&mut conn, catalog, clinic.id, &patient.plan).await?;
+    drop(conn);
+    let Some(plan) = plan else {
+        return Ok(None);
+    };
+    let Some(min_gap) = plan.min_gap else {
+        return Ok(None);
+    };
+    let tz = clinic.tz();
+    let last = patient.session();
+    let first_day = (last.with_timezone(&tz) + min_gap).date_naive();
+    if when.with_timezone(&tz).date_naive() >= first_day {
+        return Ok(None);
+    }
+    let earliest =
+        crate::domain::time::resolve_local(tz, first_day.and_time(chrono::NaiveTime::MIN));
+    Ok(Some(TooSoon {
+        patient_id: patient.id,
+        patient_name: patient.name.clone(),
+        course: plan.name.clone(),
+        last_session: last,
+        min_gap,
+        earliest,
+    }))
+}
+
+/// Records that staff confirmed a booking or session inside the gap.
+pub async fn record_override(
+    store: &Store,
+    clinic: &Clinic,
+    user_id: i64,
+    patient_id: i64,
+    what: &str,
+    when: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = store.begin().await?;
+    let audit = Audit {
+        clinic_id: clinic.id,
+        actor: Some(user_id),
+        action: "gap.override",
+        subject: Some(format!("patient {patient_id}")),
+        detail: Some(format!("{what} {}", when.format("%Y-%m-%d %H:%M UTC"))),
+    };
+    access::record(&mut tx, audit, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

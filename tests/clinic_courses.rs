@@ -1,0 +1,476 @@
+//! End to end: a clinic's own courses (treatments), made from Telegram, and patients
+//! enrolled into them.
+
+mod support;
+
+use support::people::{anna, berlin, owner, sam};
+
+use support::app::{QUIET, TestApp, WAIT};
+use support::fake_telegram::{SentMessage, TestUser};
+
+fn bea() -> TestUser {
+    TestUser::new(2002, "Bea")
+}
+
+fn other_owner() -> TestUser {
+    TestUser::new(3001, "Otto")
+}
+
+fn button(m: &SentMessage, label: &str) -> String {
+    m.buttons()
+        .into_iter()
+        .find(|(l, _)| l == label)
+        .and_then(|(_, d)| d)
+        .unwrap_or_else(|| panic!("no {label} button on {m:?}"))
+}
+
+/// `who` sends `command` and waits for an answer containing `expect`.
+async fn says(app: &TestApp, who: &TestUser, command: &str, expect: &str) -> SentMessage {
+    app.tg.send_text(who, command);
+    app.tg
+        .wait_for(who.id, |m| m.plain_text().contains(expect), WAIT)
+        .await
+}
+
+async fn plan_of(app: &TestApp, name: &str) -> String {
+    sqlx::query_scalar("SELECT plan FROM patients WHERE name = ?")
+        .bind(name)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+/// Olga copies microneedling into "Chemical peel", drops one step, moves another and
+/// gives it her own text.
+async fn peel_course(app: &TestApp) {
+    says(
+        app,
+        &owner(),
+        "/course new \"Chemical peel\" from microneedling",
+        "created with 9 steps",
+    )
+    .await;
+    says(
+        app,
+        &owner(),
+        "/course step peel remove sun-morning",
+        "removed",
+    )
+    .await;
+    says(
+        app,
+        &owner(),
+        "/course step peel set hydrate-evening 0d at 20:00",
+        "step hydrate-evening changed (version 3)",
+    )
+    .await;
+    app.save_text(
+        &owner(),
+        "course.chemical-peel.hydrate-evening",
+        "Peel evening: cool water only, {first_name}.",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_copied_and_changed_course_reaches_its_patient_and_the_default_stays_as_it_was() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    peel_course(&app).await;
+    let shown = says(&app, &owner(), "/course peel", "Chemical peel").await;
+    let shown = shown.plain_text();
+    assert!(shown.contains("hydrate-evening · 0d at 20:00"), "{shown}");
+    assert!(!shown.contains("sun-morning"), "{shown}");
+
+    // Bea is enrolled into the peel by one word of its name.
+    let payload = app.enroll(&owner(), "Bea Stone peel 14:00").await;
+    assert_eq!(plan_of(&app, "Bea Stone").await, "course:chemical-peel");
+    assert_eq!(plan_of(&app, "Anna Berg").await, "microneedling");
+    app.tg.send_text(&bea(), &format!("/start {payload}"));
+    app.tg
+        .wait_for(bea().id, |m| m.plain_text().contains("welcome"), WAIT)
+        .await;
+    // Her first step is the copied one, safety lines filled in.
+    let first = app
+        .tg
+        .wait_for(bea().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    assert!(first.plain_text().contains("Glow Clinic"), "{}", first.text);
+    app.tg.skip_sent(bea().id);
+    app.tg.skip_sent(anna().id);
+
+    // 19:00: Anna's evening message as before; nothing for Bea.
+    app.clock.set(berlin("2026-11-23 19:00"));
+    let evening = app
+        .tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("Good evening!"),
+            WAIT,
+        )
+        .await;
+    assert!(evening.plain_text().contains("Drink plenty of water"));
+    app.tg.assert_nothing_sent_to(bea().id, QUIET).await;
+    // 20:00: Bea's moved step, with Olga's text; nothing more for Anna.
+    app.clock.set(berlin("2026-11-23 20:00"));
+    let peel = app
+        .tg
+        .wait_for(bea().id, |m| m.plain_text().contains("Peel evening"), WAIT)
+        .await;
+    assert_eq!(peel.plain_text(), "Peel evening: cool water only, Bea.");
+    // Next morning: Anna's sun message; Bea's course has no such step.
+    app.clock.set(berlin("2026-11-24 09:00"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("SPF 30"), WAIT)
+        .await;
+    app.tg.assert_nothing_sent_to(bea().id, QUIET).await;
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM reminders r JOIN patients p ON p.id = r.patient_id
+             WHERE p.name = 'Bea Stone' AND r.step_id = 'sun-morning'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM reminders r JOIN patients p ON p.id = r.patient_id
+             WHERE p.name = 'Anna Berg' AND r.step_id = 'hydrate-evening'
+               AND r.status = 'sent'"
+        )
+        .await,
+        1
+    );
+    // Every change is in the audit, and /patient and /patients name the course.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action LIKE 'course.%'")
+            .await,
+        3
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM course_versions").await, 3);
+    let listed = says(&app, &owner(), "/patients", "Patients of").await;
+    assert!(
+        listed
+            .plain_text()
+            .contains("Bea Stone · active · Chemical peel"),
+        "{}",
+        listed.text
+    );
+    assert!(
+        listed
+            .plain_text()
+            .contains("Anna Berg · active · Microneedling aftercare"),
+        "{}",
+        listed.text
+    );
+    says(
+        &app,
+        &owner(),
+        "/patient Bea Stone",
+        "Course: Chemical peel",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_of_another_clinic_cannot_see_or_use_the_course() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    peel_course(&app).await;
+    app.clinic_with_owner(&other_owner(), "Other Clinic", "Europe/Berlin")
+        .await;
+    let listed = says(&app, &other_owner(), "/courses", "Courses at Other Clinic").await;
+    assert!(!listed.plain_text().contains("peel"), "{}", listed.text);
+    says(&app, &other_owner(), "/course peel", "There is no course").await;
+    says(
+        &app,
+        &other_owner(),
+        "/course step chemical-peel remove normal-now",
+        "There is no course",
+    )
+    .await;
+    says(
+        &app,
+        &other_owner(),
+        "/edit course.chemical-peel.normal-now en",
+        "There is no message",
+    )
+    .await;
+    // "peel" is no course there: it stays part of the name, on the clinic's plan.
+    app.enroll(&other_owner(), "Carl Doe peel 14:00").await;
+    assert_eq!(plan_of(&app, "Carl Doe peel").await, "microneedling");
+    // Nothing of Glow's course changed.
+    assert_eq!(app.count("SELECT COUNT(*) FROM course_versions").await, 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn enrolling_without_a_course_offers_the_others_and_a_press_moves_the_patient() {
+    let app = TestApp::start().await;
+    let clinic = app
+        .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    app.add_staff(clinic, &sam()).await;
+    says(
+        &app,
+        &sam(),
+        "/course new Laser",
+        "Only the clinic's owner and admins",
+    )
+    .await;
+    peel_course(&app).await;
+    // An empty course takes nobody.
+    says(&app, &owner(), "/course new Laser", "created with 0 steps").await;
+    says(
+        &app,
+        &owner(),
+        "/enroll Anna Berg laser 14:00",
+        "has no steps yet",
+    )
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, 0);
+    // A step without text keeps the course closed too.
+    says(
+        &app,
+        &owner(),
+        "/course step laser add cool-down 1d at 09:00 expires 12h checkin",
+        "has a new step",
+    )
+    .await;
+    says(&app, &owner(), "/course default laser", "is not ready").await;
+
+    app.tg.send_text(&sam(), "/enroll Anna Berg 14:00");
+    let pick = app
+        .tg
+        .wait_for(sam().id, |m| m.plain_text().contains("Course for #"), WAIT)
+        .await;
+    assert!(
+        pick.plain_text().contains("Microneedling aftercare"),
+        "{}",
+        pick.text
+    );
+    assert_eq!(plan_of(&app, "Anna Berg").await, "microneedling");
+    app.tg
+        .press_button(&sam(), pick.message_id, &button(&pick, "Chemical peel"));
+    app.tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("is now on “Chemical peel”"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(plan_of(&app, "Anna Berg").await, "course:chemical-peel");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'course.pick'")
+            .await,
+        1
+    );
+
+    // The peel becomes the default: the next patient gets it without a word.
+    says(
+        &app,
+        &owner(),
+        "/course default peel",
+        "New patients get “Chemical peel”",
+    )
+    .await;
+    let listed = says(&app, &owner(), "/courses", "Courses at").await;
+    assert!(
+        listed.plain_text().contains("⭐ chemical-peel"),
+        "{}",
+        listed.text
+    );
+    app.enroll(&owner(), "Bea Stone 14:00").await;
+    assert_eq!(plan_of(&app, "Bea Stone").await, "course:chemical-peel");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn book_and_done_inside_the_healing_gap_ask_first_and_the_override_is_audited() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    // Microneedling asks for 4 weeks (messages/plans/microneedling.toml): session on
+    // Mon 23 Nov, so Mon 21 Dec is the first day.
+    let ask = says(
+        &app,
+        &owner(),
+        "/book #1 2026-12-10 10:30",
+        "inside the healing gap",
+    )
+    .await;
+    assert!(ask.plain_text().contains("at least 4w"), "{}", ask.text);
+    assert!(ask.plain_text().contains("Mon 21 Dec 2026"), "{}", ask.text);
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 0);
+    app.tg
+        .press_button(&owner(), ask.message_id, &button(&ask, "Book anyway"));
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| {
+                m.plain_text()
+                    .contains("for Thu 10 Dec, 10:30, inside the healing gap")
+            },
+            WAIT,
+        )
+        .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'gap.override'")
+            .await,
+        1
+    );
+    // Outside the gap: booked at once.
+    says(
+        &app,
+        &owner(),
+        "/book #1 2026-12-21 10:30",
+        "Moved Anna Berg",
+    )
+    .await;
+
+    // A session recorded today is inside the gap too.
+    let ask = says(&app, &owner(), "/done #1", "inside the healing gap").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM series").await, 0);
+    app.tg
+        .press_button(&owner(), ask.message_id, &button(&ask, "Record anyway"));
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("session 2 on"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'gap.override'")
+            .await,
+        2
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn adjust_and_note_reach_only_that_patient_and_show_in_patient_and_schedule() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    app.linked_patient(&owner(), &bea(), "Bea Stone 14:00")
+        .await;
+    app.tg
+        .wait_for(bea().id, |m| m.plain_text().contains("mild sunburn"), WAIT)
+        .await;
+    // Anna: activities (day 1, 12:00) moved to day 3; sun-morning off; a note.
+    says(
+        &app,
+        &owner(),
+        "/adjust #1 activities 3d",
+        "activities now goes out 3d after the session (Thu 26 Nov, 12:00)",
+    )
+    .await;
+    says(
+        &app,
+        &owner(),
+        "/adjust #1 sun-morning off",
+        "sun-morning is switched off for them",
+    )
+    .await;
+    says(&app, &owner(), "/adjust #1 sauna 3d", "has no step").await;
+    says(&app, &owner(), "/adjust #1 activities soon", "/adjust #12").await;
+    says(
+        &app,
+        &owner(),
+        "/note #1 Avoid saunas for 72 hours this time.",
+        "goes with their next message (hydrate-evening)",
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action IN ('adjust', 'note')")
+            .await,
+        3
+    );
+    let shown = says(&app, &owner(), "/patient #1", "Adjusted for this patient").await;
+    let shown = shown.plain_text();
+    assert!(shown.contains("activities: 3d"), "{shown}");
+    assert!(shown.contains("sun-morning: off"), "{shown}");
+    assert!(
+        shown.contains("note with hydrate-evening: Avoid saunas for 72 hours this time."),
+        "{shown}"
+    );
+    // Anna sees the note in /schedule, and the moved step at its new time.
+    app.tg.send_text(&anna(), "/schedule");
+    let schedule = app
+        .tg
+        .wait_for(anna().id, |m| m.plain_text().contains("Avoid saunas"), WAIT)
+        .await;
+    let schedule = schedule.plain_text();
+    assert!(schedule.contains("Thu 26 Nov, 12:00"), "{schedule}");
+    assert!(
+        !schedule.contains("Protect your skin from the sun"),
+        "{schedule}"
+    );
+
+    // The evening message carries the note for Anna only.
+    app.clock.set(berlin("2026-11-23 19:00"));
+    let evening = app
+        .tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("Good evening!"),
+            WAIT,
+        )
+        .await;
+    assert!(
+        evening
+            .plain_text()
+            .ends_with("📝 Avoid saunas for 72 hours this time."),
+        "{}",
+        evening.text
+    );
+    let bea_evening = app
+        .tg
+        .wait_for(bea().id, |m| m.plain_text().contains("Good evening!"), WAIT)
+        .await;
+    assert!(!bea_evening.plain_text().contains("saunas"));
+    // Next day: Bea gets the sun and activities messages; Anna neither.
+    app.clock.set(berlin("2026-11-24 12:00"));
+    app.tg
+        .wait_for(bea().id, |m| m.plain_text().contains("SPF 30"), WAIT)
+        .await;
+    app.tg
+        .wait_for(
+            bea().id,
+            |m| m.plain_text().contains("give your skin a break"),
+            WAIT,
+        )
+        .await;
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.clock.set(berlin("2026-11-26 12:00"));
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("give your skin a break"),
+            WAIT,
+        )
+        .await;
+
+    // Erasure removes the note with the rest.
+    app.tg.send_text(&anna(), "/delete");
+    let confirm = app
+        .tg
+        .wait_for(anna().id, |m| !m.buttons().is_empty(), WAIT)
+        .await;
+    app.tg
+        .press_button(&anna(), confirm.message_id, &confirm.button_data()[0]);
+    support::app::eventually("Anna's adjustments are erased", || async {
+        app.count("SELECT COUNT(*) FROM patient_adjustments WHERE patient_id = 1")
+            .await
+            == 0
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patient_adjustments WHERE patient_id = 2")
+            .await,
+        0
+    );
+    app.stop().await;
+}
