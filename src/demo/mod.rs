@@ -125,6 +125,8 @@ async fn run_in(
         ),
         poll_timeout: Duration::from_secs(5),
         limits: Limits::default(),
+        // The demo is not a service: no listener, no backups of a throwaway database.
+        ops: crate::app::Operations::default(),
     };
     let (stop_bot, bot_shutdown) = watch::channel(false);
     let bot_clock: Arc<dyn Clock> = Arc::new(manual.clone());
