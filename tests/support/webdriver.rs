@@ -167,6 +167,20 @@ impl Browser {
 
     /// Waits until `script` returns something truthy; panics with `what` after `timeout`.
     pub async fn wait_until(&self, what: &str, script: &str, timeout: Duration) -> Value {
+        match self.wait_while_not(script, timeout).await {
+            Some(v) => v,
+            None => {
+                let page = self.run("return document.body.innerText", json!([])).await;
+                panic!(
+                    "timed out after {timeout:?} waiting until {what}; the page reads:\n{}",
+                    page.as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+
+    /// Waits until `script` returns something truthy; None after `timeout`.
+    pub async fn wait_while_not(&self, script: &str, timeout: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let v = self.run(script, json!([])).await;
@@ -178,14 +192,10 @@ impl Browser {
                 _ => true,
             };
             if truthy {
-                return v;
+                return Some(v);
             }
             if tokio::time::Instant::now() >= deadline {
-                let page = self.run("return document.body.innerText", json!([])).await;
-                panic!(
-                    "timed out after {timeout:?} waiting until {what}; the page reads:\n{}",
-                    page.as_str().unwrap_or_default()
-                );
+                return None;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
