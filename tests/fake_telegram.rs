@@ -719,3 +719,88 @@ async fn dispatcher_end_to_end() {
     // The graceful-shutdown getUpdates confirmed everything.
     assert_eq!(fake.pending_updates(), 0);
 }
+
+#[tokio::test]
+async fn a_person_presses_only_a_button_their_chat_shows_now() {
+    let fake = FakeTelegram::start().await;
+    let bot = fake.bot();
+    let ann = TestUser::new(1001, "Ann");
+    let bob = TestUser::new(1002, "Bob");
+    fake.send_text(&ann, "hi");
+    fake.send_text(&bob, "hi");
+    let m = bot
+        .send_message(ChatId(1001), "Pick")
+        .reply_markup(keyboard("ok:1"))
+        .await
+        .unwrap();
+    let id = m.id.0;
+    assert!(
+        fake.try_press_button(&ann, id, "other").is_none(),
+        "not on it"
+    );
+    assert!(
+        fake.try_press_button(&bob, id, "ok:1").is_none(),
+        "not bob's chat"
+    );
+    assert!(
+        fake.try_press_button(&ann, 999, "ok:1").is_none(),
+        "no such message"
+    );
+    let before = fake.pending_updates();
+    assert!(fake.try_press_button(&ann, id, "ok:1").is_some());
+    assert_eq!(fake.pending_updates(), before + 1);
+    // Once the keyboard is gone, so is the button.
+    bot.edit_message_reply_markup(ChatId(1001), MessageId(id))
+        .await
+        .unwrap();
+    assert!(fake.try_press_button(&ann, id, "ok:1").is_none());
+}
+
+#[tokio::test]
+async fn chats_are_read_by_write_number_with_edits_and_pictures() {
+    let fake = FakeTelegram::start().await;
+    let bot = fake.bot();
+    let ann = TestUser::new(1001, "Ann");
+    let staff = TestUser::new(1002, "Sam");
+    fake.started_earlier(&staff);
+    let mine = fake
+        .try_send_picture(&ann, png(), Some("my cheek"), None)
+        .unwrap();
+    assert!(
+        fake.try_send_text(&ann, "about this", Some(12345))
+            .is_none(),
+        "a reply to a message that is not in the chat"
+    );
+    let (seq, all) = fake.chat_messages_since(0);
+    assert_eq!(all.len(), 1);
+    assert!(all[0].has_photo && !all[0].from_bot);
+    assert_eq!(fake.photo(mine).as_deref(), Some(png().as_slice()));
+
+    // The bot sends the person's picture on by file_id: the bytes go with it.
+    let file_id = all[0].json["photo"][1]["file_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sent = bot
+        .send_photo(ChatId(1002), InputFile::file_id(file_id.into()))
+        .await
+        .unwrap();
+    assert_eq!(fake.photo(sent.id.0).as_deref(), Some(png().as_slice()));
+    let text = bot.send_message(ChatId(1001), "Got it").await.unwrap();
+    let (seq2, news) = fake.chat_messages_since(seq);
+    let ids: Vec<i32> = news.iter().map(|m| m.message_id).collect();
+    assert_eq!(ids, vec![sent.id.0, text.id.0]);
+
+    // An edit brings the message back, changed, under a later write number.
+    bot.edit_message_text(ChatId(1001), text.id, "Got it, thanks")
+        .await
+        .unwrap();
+    let (seq3, news) = fake.chat_messages_since(seq2);
+    assert!(seq3 > seq2);
+    assert_eq!(news.len(), 1);
+    assert_eq!(news[0].json["text"], "Got it, thanks");
+    assert!(news[0].json.get("edit_date").is_some());
+    // Nothing new: a reader waits, then gets nothing.
+    fake.wait_for_news(seq3, Duration::from_millis(50)).await;
+    assert!(fake.chat_messages_since(seq3).1.is_empty());
+}

@@ -167,6 +167,20 @@ impl Browser {
 
     /// Waits until `script` returns something truthy; panics with `what` after `timeout`.
     pub async fn wait_until(&self, what: &str, script: &str, timeout: Duration) -> Value {
+        match self.wait_while_not(script, timeout).await {
+            Some(v) => v,
+            None => {
+                let page = self.run("return document.body.innerText", json!([])).await;
+                panic!(
+                    "timed out after {timeout:?} waiting until {what}; the page reads:\n{}",
+                    page.as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+
+    /// Waits until `script` returns something truthy; None after `timeout`.
+    pub async fn wait_while_not(&self, script: &str, timeout: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let v = self.run(script, json!([])).await;
@@ -178,14 +192,10 @@ impl Browser {
                 _ => true,
             };
             if truthy {
-                return v;
+                return Some(v);
             }
             if tokio::time::Instant::now() >= deadline {
-                let page = self.run("return document.body.innerText", json!([])).await;
-                panic!(
-                    "timed out after {timeout:?} waiting until {what}; the page reads:\n{}",
-                    page.as_str().unwrap_or_default()
-                );
+                return None;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -261,16 +271,33 @@ impl Browser {
     /// Closes the browser and stops the driver.
     pub async fn quit(mut self) {
         let _ = self.try_call("DELETE", &self.at(""), json!({})).await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        let _ = &self.profile;
+        self.session.clear();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A failed test still stops the driver it started (and with it the browser).
+        // A failed test still closes its browser (killing chromedriver alone leaves
+        // Chromium running) and stops the driver.
+        if !self.session.is_empty() {
+            close_session(&self.base, &self.session);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// `DELETE /session/{id}` with plain blocking IO (Drop cannot await).
+fn close_session(base: &str, session: &str) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = write!(
+        s,
+        "DELETE /session/{session} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let _ = s.read_to_end(&mut Vec::new());
 }
