@@ -170,6 +170,50 @@ async fn a_copied_and_changed_course_reaches_its_patient_and_the_default_stays_a
         "Course: Chemical peel",
     )
     .await;
+    // The course's own healing gap applies to Bea's bookings.
+    says(
+        &app,
+        &owner(),
+        "/course gap peel 2w",
+        "asks for at least 2w between sessions",
+    )
+    .await;
+    let ask = says(
+        &app,
+        &owner(),
+        "/book Bea Stone 2026-12-03 10:30",
+        "inside the healing gap",
+    )
+    .await;
+    assert!(
+        ask.plain_text()
+            .contains("“Chemical peel” asks for at least 2w"),
+        "{}",
+        ask.text
+    );
+    says(
+        &app,
+        &owner(),
+        "/book Bea Stone 2026-12-08 10:30",
+        "Booked Bea Stone",
+    )
+    .await;
+    // The course's check-in comes with its answer buttons.
+    app.clock.set(berlin("2026-11-26 10:00"));
+    let checkin = app
+        .tg
+        .wait_for(
+            bea().id,
+            |m| m.plain_text().contains("how is your skin feeling"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(checkin.buttons()[0].0, "All good", "{checkin:?}");
+    app.tg
+        .press_button(&bea(), checkin.message_id, &checkin.button_data()[0]);
+    app.tg
+        .wait_for(bea().id, |m| m.plain_text().contains("good to hear"), WAIT)
+        .await;
     app.stop().await;
 }
 
