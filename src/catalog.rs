@@ -446,6 +446,19 @@ impl Catalog {
     pub fn step(&self, lang: &str, plan: &str, step: &str) -> Option<&StepWording> {
         self.language(lang).steps.get(plan)?.get(step)
     }
+
+    /// The title a patient sees for a reminder row in `/schedule`, for staff too: a plan
+    /// step's own title, the booking messages' shared one, a check-in's for its nudge.
+    /// Staff never see internal ids such as `booking-soon` unless the catalog lacks it.
+    pub fn step_title(&self, lang: &str, plan: &str, step_id: &str) -> String {
+        if crate::domain::booking::BookingStep::from_id(step_id).is_some() {
+            return self.reply(lang, Reply::ScheduleBooking).render(&[]);
+        }
+        let own = crate::domain::checkin::nudged_checkin(step_id).unwrap_or(step_id);
+        self.step(lang, plan, own)
+            .map(|w| w.title.clone())
+            .unwrap_or_else(|| step_id.to_string())
+    }
 }
 
 fn load_language(

@@ -342,11 +342,14 @@ pub async fn settings(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         "settings changed"
     );
     let updated = changed.clinic;
-    let note = if moved > 0 {
+    let mut note = if moved > 0 {
         format!("\n\n{moved} upcoming reminders were re-planned.")
     } else {
         String::new()
     };
+    if key.eq_ignore_ascii_case("timezone") {
+        note.push_str("\n\nBooked appointments keep their date and time on the clock.");
+    }
     ctx.reply(format!("Saved.\n\n{}{note}", show_settings(&updated)))
         .await
 }

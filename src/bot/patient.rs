@@ -170,24 +170,9 @@ pub async fn schedule(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         .await?;
     text.push('\n');
     for r in upcoming.iter().take(30) {
-        // Booking messages are not plan steps: they share one title.
-        let booking_title;
-        let title = match crate::domain::booking::BookingStep::from_id(&r.step_id) {
-            Some(_) => {
-                booking_title = deps
-                    .catalog
-                    .reply(&lang, Reply::ScheduleBooking)
-                    .render(&[]);
-                booking_title.as_str()
-            }
-            None => deps
-                .catalog
-                .step(&lang, &p.plan, &r.step_id)
-                .map(|w| w.title.as_str())
-                .unwrap_or(&r.step_id),
-        };
+        let title = deps.catalog.step_title(&lang, &p.plan, &r.step_id);
         let when = local_when(&lang, &r.due().with_timezone(&tz));
-        let item = item_template.render(&[("when", &when), ("title", title)]);
+        let item = item_template.render(&[("when", &when), ("title", &title)]);
         text.push('\n');
         text.push_str(&item);
     }

@@ -67,12 +67,7 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     if !upcoming.is_empty() {
         text.push_str("\n\n<b>Coming up</b>");
         for r in upcoming.iter().take(5) {
-            let title = ctx
-                .deps
-                .catalog
-                .step("en", &p.plan, &r.step_id)
-                .map(|w| w.title.clone())
-                .unwrap_or_else(|| r.step_id.clone());
+            let title = ctx.deps.catalog.step_title("en", &p.plan, &r.step_id);
             text.push_str(&format!(
                 "\n{} · {}",
                 local_when("en", &r.due().with_timezone(&tz)),
@@ -84,12 +79,7 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     if !held.is_empty() {
         text.push_str("\n\n<b>Held after a warning sign</b> (until its alert is handled)");
         for r in &held {
-            let title = ctx
-                .deps
-                .catalog
-                .step("en", &p.plan, &r.step_id)
-                .map(|w| w.title.clone())
-                .unwrap_or_else(|| r.step_id.clone());
+            let title = ctx.deps.catalog.step_title("en", &p.plan, &r.step_id);
             text.push_str(&format!(
                 "\n{} · {}",
                 local_when("en", &r.due().with_timezone(&tz)),
