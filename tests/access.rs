@@ -107,6 +107,7 @@ async fn a_revoked_person_loses_access_at_once_and_owners_are_protected() {
     let staff = TestUser::new(1003, "Sam");
     add_staff(&app, clinic, admin.id, StaffRole::Admin).await;
     add_staff(&app, clinic, staff.id, StaffRole::Staff).await;
+    app.tg.started_earlier(&staff);
 
     assert!(
         answer(&app, &admin, "/revoke 1001")
@@ -155,21 +156,41 @@ async fn a_revoked_person_loses_access_at_once_and_owners_are_protected() {
             .await
             .contains("no longer has access")
     );
+    // Sam was told at each change, and the last time lost the staff menu.
+    let told = app
+        .tg
+        .wait_for(
+            staff.id,
+            |m| {
+                m.plain_text()
+                    .contains("You no longer have access to Glow Clinic:")
+            },
+            WAIT,
+        )
+        .await;
+    assert!(told.plain_text().contains("ask the clinic's owner"));
     assert!(
-        answer(&app, &staff, "/enroll Anna")
-            .await
-            .contains("Only clinic staff")
+        app.tg
+            .sent_to(staff.id)
+            .iter()
+            .any(|m| m.plain_text().contains("You are now admin at Glow Clinic"))
     );
-    assert!(
-        answer(&app, &staff, "/patients")
-            .await
-            .contains("Only clinic staff")
-    );
-    assert!(
-        answer(&app, &staff, "/staff")
-            .await
-            .contains("for clinic staff")
-    );
+    eventually("Sam's menu is the patients' one", || async {
+        app.tg.my_commands().iter().any(|(scope, commands)| {
+            scope["type"] == "chat"
+                && scope["chat_id"] == staff.id
+                && !commands.iter().any(|(c, _)| c == "enroll")
+                && commands.iter().any(|(c, _)| c == "schedule")
+        })
+    })
+    .await;
+    for command in ["/enroll Anna", "/patients", "/staff", "/help"] {
+        let text = answer(&app, &staff, command).await;
+        assert!(
+            text.contains("You no longer have access to Glow Clinic (since 23 Nov)"),
+            "{command}: {text}"
+        );
+    }
     let actions: Vec<(String,)> =
         sqlx::query_as("SELECT action FROM audit WHERE action IN ('role', 'revoke') ORDER BY id")
             .fetch_all(app.store.pool())
@@ -526,5 +547,42 @@ async fn care_text_and_timing_actions_are_audited_and_an_erasure_keeps_no_name()
             .await,
         8
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_get_staff_answers_to_patient_commands_and_help_lists_only_what_their_role_may_do() {
+    let app = TestApp::start().await;
+    let clinic = app
+        .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let sam = TestUser::new(1003, "Sam");
+    add_staff(&app, clinic, sam.id, StaffRole::Staff).await;
+
+    let stop = answer(&app, &sam, "/stop").await;
+    assert!(stop.contains("/pause #12"), "{stop}");
+    let resume = answer(&app, &sam, "/resume").await;
+    assert!(resume.contains("/resume #12"), "{resume}");
+    let schedule = answer(&app, &sam, "/schedule").await;
+    assert!(schedule.contains("/patient #12"), "{schedule}");
+    for text in [&stop, &resume, &schedule] {
+        assert!(!text.contains("which clinic you're with"), "{text}");
+    }
+
+    let help = answer(&app, &sam, "/help").await;
+    assert!(
+        help.contains("/enroll") && help.contains("/timing"),
+        "{help}"
+    );
+    for hidden in ["/edit", "/invite", "/revoke", "/settings", "/audit"] {
+        assert!(!help.contains(hidden), "staff are shown {hidden}: {help}");
+    }
+    let help = answer(&app, &owner(), "/help").await;
+    for shown in ["/edit", "/invite", "/revoke", "/settings", "/audit"] {
+        assert!(
+            help.contains(shown),
+            "the owner is not shown {shown}: {help}"
+        );
+    }
     app.stop().await;
 }

@@ -122,6 +122,21 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         controls::back_in_reach(&ctx).await?;
         ctx.patient = deps.store.patient_by_chat(msg.chat.id.0).await?;
     }
+    if !ctx.is_staff()
+        && ctx.patient.is_none()
+        && command.as_ref().is_some_and(Command::is_staff_side)
+        && let Some((clinic, at)) = deps.store.revoked_from(ctx.user_id()).await?
+    {
+        // Someone whose staff access was taken away: told so, not greeted as a stranger.
+        return ctx
+            .reply(format!(
+                "You no longer have access to <b>{}</b> (since {}). If this is a mistake, \
+                 ask the clinic's owner for a new invite.",
+                teloxide::utils::html::escape(&clinic),
+                crate::render::local_date("en", &at)
+            ))
+            .await;
+    }
     match command {
         Some(Command::Start(payload)) if !payload.trim().is_empty() => {
             patient::open_link(&ctx, payload.trim()).await
@@ -140,10 +155,20 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         Some(Command::Unbook(args)) => booking::unbook(&ctx, &args).await,
         Some(Command::Done(args)) => series::done(&ctx, &args).await,
         Some(Command::Series(args)) => series::series(&ctx, &args).await,
+        // Staff who are not patients themselves get told what they would use instead.
+        Some(Command::Schedule) if ctx.is_staff() && ctx.patient.is_none() => {
+            ctx.reply(staff::PATIENT_SCHEDULE.into()).await
+        }
+        Some(Command::Stop) if ctx.is_staff() && ctx.patient.is_none() => {
+            ctx.reply(staff::PATIENT_STOP.into()).await
+        }
         Some(Command::Schedule) => patient::schedule(&ctx).await,
         Some(Command::Stop) => patient::stop(&ctx).await,
         Some(Command::Resume(args)) if ctx.is_staff() && !args.trim().is_empty() => {
             patient_admin::resume(&ctx, &args).await
+        }
+        Some(Command::Resume(_)) if ctx.is_staff() && ctx.patient.is_none() => {
+            ctx.reply(staff::PATIENT_RESUME.into()).await
         }
         Some(Command::Resume(_)) => controls::resume(&ctx).await,
         Some(Command::Patient(args)) => patient_admin::show(&ctx, &args).await,

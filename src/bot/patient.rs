@@ -71,7 +71,8 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
                 ?role,
                 "joined a clinic"
             );
-            super::menus::set_staff_menu(&deps.outbox, ctx.chat().0);
+            super::menus::set_staff_menu(&deps.outbox, ctx.chat().0, role);
+            let help = super::commands::StaffHelp(role);
             let role = match role {
                 StaffRole::Owner => "the owner",
                 StaffRole::Admin => "an admin",
@@ -80,7 +81,7 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
             let text = format!(
                 "Welcome! You are now {role} of <b>{}</b>.\n\n{}",
                 teloxide::utils::html::escape(&clinic.name),
-                super::staff::HELP
+                help
             );
             answer(text).await
         }

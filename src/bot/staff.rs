@@ -12,8 +12,14 @@ use crate::render::local_when;
 use crate::service::enroll::enroll as enroll_patient;
 use crate::store::{Clinic, from_millis};
 
-/// The staff /help text, listed from the command declarations in `commands.rs`.
-pub const HELP: super::commands::StaffHelp = super::commands::StaffHelp;
+/// `/schedule` from staff: it shows a patient their own messages.
+pub const PATIENT_SCHEDULE: &str = "/schedule shows patients their own coming messages. To see \
+     a patient's: /patient #12 (or their name); the course itself: /timing.";
+/// `/stop` from staff.
+pub const PATIENT_STOP: &str = "/stop is for patients, to stop their own reminders. To stop a \
+     patient's: /pause #12 (or /cancel #12 to end their course).";
+/// `/resume` without a patient, from staff.
+pub const PATIENT_RESUME: &str = "Whose reminders? Write /resume #12 (or their name).";
 
 /// The clinic a staff member acts for: the one chosen with /clinic, else the first
 /// they joined (`Store::memberships` puts it first).
@@ -30,8 +36,13 @@ pub async fn help(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let clinic = active_clinic(ctx)
         .map(|c| escape(&c.name))
         .unwrap_or_default();
-    ctx.reply(format!("You work for <b>{clinic}</b>.\n\n{HELP}"))
-        .await
+    let role = active_role(ctx).unwrap_or(crate::store::StaffRole::Staff);
+    let help = super::commands::StaffHelp(role);
+    ctx.reply(format!(
+        "You work for <b>{clinic}</b> ({}).\n\n{help}",
+        super::access::role_name(role)
+    ))
+    .await
 }
 
 pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {

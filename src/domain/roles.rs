@@ -15,6 +15,8 @@ pub enum Action {
     ReadAudit,
     /// Change the clinic's settings.
     ChangeSettings,
+    /// Change what patients receive: texts and the course timing.
+    ChangeTexts,
 }
 
 pub fn allowed(role: StaffRole, action: Action) -> bool {
@@ -22,7 +24,7 @@ pub fn allowed(role: StaffRole, action: Action) -> bool {
     use StaffRole::*;
     match action {
         CarePatients => true,
-        Invite | ManageStaff => matches!(role, Owner | Admin),
+        Invite | ManageStaff | ChangeTexts => matches!(role, Owner | Admin),
         ReadAudit | ChangeSettings => role == Owner,
     }
 }
