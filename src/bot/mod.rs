@@ -207,7 +207,7 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
             // A reply to a message about a patient goes to that patient; otherwise the
             // text may be the new wording of an edit in progress.
             if let Some(replied) = msg.reply_to_message()
-                && relay::staff_reply(&ctx, replied.id.0).await?
+                && relay::staff_reply(&ctx, replied).await?
             {
                 return Ok(());
             }

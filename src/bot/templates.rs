@@ -193,7 +193,7 @@ pub async fn edit(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
 }
 
 /// Telegram's entities as our formats; kinds that carry no formatting are dropped.
-fn spans(entities: &[MessageEntity]) -> Vec<Span> {
+pub(crate) fn spans(entities: &[MessageEntity]) -> Vec<Span> {
     entities
         .iter()
         .filter_map(|e| {

@@ -81,14 +81,7 @@ pub enum Content {
     RemoveButtons { message_id: i32 },
 }
 
-/// A staff-side message about a patient: remembered once sent, so a staff member's
-/// Telegram reply to it finds the patient (and, for an alert, the alert).
-#[derive(Debug, Clone, Copy)]
-pub struct Thread {
-    pub clinic_id: i64,
-    pub patient_id: i64,
-    pub alert_id: Option<i64>,
-}
+pub use crate::store::Thread;
 
 /// One message for the outbox.
 #[derive(Debug, Clone)]
@@ -559,14 +552,7 @@ impl Inner {
                 if let Some(t) = job.msg.thread
                     && let Err(e) = self
                         .store
-                        .remember_thread(
-                            chat,
-                            *message_id,
-                            t.clinic_id,
-                            t.patient_id,
-                            t.alert_id,
-                            self.clock.now(),
-                        )
+                        .remember_thread(chat, *message_id, &t, self.clock.now())
                         .await
                 {
                     tracing::error!(error = %e, chat, "could not remember a staff thread");
