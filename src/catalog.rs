@@ -76,6 +76,7 @@ pub enum Reply {
     LinkInvalid,
     LinkUsed,
     LinkExpired,
+    LinkReplaced,
     AlreadyLinked,
     UnknownCommand,
     PlainText,
@@ -128,7 +129,7 @@ pub enum Reply {
 }
 
 impl Reply {
-    pub const ALL: [Reply; 58] = [
+    pub const ALL: [Reply; 59] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -140,6 +141,7 @@ impl Reply {
         Reply::LinkInvalid,
         Reply::LinkUsed,
         Reply::LinkExpired,
+        Reply::LinkReplaced,
         Reply::AlreadyLinked,
         Reply::UnknownCommand,
         Reply::PlainText,
@@ -202,6 +204,7 @@ impl Reply {
             Reply::LinkInvalid => "link_invalid",
             Reply::LinkUsed => "link_used",
             Reply::LinkExpired => "link_expired",
+            Reply::LinkReplaced => "link_replaced",
             Reply::AlreadyLinked => "already_linked",
             Reply::UnknownCommand => "unknown_command",
             Reply::PlainText => "plain_text",
@@ -281,7 +284,7 @@ impl Reply {
             | Reply::CheckinNudge
             | Reply::RelayFailed => &["clinic_name", "clinic_contact"],
             Reply::RelayFromClinic | Reply::RelayPhotoCaption => &["clinic_name", "message"],
-            Reply::RelayUnsupported => &["clinic_name"],
+            Reply::RelayUnsupported | Reply::LinkReplaced => &["clinic_name"],
             Reply::TimezoneShow | Reply::TimezoneSet => &["zone", "local_time"],
             Reply::TimezoneUnknown => &["query"],
             Reply::TimezoneLocation => &["zone"],

@@ -269,9 +269,15 @@ async fn relink_voids_the_old_link_and_never_crosses_clinics() {
     );
     let anna = TestUser::new(2001, "Anna");
     app.tg.send_text(&anna, &format!("/start {old}"));
-    app.tg
-        .wait_for(anna.id, |m| m.plain_text().contains("expired"), WAIT)
+    let replaced = app
+        .tg
+        .wait_for(anna.id, |m| m.plain_text().contains("replaced"), WAIT)
         .await;
+    assert_eq!(
+        replaced.plain_text(),
+        "This link was replaced by a newer one, so it no longer works. Please ask Clinic A \
+         for the new link."
+    );
     app.tg.send_text(&anna, &format!("/start {new}"));
     app.tg
         .wait_for(anna.id, |m| m.plain_text().contains("welcome"), WAIT)
@@ -584,5 +590,22 @@ async fn staff_get_staff_answers_to_patient_commands_and_help_lists_only_what_th
             "the owner is not shown {shown}: {help}"
         );
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_owner_reopening_their_own_owner_link_is_answered_as_the_owner() {
+    let app = TestApp::start().await;
+    let (_, payload) = app.create_clinic("Glow Clinic", "Europe/Berlin").await;
+    app.tg.send_text(&owner(), &format!("/start {payload}"));
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().contains("owner of"), WAIT)
+        .await;
+    let text = answer(&app, &owner(), &format!("/start {payload}")).await;
+    assert!(
+        text.contains("You already work for Glow Clinic as owner"),
+        "{text}"
+    );
+    assert!(!text.contains("/schedule"), "{text}");
     app.stop().await;
 }

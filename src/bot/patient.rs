@@ -46,6 +46,8 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
         outcome,
         LinkOutcome::Invalid
             | LinkOutcome::Expired
+            | LinkOutcome::Replaced { .. }
+            | LinkOutcome::InviteReplaced
             | LinkOutcome::Used {
                 by_this_person: false
             }
@@ -85,12 +87,29 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
             );
             answer(text).await
         }
-        LinkOutcome::AlreadyStaff { clinic, .. } => {
+        LinkOutcome::AlreadyStaff { clinic, role } => {
             let text = format!(
-                "You already work for <b>{}</b>; nothing changed. Send /help for your commands.",
-                teloxide::utils::html::escape(&clinic.name)
+                "You already work for <b>{}</b> as {}; nothing changed. Send /help for your \
+                 commands.",
+                teloxide::utils::html::escape(&clinic.name),
+                super::access::role_name(role)
             );
             answer(text).await
+        }
+        LinkOutcome::Replaced { clinic } => {
+            let text = Texts::new(&deps.store, &deps.catalog)
+                .reply(Some(clinic.id), &lang, Reply::LinkReplaced)
+                .await?
+                .render(&[("clinic_name", &clinic.name)]);
+            answer(text).await
+        }
+        LinkOutcome::InviteReplaced => {
+            answer(
+                "This link was replaced by a newer one, so it no longer works. Please ask \
+                 for the new link."
+                    .into(),
+            )
+            .await
         }
         LinkOutcome::Patient {
             patient,
