@@ -501,6 +501,9 @@ async fn care_text_and_timing_actions_are_audited_and_an_erasure_keeps_no_name()
         .await;
     let anna = TestUser::new(2001, "Anna");
     app.linked_patient(&owner(), &anna, "Anna Berg 14:00").await;
+    // A text of the clinic's own, so /reset has something to reset.
+    app.save_text(&owner(), "step.sun-morning", "Our own sun text")
+        .await;
     for (command, answer) in [
         ("/book #1 2026-12-21 10:30", "Booked"),
         ("/unbook #1", "Cancelled"),

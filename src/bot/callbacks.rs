@@ -28,6 +28,7 @@ pub async fn on_callback(q: CallbackQuery, deps: Arc<Deps>) -> anyhow::Result<()
         "bn" => super::series::on_book_next_button(&deps, &q, rest).await,
         "lang" => super::controls::on_language_button(&deps, &q, rest).await,
         "del" => super::controls::on_delete_button(&deps, &q, rest).await,
+        "pl" => super::patient_list::on_page_button(&deps, &q, rest).await,
         _ => Ok(None),
     };
     let answer = match handled {

@@ -15,7 +15,7 @@ pub enum Command {
     Start(String),
     Help,
     Enroll(String),
-    Patients,
+    Patients(String),
     Alerts,
     Book(String),
     Unbook(String),
@@ -150,8 +150,11 @@ pub const COMMANDS: &[Spec] = &[
             "enroll a patient after their session (default: now; the day may also be 23.11.2026, 23.11. or yesterday) and get their one-time link",
         )
         .staff_menu("Enroll a patient: /enroll Anna Berg 14:30"),
-    Spec::new("patients", |_| Command::Patients)
-        .staff("", "your clinic's patients, their status and next reminder")
+    Spec::new("patients", Command::Patients)
+        .staff(
+            "[name]",
+            "your clinic's patients, their status and next reminder, page by page; with a name, those whose name contains it",
+        )
         .staff_menu("Your clinic's patients"),
     Spec::new("alerts", |_| Command::Alerts)
         .staff(

@@ -10,6 +10,7 @@ mod controls;
 mod menus;
 mod patient;
 mod patient_admin;
+mod patient_list;
 mod relay;
 mod series;
 mod staff;
@@ -149,7 +150,7 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
             }
         }
         Some(Command::Enroll(args)) => staff::enroll(&ctx, &args).await,
-        Some(Command::Patients) => staff::patients(&ctx).await,
+        Some(Command::Patients(args)) => patient_list::patients(&ctx, &args).await,
         Some(Command::Alerts) => checkin::alerts(&ctx).await,
         Some(Command::Book(args)) => booking::book(&ctx, &args).await,
         Some(Command::Unbook(args)) => booking::unbook(&ctx, &args).await,

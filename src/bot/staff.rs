@@ -10,7 +10,7 @@ use crate::domain::link;
 use crate::outbox::{Lane, Outgoing, Photo};
 use crate::render::local_when;
 use crate::service::enroll::enroll as enroll_patient;
-use crate::store::{Clinic, from_millis};
+use crate::store::Clinic;
 
 /// `/schedule` from staff: it shows a patient their own messages.
 pub const PATIENT_SCHEDULE: &str = "/schedule shows patients their own coming messages. To see \
@@ -89,48 +89,6 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .unwrap_or_default(),
     );
     send_link_picture(ctx, &url, caption).await
-}
-
-pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
-    let Some(clinic) = active_clinic(ctx) else {
-        return ctx
-            .reply("Only clinic staff can list patients.".into())
-            .await;
-    };
-    const SHOWN: i64 = 30;
-    let rows = ctx.deps.store.list_patients(clinic.id, SHOWN).await?;
-    if rows.is_empty() {
-        return ctx
-            .reply("No patients yet. Enroll one with /enroll Anna Berg".into())
-            .await;
-    }
-    let tz = clinic.tz();
-    let mut text = format!("<b>Patients of {}</b>\n", escape(&clinic.name));
-    for r in &rows {
-        let next = match r.next_due {
-            Some(t) => format!(
-                "next {}",
-                local_when("en", &from_millis(t).with_timezone(&tz))
-            ),
-            None => "nothing planned".into(),
-        };
-        text.push_str(&format!(
-            "\n#{} {} · {} · {}",
-            r.id,
-            if r.name.is_empty() {
-                crate::outbox::staff_alerts::ERASED.to_string()
-            } else {
-                escape(&r.name)
-            },
-            r.status.label(),
-            next
-        ));
-    }
-    let total = ctx.deps.store.count_patients(clinic.id).await?;
-    if total > SHOWN {
-        text.push_str(&format!("\n\n…and {} more.", total - SHOWN));
-    }
-    ctx.reply(text).await
 }
 
 /// Sends the QR picture with its caption; the outbox sends the caption as text if
