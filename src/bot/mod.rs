@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::InlineKeyboardMarkup;
+use teloxide::types::{ChatMemberUpdated, InlineKeyboardMarkup};
 use tokio::sync::Notify;
 
 use crate::catalog::{BASE_LANG, Catalog, Reply};
@@ -62,6 +62,7 @@ impl Deps {
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
         .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_my_chat_member().endpoint(on_membership))
         .branch(Update::filter_callback_query().endpoint(callbacks::on_callback))
 }
 
@@ -84,6 +85,27 @@ async fn on_message(msg: Message, deps: Arc<Deps>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The bot's own membership changed. Added to a group, it says once that it works in
+/// private chats and leaves: a group would show patients' and staff messages to everyone
+/// in it.
+async fn on_membership(update: ChatMemberUpdated, deps: Arc<Deps>) -> anyhow::Result<()> {
+    let chat = update.chat.id.0;
+    if update.chat.is_private() || !update.new_chat_member.kind.is_present() {
+        return Ok(());
+    }
+    tracing::info!(chat, "added to a group: leaving");
+    leave_group(&deps, chat, update.from.language_code.as_deref());
+    Ok(())
+}
+
+/// Says in a group that the bot works in private chats only, then leaves it.
+fn leave_group(deps: &Deps, chat: i64, language_code: Option<&str>) {
+    let lang = deps.catalog.pick_language(language_code, BASE_LANG);
+    let text = deps.catalog.reply(&lang, Reply::PrivateOnly).render(&[]);
+    deps.answer(chat, text);
+    deps.outbox.send(Outgoing::leave(chat));
+}
+
 #[tracing::instrument(skip_all, fields(chat = msg.chat.id.0, command))]
 async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
     let Some(user) = msg.from.as_ref() else {
@@ -95,14 +117,9 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         tracing::Span::current().record("command", c.name());
     }
     if !msg.chat.is_private() {
-        // Answer commands only, so the bot does not chatter in a group.
-        if command.is_some() {
-            let lang = deps
-                .catalog
-                .pick_language(user.language_code.as_deref(), BASE_LANG);
-            let text = deps.catalog.reply(&lang, Reply::PrivateOnly).render(&[]);
-            deps.answer(msg.chat.id.0, text);
-        }
+        // Still in a group (added before the bot left groups on its own, or its leaving
+        // failed): say so once and leave.
+        leave_group(deps, msg.chat.id.0, user.language_code.as_deref());
         return Ok(());
     }
     let memberships = deps.store.memberships(user.id.0 as i64).await?;

@@ -79,6 +79,8 @@ pub enum Content {
     Edit { message_id: i32, text: String },
     /// Takes the buttons off a message sent earlier.
     RemoveButtons { message_id: i32 },
+    /// Leaves a group the bot was added to, after what was queued before it.
+    LeaveChat,
 }
 
 pub use crate::store::Thread;
@@ -142,6 +144,11 @@ impl Outgoing {
                 text: html,
             },
         )
+    }
+
+    /// Leaves the (group) chat once the answer queued before it has gone out.
+    pub fn leave(chat: i64) -> Self {
+        Self::new(chat, Lane::Answer, Content::LeaveChat)
     }
 
     /// Takes the buttons off a message sent earlier.
@@ -642,6 +649,7 @@ impl Inner {
                     .map(id),
                 *message_id,
             ),
+            Content::LeaveChat => bot.leave_chat(chat).await.map(|_| 0),
         };
         outcome::classify(sent, |m| *m)
     }

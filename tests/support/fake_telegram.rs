@@ -214,6 +214,8 @@ struct Inner {
     allowed_updates: Option<Vec<String>>,
     known_chats: HashMap<i64, Value>,
     blocked: HashSet<i64>,
+    /// Groups the bot left (leaveChat): it can no longer send there.
+    left: HashSet<i64>,
     messages: HashMap<i32, StoredMsg>,
     sent: Vec<SentMessage>,
     cursors: HashMap<i64, usize>,
@@ -334,6 +336,34 @@ impl FakeTelegram {
             "title": format!("Test group {group_chat_id}"),
         });
         self.push_user_message(from, chat, |m| add_text(m, text))
+    }
+
+    /// `from` adds the bot to a (basic) group: a `my_chat_member` update, as Telegram
+    /// sends it, with the bot's status going from "left" to "member".
+    pub fn add_bot_to_group(&self, from: &TestUser, group_chat_id: i64) {
+        let chat = json!({
+            "id": group_chat_id,
+            "type": "group",
+            "title": format!("Test group {group_chat_id}"),
+        });
+        let mut inner = self.shared.lock();
+        inner.known_chats.insert(group_chat_id, chat.clone());
+        inner.left.remove(&group_chat_id);
+        let update = json!({
+            "chat": chat,
+            "from": from.user_json(),
+            "date": unix_now(),
+            "old_chat_member": {"user": bot_user_json(), "status": "left"},
+            "new_chat_member": {"user": bot_user_json(), "status": "member"},
+        });
+        push_update(&mut inner, "my_chat_member", update);
+        drop(inner);
+        self.shared.updates_notify.notify_waiters();
+    }
+
+    /// Groups the bot has left.
+    pub fn left_chats(&self) -> Vec<i64> {
+        self.shared.lock().left.iter().copied().collect()
     }
 
     /// A private-chat reply to an earlier message (normally one the bot sent).
@@ -832,6 +862,7 @@ const METHODS: &[&str] = &[
     "editMessageText",
     "editMessageReplyMarkup",
     "sendChatAction",
+    "leaveChat",
 ];
 
 fn percent_decode(s: &str) -> String {
@@ -928,6 +959,7 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         "answerCallbackQuery" => answer_callback(&shared, &params),
         "editMessageText" | "editMessageReplyMarkup" => edit(&shared, &method, &params),
         "sendChatAction" => send_chat_action(&shared, &params),
+        "leaveChat" => leave_chat(&shared, &params),
         _ => err(404, "Not Found"),
     };
     finish(&shared, &method, chat, reply)
@@ -1250,7 +1282,22 @@ fn check_chat(inner: &Inner, p: &Params) -> Result<(i64, Value), Reply> {
     if inner.blocked.contains(&chat_id) {
         return Err(err(403, "Forbidden: bot was blocked by the user"));
     }
+    if inner.left.contains(&chat_id) {
+        return Err(err(403, "Forbidden: bot is not a member of the group chat"));
+    }
     Ok((chat_id, chat.clone()))
+}
+
+/// leaveChat: only a group or channel the bot is in can be left.
+fn leave_chat(shared: &Shared, p: &Params) -> Reply {
+    let mut inner = shared.lock();
+    let chat_id = match check_chat(&inner, p) {
+        Ok((id, chat)) if chat["type"] != "private" => id,
+        Ok(_) => return bad("chat member status can't be changed in private chats"),
+        Err(r) => return r,
+    };
+    inner.left.insert(chat_id);
+    Reply::Ok(json!(true))
 }
 
 struct Formatted {
