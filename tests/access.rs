@@ -320,7 +320,10 @@ async fn owners_change_settings_and_pending_reminders_move_with_quiet_hours() {
     );
     // The value typed is shown as code, not between literal backticks.
     let text = answer(&app, &owner(), "/settings timezone Mars/Base").await;
-    assert!(text.contains("Mars/Base is not a time zone"), "{text}");
+    assert!(
+        text.contains("Mars/Base is not a city or time zone I know"),
+        "{text}"
+    );
     assert!(!text.contains('`'), "{text}");
     // The same time twice turns quiet hours off, and reads so.
     let text = answer(&app, &owner(), "/settings quiet 08:00 08:00").await;
@@ -610,5 +613,20 @@ async fn an_owner_reopening_their_own_owner_link_is_answered_as_the_owner() {
         "{text}"
     );
     assert!(!text.contains("/schedule"), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn owners_set_the_clinic_time_zone_by_city_as_patients_do() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let text = answer(&app, &owner(), "/settings timezone Auckland").await;
+    assert!(text.contains("timezone: Pacific/Auckland"), "{text}");
+    // A city the tz database does not name a zone after.
+    let text = answer(&app, &owner(), "/settings timezone munich").await;
+    assert!(text.contains("timezone: Europe/Berlin"), "{text}");
+    let text = answer(&app, &owner(), "/settings timezone new york").await;
+    assert!(text.contains("timezone: America/New_York"), "{text}");
     app.stop().await;
 }

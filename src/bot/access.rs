@@ -9,7 +9,7 @@ use super::Ctx;
 use super::staff::{active_clinic, active_role};
 use crate::domain::link;
 use crate::domain::roles::{Action, allowed};
-use crate::domain::time::{parse_clock, parse_zone};
+use crate::domain::time::{find_zone, parse_clock};
 use crate::outbox::Outgoing;
 use crate::render::local_when;
 use crate::service::access::{self, ChangeOutcome, Setting};
@@ -404,7 +404,17 @@ fn parse_setting(key: &str, value: &str, ctx: &Ctx<'_>) -> Result<Setting, Strin
             need("name")?;
             crate::service::clinic::check_clinic_name(value).map(Setting::Name).map_err(|e| escape_with_code(&e))
         }
-        "timezone" => parse_zone(value).map(Setting::Timezone).map_err(|e| escape_with_code(&e)),
+        "timezone" => {
+            need("time zone")?;
+            // A city, as patients' /timezone takes it, or an IANA name.
+            find_zone(value).map(Setting::Timezone).ok_or_else(|| {
+                format!(
+                    "<code>{}</code> is not a city or time zone I know. Try a nearby large \
+                     city (/settings timezone Munich) or a zone name like Europe/Berlin.",
+                    escape(value)
+                )
+            })
+        }
         "quiet" => {
             let mut parts = value.split_whitespace();
             match (parts.next().and_then(parse_clock), parts.next().and_then(parse_clock), parts.next()) {

@@ -128,6 +128,52 @@ pub fn parse_zone(name: &str) -> Result<Tz, String> {
     })
 }
 
+/// Cities people type that the tz database does not name its zones after (it names one
+/// city per zone): the clinics' own countries first, then large cities often travelled
+/// to. Lowercase, spaces as `_`, as `find_zone` compares.
+const CITIES: &[(&str, &str)] = &[
+    ("munich", "Europe/Berlin"),
+    ("münchen", "Europe/Berlin"),
+    ("hamburg", "Europe/Berlin"),
+    ("frankfurt", "Europe/Berlin"),
+    ("cologne", "Europe/Berlin"),
+    ("köln", "Europe/Berlin"),
+    ("düsseldorf", "Europe/Berlin"),
+    ("stuttgart", "Europe/Berlin"),
+    ("leipzig", "Europe/Berlin"),
+    ("dresden", "Europe/Berlin"),
+    ("hannover", "Europe/Berlin"),
+    ("nuremberg", "Europe/Berlin"),
+    ("nürnberg", "Europe/Berlin"),
+    ("bremen", "Europe/Berlin"),
+    ("graz", "Europe/Vienna"),
+    ("salzburg", "Europe/Vienna"),
+    ("innsbruck", "Europe/Vienna"),
+    ("linz", "Europe/Vienna"),
+    ("wien", "Europe/Vienna"),
+    ("geneva", "Europe/Zurich"),
+    ("genf", "Europe/Zurich"),
+    ("basel", "Europe/Zurich"),
+    ("bern", "Europe/Zurich"),
+    ("zürich", "Europe/Zurich"),
+    ("milan", "Europe/Rome"),
+    ("barcelona", "Europe/Madrid"),
+    ("porto", "Europe/Lisbon"),
+    ("nice", "Europe/Paris"),
+    ("venice", "Europe/Rome"),
+    ("florence", "Europe/Rome"),
+    ("munchen", "Europe/Berlin"),
+    ("san_francisco", "America/Los_Angeles"),
+    ("washington", "America/New_York"),
+    ("boston", "America/New_York"),
+    ("miami", "America/New_York"),
+    ("dubai", "Asia/Dubai"),
+    ("beijing", "Asia/Shanghai"),
+    ("delhi", "Asia/Kolkata"),
+    ("mumbai", "Asia/Kolkata"),
+    ("wellington", "Pacific/Auckland"),
+];
+
 /// A zone from what a traveller types: an IANA name in any case ("europe/paris") or a
 /// city from one ("Lisbon", "new york").
 pub fn find_zone(query: &str) -> Option<Tz> {
@@ -138,6 +184,11 @@ pub fn find_zone(query: &str) -> Option<Tz> {
     let wanted = q.replace(' ', "_").to_lowercase();
     if wanted.is_empty() {
         return None;
+    }
+    if let Some((_, zone)) = CITIES.iter().find(|(city, _)| *city == wanted)
+        && let Ok(tz) = zone.parse::<Tz>()
+    {
+        return Some(tz);
     }
     let zones = chrono_tz::TZ_VARIANTS.iter();
     zones
@@ -183,6 +234,18 @@ mod tests {
             tz,
             NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
         )
+    }
+
+    #[test]
+    fn cities_the_tz_database_does_not_name_are_found_too() {
+        assert_eq!(find_zone("Munich"), Some(Berlin));
+        assert_eq!(find_zone("münchen"), Some(Berlin));
+        assert_eq!(find_zone("Auckland"), "Pacific/Auckland".parse().ok());
+        assert_eq!(
+            find_zone("san francisco"),
+            "America/Los_Angeles".parse().ok()
+        );
+        assert_eq!(find_zone("Atlantis"), None);
     }
 
     #[test]
