@@ -235,17 +235,23 @@ async fn a_reply_about_an_erased_patient_is_not_sent() {
 async fn a_location_from_a_patient_sets_their_zone_and_is_not_relayed() {
     let app = TestApp::start().await;
     clinic_with_patient(&app, "Anna Berg").await;
-    app.tg.send_location(&anna(), 52.5, 13.4);
+    // Lisbon: west of Greenwich's whole-hour band, yet on its own zone, not "Etc/GMT+1".
+    app.tg.send_location(&anna(), 38.72, -9.14);
     app.tg
         .wait_for(
             anna().id,
             |m| {
                 m.plain_text()
-                    .contains("From your location I set Etc/GMT-1")
+                    .contains("From your location I set Europe/Lisbon")
             },
             WAIT,
         )
         .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE timezone = 'Europe/Lisbon'")
+            .await,
+        1
+    );
     app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
     app.stop().await;
 }

@@ -209,6 +209,22 @@ pub fn find_zone(query: &str) -> Option<Tz> {
         .copied()
 }
 
+/// The time zone at a place, from the tz boundary data bundled in `tzf-rs` (so Lisbon is
+/// Europe/Lisbon, with its summer time). Loaded on first use, then kept. At sea, where
+/// the data has only Etc/GMT±N zones, and if the data names a zone chrono-tz does not
+/// know, the whole-hour zone of the longitude.
+pub fn zone_at(latitude: f64, longitude: f64) -> Tz {
+    static FINDER: std::sync::LazyLock<tzf_rs::DefaultFinder> =
+        std::sync::LazyLock::new(tzf_rs::DefaultFinder::new);
+    if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
+        return zone_from_longitude(longitude.clamp(-180.0, 180.0));
+    }
+    FINDER
+        .get_tz_name(longitude, latitude)
+        .parse()
+        .unwrap_or_else(|_| zone_from_longitude(longitude))
+}
+
 /// The whole-hour zone of a longitude, for a shared location. It knows no summer time,
 /// which is why the patient is told to send their city for the exact zone.
 pub fn zone_from_longitude(longitude: f64) -> Tz {
@@ -234,6 +250,22 @@ mod tests {
             tz,
             NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
         )
+    }
+
+    #[test]
+    fn a_place_gets_its_real_zone_not_a_whole_hour_one() {
+        assert_eq!(
+            zone_at(38.72, -9.14),
+            "Europe/Lisbon".parse::<Tz>().unwrap()
+        );
+        assert_eq!(zone_at(52.5, 13.4), Berlin);
+        assert_eq!(
+            zone_at(-36.85, 174.76),
+            "Pacific/Auckland".parse::<Tz>().unwrap()
+        );
+        assert_eq!(zone_at(40.71, -74.0), New_York);
+        // Out of range input still gets a zone.
+        assert_eq!(zone_at(123.0, 13.4), zone_from_longitude(13.4));
     }
 
     #[test]
