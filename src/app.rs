@@ -176,6 +176,9 @@ pub async fn run(
         wake: wake.clone(),
     });
     let scheduler_task = tokio::spawn(scheduler.run(shutdown.clone()));
+    // The time-zone boundary data is unpacked once, off the handlers' threads, so the
+    // first shared location is answered as fast as the rest.
+    tokio::task::spawn_blocking(|| crate::domain::time::zone_at(0.0, 0.0));
 
     let deps = Arc::new(Deps {
         store: store.clone(),

@@ -76,6 +76,7 @@ pub enum Reply {
     LinkInvalid,
     LinkUsed,
     LinkExpired,
+    LinkReplaced,
     AlreadyLinked,
     UnknownCommand,
     PlainText,
@@ -139,7 +140,7 @@ pub enum Reply {
 }
 
 impl Reply {
-    pub const ALL: [Reply; 64] = [
+    pub const ALL: [Reply; 65] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -151,6 +152,7 @@ impl Reply {
         Reply::LinkInvalid,
         Reply::LinkUsed,
         Reply::LinkExpired,
+        Reply::LinkReplaced,
         Reply::AlreadyLinked,
         Reply::UnknownCommand,
         Reply::PlainText,
@@ -219,6 +221,7 @@ impl Reply {
             Reply::LinkInvalid => "link_invalid",
             Reply::LinkUsed => "link_used",
             Reply::LinkExpired => "link_expired",
+            Reply::LinkReplaced => "link_replaced",
             Reply::AlreadyLinked => "already_linked",
             Reply::UnknownCommand => "unknown_command",
             Reply::PlainText => "plain_text",
@@ -304,7 +307,7 @@ impl Reply {
             | Reply::CheckinNudge
             | Reply::RelayFailed => &["clinic_name", "clinic_contact"],
             Reply::RelayFromClinic | Reply::RelayPhotoCaption => &["clinic_name", "message"],
-            Reply::RelayUnsupported => &["clinic_name"],
+            Reply::RelayUnsupported | Reply::LinkReplaced => &["clinic_name"],
             Reply::TimezoneShow | Reply::TimezoneSet => &["zone", "local_time"],
             Reply::TimezoneUnknown => &["query"],
             Reply::TimezoneLocation => &["zone"],
@@ -475,6 +478,19 @@ impl Catalog {
 
     pub fn step(&self, lang: &str, plan: &str, step: &str) -> Option<&StepWording> {
         self.language(lang).steps.get(plan)?.get(step)
+    }
+
+    /// The title a patient sees for a reminder row in `/schedule`, for staff too: a plan
+    /// step's own title, the booking messages' shared one, a check-in's for its nudge.
+    /// Staff never see internal ids such as `booking-soon` unless the catalog lacks it.
+    pub fn step_title(&self, lang: &str, plan: &str, step_id: &str) -> String {
+        if crate::domain::booking::BookingStep::from_id(step_id).is_some() {
+            return self.reply(lang, Reply::ScheduleBooking).render(&[]);
+        }
+        let own = crate::domain::checkin::nudged_checkin(step_id).unwrap_or(step_id);
+        self.step(lang, plan, own)
+            .map(|w| w.title.clone())
+            .unwrap_or_else(|| step_id.to_string())
     }
 }
 

@@ -107,6 +107,7 @@ async fn a_revoked_person_loses_access_at_once_and_owners_are_protected() {
     let staff = TestUser::new(1003, "Sam");
     add_staff(&app, clinic, admin.id, StaffRole::Admin).await;
     add_staff(&app, clinic, staff.id, StaffRole::Staff).await;
+    app.tg.started_earlier(&staff);
 
     assert!(
         answer(&app, &admin, "/revoke 1001")
@@ -155,21 +156,41 @@ async fn a_revoked_person_loses_access_at_once_and_owners_are_protected() {
             .await
             .contains("no longer has access")
     );
+    // Sam was told at each change, and the last time lost the staff menu.
+    let told = app
+        .tg
+        .wait_for(
+            staff.id,
+            |m| {
+                m.plain_text()
+                    .contains("You no longer have access to Glow Clinic:")
+            },
+            WAIT,
+        )
+        .await;
+    assert!(told.plain_text().contains("ask the clinic's owner"));
     assert!(
-        answer(&app, &staff, "/enroll Anna")
-            .await
-            .contains("Only clinic staff")
+        app.tg
+            .sent_to(staff.id)
+            .iter()
+            .any(|m| m.plain_text().contains("You are now admin at Glow Clinic"))
     );
-    assert!(
-        answer(&app, &staff, "/patients")
-            .await
-            .contains("Only clinic staff")
-    );
-    assert!(
-        answer(&app, &staff, "/staff")
-            .await
-            .contains("for clinic staff")
-    );
+    eventually("Sam's menu is the patients' one", || async {
+        app.tg.my_commands().iter().any(|(scope, commands)| {
+            scope["type"] == "chat"
+                && scope["chat_id"] == staff.id
+                && !commands.iter().any(|(c, _)| c == "enroll")
+                && commands.iter().any(|(c, _)| c == "schedule")
+        })
+    })
+    .await;
+    for command in ["/enroll Anna", "/patients", "/staff", "/help"] {
+        let text = answer(&app, &staff, command).await;
+        assert!(
+            text.contains("You no longer have access to Glow Clinic (since 23 Nov)"),
+            "{command}: {text}"
+        );
+    }
     let actions: Vec<(String,)> =
         sqlx::query_as("SELECT action FROM audit WHERE action IN ('role', 'revoke') ORDER BY id")
             .fetch_all(app.store.pool())
@@ -248,9 +269,15 @@ async fn relink_voids_the_old_link_and_never_crosses_clinics() {
     );
     let anna = TestUser::new(2001, "Anna");
     app.tg.send_text(&anna, &format!("/start {old}"));
-    app.tg
-        .wait_for(anna.id, |m| m.plain_text().contains("expired"), WAIT)
+    let replaced = app
+        .tg
+        .wait_for(anna.id, |m| m.plain_text().contains("replaced"), WAIT)
         .await;
+    assert_eq!(
+        replaced.plain_text(),
+        "This link was replaced by a newer one, so it no longer works. Please ask Clinic A \
+         for the new link."
+    );
     app.tg.send_text(&anna, &format!("/start {new}"));
     app.tg
         .wait_for(anna.id, |m| m.plain_text().contains("welcome"), WAIT)
@@ -293,7 +320,10 @@ async fn owners_change_settings_and_pending_reminders_move_with_quiet_hours() {
     );
     // The value typed is shown as code, not between literal backticks.
     let text = answer(&app, &owner(), "/settings timezone Mars/Base").await;
-    assert!(text.contains("Mars/Base is not a time zone"), "{text}");
+    assert!(
+        text.contains("Mars/Base is not a city or time zone I know"),
+        "{text}"
+    );
     assert!(!text.contains('`'), "{text}");
     // The same time twice turns quiet hours off, and reads so.
     let text = answer(&app, &owner(), "/settings quiet 08:00 08:00").await;
@@ -474,6 +504,9 @@ async fn care_text_and_timing_actions_are_audited_and_an_erasure_keeps_no_name()
         .await;
     let anna = TestUser::new(2001, "Anna");
     app.linked_patient(&owner(), &anna, "Anna Berg 14:00").await;
+    // A text of the clinic's own, so /reset has something to reset.
+    app.save_text(&owner(), "step.sun-morning", "Our own sun text")
+        .await;
     for (command, answer) in [
         ("/book #1 2026-12-21 10:30", "Booked"),
         ("/unbook #1", "Cancelled"),
@@ -526,5 +559,74 @@ async fn care_text_and_timing_actions_are_audited_and_an_erasure_keeps_no_name()
             .await,
         8
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_get_staff_answers_to_patient_commands_and_help_lists_only_what_their_role_may_do() {
+    let app = TestApp::start().await;
+    let clinic = app
+        .clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let sam = TestUser::new(1003, "Sam");
+    add_staff(&app, clinic, sam.id, StaffRole::Staff).await;
+
+    let stop = answer(&app, &sam, "/stop").await;
+    assert!(stop.contains("/pause #12"), "{stop}");
+    let resume = answer(&app, &sam, "/resume").await;
+    assert!(resume.contains("/resume #12"), "{resume}");
+    let schedule = answer(&app, &sam, "/schedule").await;
+    assert!(schedule.contains("/patient #12"), "{schedule}");
+    for text in [&stop, &resume, &schedule] {
+        assert!(!text.contains("which clinic you're with"), "{text}");
+    }
+
+    let help = answer(&app, &sam, "/help").await;
+    assert!(
+        help.contains("/enroll") && help.contains("/timing"),
+        "{help}"
+    );
+    for hidden in ["/edit", "/invite", "/revoke", "/settings", "/audit"] {
+        assert!(!help.contains(hidden), "staff are shown {hidden}: {help}");
+    }
+    let help = answer(&app, &owner(), "/help").await;
+    for shown in ["/edit", "/invite", "/revoke", "/settings", "/audit"] {
+        assert!(
+            help.contains(shown),
+            "the owner is not shown {shown}: {help}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_owner_reopening_their_own_owner_link_is_answered_as_the_owner() {
+    let app = TestApp::start().await;
+    let (_, payload) = app.create_clinic("Glow Clinic", "Europe/Berlin").await;
+    app.tg.send_text(&owner(), &format!("/start {payload}"));
+    app.tg
+        .wait_for(owner().id, |m| m.plain_text().contains("owner of"), WAIT)
+        .await;
+    let text = answer(&app, &owner(), &format!("/start {payload}")).await;
+    assert!(
+        text.contains("You already work for Glow Clinic as owner"),
+        "{text}"
+    );
+    assert!(!text.contains("/schedule"), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn owners_set_the_clinic_time_zone_by_city_as_patients_do() {
+    let app = TestApp::start().await;
+    app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
+        .await;
+    let text = answer(&app, &owner(), "/settings timezone Auckland").await;
+    assert!(text.contains("timezone: Pacific/Auckland"), "{text}");
+    // A city the tz database does not name a zone after.
+    let text = answer(&app, &owner(), "/settings timezone munich").await;
+    assert!(text.contains("timezone: Europe/Berlin"), "{text}");
+    let text = answer(&app, &owner(), "/settings timezone new york").await;
+    assert!(text.contains("timezone: America/New_York"), "{text}");
     app.stop().await;
 }

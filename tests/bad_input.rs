@@ -5,7 +5,7 @@ mod support;
 use support::people::owner;
 
 use chrono::Duration;
-use support::app::{QUIET, TestApp, WAIT};
+use support::app::{QUIET, TestApp, WAIT, eventually};
 use support::fake_telegram::TestUser;
 
 #[tokio::test]
@@ -270,16 +270,31 @@ async fn staff_opening_a_patient_link_are_not_linked() {
 }
 
 #[tokio::test]
-async fn the_bot_answers_in_groups_only_to_say_it_works_in_private() {
+async fn added_to_a_group_the_bot_says_once_it_works_in_private_chats_and_leaves() {
     let app = TestApp::start().await;
     app.clinic_with_owner(&owner(), "Glow Clinic", "Europe/Berlin")
         .await;
-    app.tg.send_text_in_group(&owner(), -5001, "/enroll Anna");
+    app.tg.add_bot_to_group(&owner(), -5001);
     app.tg
         .wait_for(-5001, |m| m.plain_text().contains("private chats"), WAIT)
         .await;
-    app.tg.send_text_in_group(&owner(), -5001, "just chatting");
+    eventually("the bot left the group", || async {
+        app.tg.left_chats() == [-5001]
+    })
+    .await;
     app.tg.assert_nothing_sent_to(-5001, QUIET).await;
+
+    // A group it was added to before it left groups on its own: a message there gets
+    // the same single line, and the bot leaves; nothing it was asked is done.
+    app.tg.send_text_in_group(&owner(), -5003, "/enroll Anna");
+    app.tg
+        .wait_for(-5003, |m| m.plain_text().contains("private chats"), WAIT)
+        .await;
+    eventually("the bot left that group too", || async {
+        app.tg.left_chats().contains(&-5003)
+    })
+    .await;
+    app.tg.assert_nothing_sent_to(-5003, QUIET).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM patients").await, 0);
     app.stop().await;
 }

@@ -330,3 +330,61 @@ async fn a_booking_button_after_the_booking_was_cancelled_is_stale() {
     assert_eq!(app.count("SELECT COUNT(*) FROM alerts").await, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_clinic_time_zone_keeps_the_appointment_at_its_local_time_and_moves_its_reminders() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    app.owner_says("/book #1 2026-12-21 15:31", "Mon 21 Dec, 15:31")
+        .await;
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("15:31"), WAIT)
+        .await;
+    app.owner_says(
+        "/settings timezone Europe/Lisbon",
+        "timezone: Europe/Lisbon",
+    )
+    .await;
+    let lisbon = |s: &str| support::people::local("Europe/Lisbon", s).timestamp_millis();
+    eventually("the appointment is 15:31 in Lisbon", || async {
+        app.count("SELECT starts_at FROM bookings").await == lisbon("2026-12-21 15:31")
+    })
+    .await;
+    let day_before: i64 = app
+        .count("SELECT due_at FROM reminders WHERE step_id = 'booking-day-before'")
+        .await;
+    assert_eq!(day_before, lisbon("2026-12-20 15:31"));
+    // Only the last few steps are listed: let the course's earlier ones go out.
+    nothing_more_at(&app, berlin("2026-12-19 12:00")).await;
+    let shown = app.owner_says("/patient #1", "Next appointment").await;
+    assert!(
+        shown
+            .plain_text()
+            .contains("Next appointment: Mon 21 Dec, 15:31"),
+        "{}",
+        shown.plain_text()
+    );
+    assert!(
+        shown.plain_text().contains("Sun 20 Dec, 15:31"),
+        "{}",
+        shown.plain_text()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_see_the_titles_patients_see_for_booking_messages_not_internal_ids() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    app.owner_says("/book #1 2026-12-21 10:30", "Mon 21 Dec, 10:30")
+        .await;
+    nothing_more_at(&app, berlin("2026-12-17 12:00")).await;
+    let shown = app.owner_says("/patient #1", "Next appointment").await;
+    let text = shown.plain_text();
+    assert!(!text.contains("booking-"), "{text}");
+    assert!(
+        text.contains("Fri 18 Dec, 10:30 · About your next appointment"),
+        "{text}"
+    );
+    app.stop().await;
+}

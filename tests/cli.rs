@@ -691,7 +691,11 @@ async fn owner_link_makes_a_fresh_link_voids_the_earlier_one_and_is_audited() {
     let owner = support::people::owner();
     app.tg.send_text(&owner, &format!("/start {old}"));
     app.tg
-        .wait_for(owner.id, |m| m.plain_text().contains("expired"), WAIT)
+        .wait_for(
+            owner.id,
+            |m| m.plain_text().contains("replaced by a newer one"),
+            WAIT,
+        )
         .await;
     app.tg.send_text(&owner, &format!("/start {new}"));
     app.tg

@@ -184,3 +184,81 @@ async fn an_erasure_whose_audit_row_cannot_be_written_keeps_the_data_and_the_pat
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn patients_pages_with_buttons_and_searches_by_name() {
+    let app = TestApp::start().await;
+    let clinic = app.glow_with_anna().await;
+    // 44 more patients, as /enroll would leave them (link not opened yet).
+    for i in 2..=45 {
+        let name = if i == 30 {
+            "Zoë Ørsted".to_string()
+        } else {
+            format!("Patient {i:02}")
+        };
+        sqlx::query(
+            "INSERT INTO patients (clinic_id, name, plan, session_at, status, enrolled_by, created_at)
+             VALUES (?, ?, 'microneedling', 0, 'invited', 1001, 0)",
+        )
+        .bind(clinic)
+        .bind(name)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    let first = app.owner_says("/patients", "Patients of Glow Clinic").await;
+    let text = first.plain_text();
+    assert!(text.contains("(1–20 of 45)"), "{text}");
+    assert!(
+        text.contains("#45 Patient 45") && !text.contains("#25 "),
+        "{text}"
+    );
+    assert!(!text.contains("more."), "{text}");
+    assert_eq!(first.buttons().len(), 1);
+    assert_eq!(first.buttons()[0].0, "Next ›");
+
+    // Next, Next: the same message shows pages 2 and 3; page 3 has Anna and Prev only.
+    app.tg
+        .press_button(&owner(), first.message_id, &first.button_data()[0]);
+    let second = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| m.method == "editMessageText" && m.plain_text().contains("(21–40 of 45)"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(second.message_id, first.message_id);
+    let labels: Vec<String> = second.buttons().into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["‹ Prev", "Next ›"]);
+    app.tg
+        .press_button(&owner(), first.message_id, &second.button_data()[1]);
+    let third = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| m.method == "editMessageText" && m.plain_text().contains("(41–45 of 45)"),
+            WAIT,
+        )
+        .await;
+    assert!(
+        third.plain_text().contains("#1 Anna Berg"),
+        "{}",
+        third.plain_text()
+    );
+    let labels: Vec<String> = third.buttons().into_iter().map(|(l, _)| l).collect();
+    assert_eq!(labels, ["‹ Prev"]);
+
+    // A search by part of a name, letter case ignored.
+    let found = app.owner_says("/patients zoë", "Patients named").await;
+    assert!(
+        found.plain_text().contains("#30 Zoë Ørsted"),
+        "{}",
+        found.plain_text()
+    );
+    assert!(!found.plain_text().contains("Anna"));
+    assert!(found.buttons().is_empty());
+    app.owner_says("/patients nobody", "No patient's name contains “nobody”")
+        .await;
+    app.stop().await;
+}

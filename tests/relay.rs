@@ -85,7 +85,11 @@ async fn a_staff_reply_reaches_the_patient_and_the_staff_member_is_told() {
             WAIT,
         )
         .await;
-    // The other staff member is not disturbed by it.
+    // The other staff member is not disturbed by a new message: only their copy of
+    // Anna's message now says it was answered.
+    app.tg
+        .wait_for(owner().id, |m| m.method == "editMessageText", WAIT)
+        .await;
     app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
     app.stop().await;
 }
@@ -231,17 +235,127 @@ async fn a_reply_about_an_erased_patient_is_not_sent() {
 async fn a_location_from_a_patient_sets_their_zone_and_is_not_relayed() {
     let app = TestApp::start().await;
     clinic_with_patient(&app, "Anna Berg").await;
-    app.tg.send_location(&anna(), 52.5, 13.4);
+    // Lisbon: west of Greenwich's whole-hour band, yet on its own zone, not "Etc/GMT+1".
+    app.tg.send_location(&anna(), 38.72, -9.14);
     app.tg
         .wait_for(
             anna().id,
             |m| {
                 m.plain_text()
-                    .contains("From your location I set Etc/GMT-1")
+                    .contains("From your location I set Europe/Lisbon")
             },
             WAIT,
         )
         .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM patients WHERE timezone = 'Europe/Lisbon'")
+            .await,
+        1
+    );
     app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    app.stop().await;
+}
+
+/// 818 numbered words, 4,089 characters: under Telegram's 4,096 for the sender, over
+/// what fits once the bot adds its heading.
+fn long_text(tag: &str) -> String {
+    (0..818)
+        .map(|i| format!("{tag}{i:03}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn long_messages_are_split_both_ways_and_never_cut() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, "Anna Berg").await;
+    let from_anna = long_text("a");
+    app.tg.send_text(&anna(), &from_anna);
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("reached Glow Clinic"),
+            WAIT,
+        )
+        .await;
+    let parts = app.tg.wait_for_count(sam().id, 2, WAIT).await;
+    assert!(
+        parts[0].plain_text().contains("wrote (1/2):"),
+        "{}",
+        parts[0].plain_text()
+    );
+    assert!(
+        parts[1].plain_text().contains("wrote (2/2):"),
+        "{}",
+        parts[1].plain_text()
+    );
+    let joined: String = parts.iter().map(|m| m.plain_text()).collect();
+    assert!(!joined.contains('…'));
+    for i in [0, 500, 817] {
+        assert!(joined.contains(&format!("a{i:03}")), "a{i:03} missing");
+    }
+
+    let from_sam = long_text("s");
+    app.tg.send_reply(&sam(), &from_sam, parts[1].message_id);
+    app.tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("Sent to Anna Berg, in 2 messages"),
+            WAIT,
+        )
+        .await;
+    let to_anna: String = app
+        .tg
+        .sent_to(anna().id)
+        .iter()
+        .map(|m| m.plain_text())
+        .filter(|t| t.contains("s000") || t.contains("s817"))
+        .collect();
+    assert!(!to_anna.contains('…'), "{to_anna}");
+    for i in [0, 409, 817] {
+        assert!(to_anna.contains(&format!("s{i:03}")), "s{i:03} missing");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn once_one_staff_member_answers_the_other_copies_say_who_and_when() {
+    let app = TestApp::start().await;
+    clinic_with_patient(&app, "Anna Berg").await;
+    let (to_olga, to_sam) = patient_writes(&app, "Can I go swimming?").await;
+    app.tg
+        .send_reply(&sam(), "Not for two days, please.", to_sam.message_id);
+    app.tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("Sent to Anna Berg"),
+            WAIT,
+        )
+        .await;
+    let edited = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| m.method == "editMessageText" && m.plain_text().contains("Answered by"),
+            WAIT,
+        )
+        .await;
+    let text = edited.plain_text();
+    assert!(
+        text.contains("Anna Berg (patient #1) wrote:\nCan I go swimming?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("✅ Answered by Sam, Mon 23 Nov, 14:00"),
+        "{text}"
+    );
+    assert_eq!(edited.message_id, to_olga.message_id);
+    // Sam's own copy stays as it was.
+    assert!(
+        !app.tg
+            .sent_to(sam().id)
+            .iter()
+            .any(|m| m.method == "editMessageText")
+    );
     app.stop().await;
 }

@@ -183,3 +183,43 @@ async fn enrolling_a_linked_patient_again_points_to_done() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn done_past_the_last_session_or_before_the_current_one_is_refused_with_the_reason() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    // Anna's session was Mon 23 Nov, 14:00 (Berlin): a /done dated before it would restart
+    // the course in the past and send every step since at once.
+    app.owner_says(
+        "/done #1 2026-11-20 10:00",
+        "before Anna Berg's current session (Mon 23 Nov, 14:00)",
+    )
+    .await;
+    app.owner_says("/series #1 2", "Anna Berg (#1): session 1 of 2")
+        .await;
+    app.owner_says("/done #1", "session 2 of 2").await;
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().starts_with("Session 2 of 2"),
+            WAIT,
+        )
+        .await;
+    let refused = app
+        .owner_says("/done #1", "has had all 2 sessions of their series")
+        .await;
+    assert!(
+        refused.plain_text().contains("/series #1 3"),
+        "{}",
+        refused.plain_text()
+    );
+    eventually("still session 2 of 2", || async {
+        app.count("SELECT session_no FROM series WHERE patient_id = 1")
+            .await
+            == 2
+    })
+    .await;
+    app.tg.skip_sent(anna().id);
+    app.tg.assert_nothing_sent_to(anna().id, QUIET).await;
+    app.stop().await;
+}

@@ -187,18 +187,14 @@ async fn each_bad_text_is_refused_with_its_problem_and_the_old_text_stays() {
     );
     let why = refused(&app, "Hi {first_name").await;
     assert!(why.contains("without its"), "{why}");
-    // A photo without a caption has no text at all.
+    // A photo is not a text, and the edit stays open.
     app.tg.send_photo(&owner(), None);
     let why = app
         .tg
-        .wait_for(
-            owner().id,
-            |m| m.plain_text().starts_with("Not saved:"),
-            WAIT,
-        )
+        .wait_for(owner().id, |m| m.plain_text().contains("not a text"), WAIT)
         .await
         .plain_text();
-    assert!(why.contains("the text is empty"), "{why}");
+    assert!(why.contains("your edit is still open"), "{why}");
 
     start_edit(&app, &owner(), "reply.schedule_item").await;
     let why = refused(&app, "{title} soon").await;
@@ -575,5 +571,56 @@ async fn save_on_an_older_preview_never_saves_a_newer_text() {
     app.tg
         .wait_for(anna().id, |m| m.plain_text() == "Second try", WAIT)
         .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reset_of_a_default_text_adds_no_version_a_second_edit_says_the_first_was_discarded_and_a_photo_is_not_a_text()
+ {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    // Never changed: nothing to reset, and no version saved.
+    app.owner_says(
+        "/reset step.sun-morning",
+        "step.sun-morning (en) already uses the default text; nothing changed.",
+    )
+    .await;
+    assert_eq!(versions(&app).await, 0);
+    // Reset twice: the second adds nothing.
+    edit_and_save(&app, &owner(), "step.sun-morning", "Our own sun text").await;
+    app.owner_says("/reset step.sun-morning", "uses the default text again")
+        .await;
+    assert_eq!(versions(&app).await, 2);
+    app.owner_says("/reset step.sun-morning", "already uses the default text")
+        .await;
+    assert_eq!(versions(&app).await, 2);
+
+    // A second /edit while the first is open says the first was discarded.
+    start_edit(&app, &owner(), "step.sun-morning").await;
+    let second = start_edit(&app, &owner(), "step.makeup-ok").await;
+    assert!(
+        second
+            .plain_text()
+            .starts_with("Your unsaved edit of step.sun-morning (en) was discarded"),
+        "{}",
+        second.plain_text()
+    );
+
+    // A photo with a caption is not taken as the new text; the edit stays open.
+    app.tg.skip_sent(owner().id);
+    app.tg.send_photo(&owner(), Some("New makeup text"));
+    let refused = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("not a text"), WAIT)
+        .await;
+    assert!(
+        refused.plain_text().contains("step.makeup-ok (en)"),
+        "{}",
+        refused.plain_text()
+    );
+    app.tg.send_text(&owner(), "New makeup text");
+    let p = preview(&app, &owner()).await;
+    save(&app, &owner(), &p).await;
+    assert_eq!(versions(&app).await, 3);
     app.stop().await;
 }

@@ -210,16 +210,19 @@ async fn a_step_switched_off_is_left_out_and_enrolled_patients_lose_it_when_conf
         row(&app, anna().id, "activities").await.unwrap().1,
         "cancelled"
     );
-    // A second press of the same button changes nothing more.
+    // A second press of the same button changes nothing more, and says so.
     app.tg
         .press_button(&owner(), answer.message_id, &answer.button_data()[0]);
-    app.tg
-        .wait_for(
-            owner().id,
-            |m| m.plain_text().contains("re-planned for 0 enrolled"),
-            WAIT,
-        )
-        .await;
+    eventually(
+        "the second press is answered as already applied",
+        || async {
+            app.tg.answered_callbacks().iter().any(|(_, t)| {
+                t.as_deref()
+                    .is_some_and(|t| t.starts_with("Already applied"))
+            })
+        },
+    )
+    .await;
     app.tg.skip_sent(anna().id);
     app.clock.set(berlin("2026-11-24 13:00"));
     let m = app
@@ -327,5 +330,70 @@ async fn a_quiet_hours_change_re_plans_by_the_clinics_own_timing() {
         row(&app, anna().id, "makeup-ok").await.unwrap().0 == berlin("2026-11-25 08:00")
     })
     .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn timing_reads_back_as_shown_warns_about_quiet_hours_and_applies_once() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    let overview = app
+        .owner_says("/timing", "Course timing")
+        .await
+        .plain_text();
+    assert!(
+        overview.contains("\nhydrate-evening · 0d at 19:00"),
+        "{overview}"
+    );
+    // What is shown can be typed back.
+    app.owner_says(
+        "/timing hydrate-evening 0d at 19:00",
+        "hydrate-evening now goes out",
+    )
+    .await;
+    // Hours and a clock time do not go together, and the answer says what does.
+    let refused = app
+        .owner_says("/timing makeup-ok 3h 10:00", "whole days")
+        .await
+        .plain_text();
+    assert!(refused.contains("0d at 10:00"), "{refused}");
+    // A clock time in quiet hours is saved, with a warning.
+    let answer = app
+        .owner_says("/timing hydrate-evening 0d at 22:00", "now goes out")
+        .await;
+    assert!(
+        answer
+            .plain_text()
+            .contains("22:00 is inside your quiet hours (21:00–08:00), so this message will go out when they end, at 08:00"),
+        "{}",
+        answer.plain_text()
+    );
+    // Pressed twice, applied once, and audited.
+    let data = answer.button_data()[0].clone();
+    app.tg.press_button(&owner(), answer.message_id, &data);
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("re-planned for 1 enrolled patient"),
+            WAIT,
+        )
+        .await;
+    app.tg.press_button(&owner(), answer.message_id, &data);
+    eventually(
+        "the second press is answered as already applied",
+        || async {
+            app.tg.answered_callbacks().iter().any(|(_, text)| {
+                text.as_deref()
+                    .is_some_and(|t| t.contains("Already applied"))
+            })
+        },
+    )
+    .await;
+    app.tg.assert_nothing_sent_to(owner().id, QUIET).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'timing applied'")
+            .await,
+        1
+    );
     app.stop().await;
 }

@@ -9,7 +9,8 @@ use super::Ctx;
 use super::staff::{active_clinic, active_role};
 use crate::domain::link;
 use crate::domain::roles::{Action, allowed};
-use crate::domain::time::{parse_clock, parse_zone};
+use crate::domain::time::{find_zone, parse_clock};
+use crate::outbox::Outgoing;
 use crate::render::local_when;
 use crate::service::access::{self, ChangeOutcome, Setting};
 use crate::store::{Clinic, StaffMember, StaffRole, from_millis};
@@ -39,7 +40,7 @@ pub(crate) async fn authorize<'a>(
     Ok(Some((clinic, role)))
 }
 
-fn role_name(role: StaffRole) -> &'static str {
+pub(crate) fn role_name(role: StaffRole) -> &'static str {
     match role {
         StaffRole::Owner => "owner",
         StaffRole::Admin => "admin",
@@ -173,6 +174,7 @@ async fn change(ctx: &Ctx<'_>, who: &str, new: Option<StaffRole>) -> anyhow::Res
                 target = person.user_id,
                 "access revoked"
             );
+            tell_changed(ctx, clinic, person.user_id, None).await?;
             ctx.reply(format!(
                 "{name} no longer has access to {}.",
                 escape(&clinic.name)
@@ -187,12 +189,47 @@ async fn change(ctx: &Ctx<'_>, who: &str, new: Option<StaffRole>) -> anyhow::Res
                 ?role,
                 "role changed"
             );
+            tell_changed(ctx, clinic, person.user_id, Some(role)).await?;
             ctx.reply(format!("{name} is now {}.", role_name(role)))
                 .await
         }
         (ChangeOutcome::NotFound, _) => ctx.reply("That person no longer works here.".into()).await,
         (ChangeOutcome::Refused(why), _) => ctx.reply(why.to_string()).await,
     }
+}
+
+/// The person whose access changed is told, and their command menu follows: the
+/// patients' menu once they work for no clinic, else their role's staff menu.
+async fn tell_changed(
+    ctx: &Ctx<'_>,
+    clinic: &Clinic,
+    target: i64,
+    new: Option<StaffRole>,
+) -> anyhow::Result<()> {
+    if target == ctx.user_id() {
+        return Ok(());
+    }
+    let clinic_name = escape(&clinic.name);
+    let text = match new {
+        None => format!(
+            "You no longer have access to <b>{clinic_name}</b>: its staff commands are gone \
+             from your menu. If this is a mistake, ask the clinic's owner for a new invite."
+        ),
+        Some(role) => format!(
+            "You are now {} at <b>{clinic_name}</b>. /help lists what you can do.",
+            role_name(role)
+        ),
+    };
+    match ctx.deps.store.memberships(target).await?.first() {
+        Some((_, role)) => {
+            super::menus::set_staff_menu(&ctx.deps.outbox, target, *role);
+        }
+        None => {
+            super::menus::set_patient_menu(&ctx.deps.outbox, target);
+        }
+    }
+    ctx.deps.outbox.send(Outgoing::message(target, text));
+    Ok(())
 }
 
 pub async fn clinic(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
@@ -356,11 +393,14 @@ pub async fn settings(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         "settings changed"
     );
     let updated = changed.clinic;
-    let note = if moved > 0 {
+    let mut note = if moved > 0 {
         format!("\n\n{moved} upcoming reminders were re-planned.")
     } else {
         String::new()
     };
+    if key.eq_ignore_ascii_case("timezone") {
+        note.push_str("\n\nBooked appointments keep their date and time on the clock.");
+    }
     ctx.reply(format!("Saved.\n\n{}{note}", show_settings(&updated)))
         .await
 }
@@ -378,7 +418,17 @@ fn parse_setting(key: &str, value: &str, ctx: &Ctx<'_>) -> Result<Setting, Strin
             need("name")?;
             crate::service::clinic::check_clinic_name(value).map(Setting::Name).map_err(|e| escape_with_code(&e))
         }
-        "timezone" => parse_zone(value).map(Setting::Timezone).map_err(|e| escape_with_code(&e)),
+        "timezone" => {
+            need("time zone")?;
+            // A city, as patients' /timezone takes it, or an IANA name.
+            find_zone(value).map(Setting::Timezone).ok_or_else(|| {
+                format!(
+                    "<code>{}</code> is not a city or time zone I know. Try a nearby large \
+                     city (/settings timezone Munich) or a zone name like Europe/Berlin.",
+                    escape(value)
+                )
+            })
+        }
         "quiet" => {
             let mut parts = value.split_whitespace();
             match (parts.next().and_then(parse_clock), parts.next().and_then(parse_clock), parts.next()) {

@@ -32,6 +32,7 @@ pub async fn on_callback(q: CallbackQuery, deps: Arc<Deps>) -> anyhow::Result<()
         "del" => super::controls::on_delete_button(&deps, &q, rest).await,
         "rs" => super::controls::on_resume_button(&deps, &q, rest).await,
         "rc" => super::relay::on_clinic_button(&deps, &q, rest).await,
+        "pl" => super::patient_list::on_page_button(&deps, &q, rest).await,
         _ => Ok(None),
     };
     let answer = match handled {

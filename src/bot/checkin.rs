@@ -110,6 +110,7 @@ pub(crate) async fn alert_staff(
         clinic_id: clinic.id,
         patient_id,
         alert_id: Some(alert_id),
+        relay: None,
     };
     let text = alert_text(&alert, clinic.tz(), false);
     let receipts = to_staff(

@@ -7,13 +7,15 @@
 //! compiler asks for the arm, and warns about a variant no row makes.
 
 use crate::domain::enroll_args::MAX_NAME_CHARS;
+use crate::domain::roles::{Action, allowed};
+use crate::store::StaffRole;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Start(String),
     Help,
     Enroll(String),
-    Patients,
+    Patients(String),
     Alerts,
     Book(String),
     Unbook(String),
@@ -81,6 +83,9 @@ pub struct StaffDoc {
     pub help: &'static str,
     /// The description in the staff menu; `None` leaves a less-used command to /help.
     pub menu: Option<&'static str>,
+    /// What the command does, for the permission check: /help and the menu list a
+    /// command only for the roles allowed to use it.
+    pub needs: Action,
 }
 
 impl Spec {
@@ -106,6 +111,7 @@ impl Spec {
                 args,
                 help,
                 menu: None,
+                needs: Action::CarePatients,
             }),
             ..self
         }
@@ -124,6 +130,20 @@ impl Spec {
             ..self
         }
     }
+
+    /// After [`Spec::staff`]: only roles allowed `action` are shown the command.
+    const fn needs(self, action: Action) -> Spec {
+        let Some(doc) = self.staff else {
+            panic!("a permission needs a staff help line first");
+        };
+        Spec {
+            staff: Some(StaffDoc {
+                needs: action,
+                ..doc
+            }),
+            ..self
+        }
+    }
 }
 
 /// Every command, in menu order (both menus list their commands in this order).
@@ -135,8 +155,11 @@ pub const COMMANDS: &[Spec] = &[
             "enroll a patient after their session (default: now; the day may also be 23.11.2026, 23.11. or yesterday) and get their one-time link",
         )
         .staff_menu("Enroll a patient: /enroll Anna Berg 14:30"),
-    Spec::new("patients", |_| Command::Patients)
-        .staff("", "your clinic's patients, their status and next reminder")
+    Spec::new("patients", Command::Patients)
+        .staff(
+            "[name]",
+            "your clinic's patients, their status and next reminder, page by page; with a name, those whose name contains it",
+        )
         .staff_menu("Your clinic's patients"),
     Spec::new("alerts", |_| Command::Alerts)
         .staff(
@@ -199,14 +222,17 @@ pub const COMMANDS: &[Spec] = &[
     ),
     Spec::new("edit", Command::Edit)
         .staff("<key> [lang]", "change a text (owner, admins)")
+        .needs(Action::ChangeTexts)
         .staff_menu("Change a text: /edit step.sun-morning en"),
     Spec::new("history", Command::History).staff("<key> [lang]", "the saved versions of a text"),
     Spec::new("revert", Command::Revert).staff(
         "<key> <version> [lang]",
         "bring back a saved version (owner, admins)",
-    ),
+    )
+    .needs(Action::ChangeTexts),
     Spec::new("reset", Command::Reset)
-        .staff("<key> [lang]", "back to the default text (owner, admins)"),
+        .staff("<key> [lang]", "back to the default text (owner, admins)")
+        .needs(Action::ChangeTexts),
     Spec::new("timing", Command::Timing)
         .staff(
             "[<step> 36h | off | default]",
@@ -239,13 +265,16 @@ pub const COMMANDS: &[Spec] = &[
         .staff_menu("The clinic's people and roles"),
     Spec::new("invite", Command::Invite)
         .staff("staff|admin", "a one-time invite link (owners and admins)")
+        .needs(Action::Invite)
         .staff_menu("Invite staff or an admin"),
     Spec::new("revoke", Command::Revoke)
-        .staff("<person>", "take away someone's access (owners and admins)"),
+        .staff("<person>", "take away someone's access (owners and admins)")
+        .needs(Action::ManageStaff),
     Spec::new("role", Command::Role).staff(
         "<person> admin|staff",
         "change someone's role (owners and admins)",
-    ),
+    )
+    .needs(Action::ManageStaff),
     Spec::new("clinic", Command::Clinic)
         .staff("[number]", "show or switch the clinic you act for")
         .staff_menu("Show or switch your clinic"),
@@ -254,6 +283,7 @@ pub const COMMANDS: &[Spec] = &[
             "",
             "name, time zone, quiet hours, contact, plan, link lifetime (owners)",
         )
+        .needs(Action::ChangeSettings)
         .staff_menu("Clinic settings (owners)"),
     Spec::new("stats", Command::Stats)
         .staff(
@@ -263,6 +293,7 @@ pub const COMMANDS: &[Spec] = &[
         .staff_menu("Clinic figures (owners, admins)"),
     Spec::new("audit", Command::Audit)
         .staff("[n]", "who did what, recently (owners)")
+        .needs(Action::ReadAudit)
         .staff_menu("Recent actions (owners)"),
     Spec::new("help", |_| Command::Help)
         .patient_menu("What this bot does")
@@ -275,14 +306,20 @@ pub fn staff_docs() -> impl Iterator<Item = (&'static str, StaffDoc)> {
     COMMANDS.iter().filter_map(|c| Some((c.name, c.staff?)))
 }
 
-/// The staff /help text (HTML): one line per staff command, from [`COMMANDS`].
-pub struct StaffHelp;
+/// The staff commands someone with `role` may use, in /help order.
+pub fn staff_docs_for(role: StaffRole) -> impl Iterator<Item = (&'static str, StaffDoc)> {
+    staff_docs().filter(move |(_, doc)| allowed(role, doc.needs))
+}
+
+/// The staff /help text (HTML) for a role: one line per command that role may use,
+/// from [`COMMANDS`].
+pub struct StaffHelp(pub StaffRole);
 
 impl std::fmt::Display for StaffHelp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use teloxide::utils::html::escape;
         f.write_str("<b>Staff commands</b>")?;
-        for (name, doc) in staff_docs() {
+        for (name, doc) in staff_docs_for(self.0) {
             write!(f, "\n/{name}")?;
             if !doc.args.is_empty() {
                 write!(f, " {}", escape(doc.args))?;
@@ -307,6 +344,21 @@ impl Command {
             Some(c) => (c.make)(args.trim().to_string()),
             None => Command::Unknown(name.chars().take(32).collect()),
         })
+    }
+
+    /// A command only staff are told about (no patient has it), or /help and a bare
+    /// /start: what someone who lost their staff access would try first.
+    pub fn is_staff_side(&self) -> bool {
+        let this = std::mem::discriminant(self);
+        match self {
+            Command::Help => true,
+            Command::Start(payload) => payload.trim().is_empty(),
+            _ => COMMANDS.iter().any(|c| {
+                std::mem::discriminant(&(c.make)(String::new())) == this
+                    && c.staff.is_some()
+                    && c.patient_menu.is_none()
+            }),
+        }
     }
 
     /// For logs: the command word, never its arguments.
@@ -425,7 +477,7 @@ mod tests {
 
     /// The command each line of the staff help starts with.
     fn help_lines() -> Vec<String> {
-        StaffHelp
+        StaffHelp(StaffRole::Owner)
             .to_string()
             .lines()
             .filter_map(|l| l.strip_prefix('/'))
@@ -472,8 +524,30 @@ mod tests {
     }
 
     #[test]
+    fn the_staff_help_lists_only_what_the_role_may_do() {
+        let lines = |role| -> Vec<String> {
+            StaffHelp(role)
+                .to_string()
+                .lines()
+                .filter_map(|l| l.strip_prefix('/'))
+                .map(|l| l.split([' ', ':']).next().unwrap().to_string())
+                .collect()
+        };
+        let staff = lines(StaffRole::Staff);
+        for hidden in [
+            "edit", "revert", "reset", "invite", "revoke", "role", "settings", "audit",
+        ] {
+            assert!(!staff.iter().any(|l| l == hidden), "staff see /{hidden}");
+        }
+        assert!(staff.iter().any(|l| l == "timing") && staff.iter().any(|l| l == "enroll"));
+        let admin = lines(StaffRole::Admin);
+        assert!(admin.iter().any(|l| l == "invite") && admin.iter().any(|l| l == "edit"));
+        assert!(!admin.iter().any(|l| l == "settings" || l == "audit"));
+    }
+
+    #[test]
     fn the_staff_help_is_escaped_html() {
-        let help = StaffHelp.to_string();
+        let help = StaffHelp(StaffRole::Owner).to_string();
         assert!(help.starts_with("<b>Staff commands</b>\n"));
         assert!(help.contains("/enroll &lt;name&gt; [[YYYY-MM-DD] HH:MM]: enroll a patient"));
         assert!(help.contains("\n/help: this list"));

@@ -3,19 +3,20 @@
 
 use teloxide::types::BotCommand;
 
-use super::commands::{COMMANDS, staff_docs};
+use super::commands::{COMMANDS, staff_docs_for};
 use crate::outbox::Outbox;
+use crate::store::StaffRole;
 use crate::store::Store;
 
-fn patient_commands() -> Vec<BotCommand> {
+pub(crate) fn patient_commands() -> Vec<BotCommand> {
     COMMANDS
         .iter()
         .filter_map(|c| Some(BotCommand::new(c.name, c.patient_menu?)))
         .collect()
 }
 
-fn staff_commands() -> Vec<BotCommand> {
-    staff_docs()
+fn staff_commands(role: StaffRole) -> Vec<BotCommand> {
+    staff_docs_for(role)
         .filter_map(|(name, doc)| Some(BotCommand::new(name, doc.menu?)))
         .collect()
 }
@@ -25,7 +26,10 @@ fn staff_commands() -> Vec<BotCommand> {
 pub async fn set_menus(outbox: &Outbox, store: &Store) -> anyhow::Result<()> {
     let mut pending = vec![outbox.set_menu(None, patient_commands())];
     for user in store.all_staff_user_ids().await? {
-        pending.push(set_staff_menu(outbox, user));
+        // The role in the clinic they act for, as /help answers.
+        if let Some((_, role)) = store.memberships(user).await?.first() {
+            pending.push(set_staff_menu(outbox, user, *role));
+        }
     }
     for p in pending {
         p.await?;
@@ -33,9 +37,15 @@ pub async fn set_menus(outbox: &Outbox, store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The staff menu for one staff member's chat; a failure is logged by the outbox.
-pub fn set_staff_menu(outbox: &Outbox, chat: i64) -> tokio::task::JoinHandle<()> {
-    outbox.set_menu(Some(chat), staff_commands())
+/// The staff menu for one staff member's chat, with what their role may do; a failure
+/// is logged by the outbox.
+pub fn set_staff_menu(outbox: &Outbox, chat: i64, role: StaffRole) -> tokio::task::JoinHandle<()> {
+    outbox.set_menu(Some(chat), staff_commands(role))
+}
+
+/// Someone who no longer works for any clinic gets the patients' menu back.
+pub fn set_patient_menu(outbox: &Outbox, chat: i64) -> tokio::task::JoinHandle<()> {
+    outbox.set_menu(Some(chat), patient_commands())
 }
 
 #[cfg(test)]
@@ -57,7 +67,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            names(&staff_commands()),
+            names(&staff_commands(StaffRole::Owner)),
             [
                 "enroll",
                 "patients",
@@ -88,7 +98,7 @@ mod tests {
 
     #[test]
     fn every_menu_is_within_telegrams_limits() {
-        for menu in [patient_commands(), staff_commands()] {
+        for menu in [patient_commands(), staff_commands(StaffRole::Owner)] {
             assert!(!menu.is_empty() && menu.len() <= 100);
             let unique: BTreeSet<_> = menu.iter().map(|c| &c.command).collect();
             assert_eq!(unique.len(), menu.len(), "a command is listed twice");

@@ -13,6 +13,7 @@ mod gap;
 mod menus;
 mod patient;
 mod patient_admin;
+mod patient_list;
 mod relay;
 mod series;
 mod staff;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::InlineKeyboardMarkup;
+use teloxide::types::{ChatMemberUpdated, InlineKeyboardMarkup};
 use tokio::sync::Notify;
 
 use crate::catalog::{BASE_LANG, Catalog, Reply};
@@ -69,6 +70,11 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 timed(deps.clone(), on_message(msg, deps))
             }),
         )
+        .branch(Update::filter_my_chat_member().endpoint(
+            |update: ChatMemberUpdated, deps: Arc<Deps>| {
+                timed(deps.clone(), on_membership(update, deps))
+            },
+        ))
         .branch(
             Update::filter_callback_query().endpoint(|q: CallbackQuery, deps: Arc<Deps>| {
                 timed(deps.clone(), callbacks::on_callback(q, deps))
@@ -106,6 +112,27 @@ async fn on_message(msg: Message, deps: Arc<Deps>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The bot's own membership changed. Added to a group, it says once that it works in
+/// private chats and leaves: a group would show patients' and staff messages to everyone
+/// in it.
+async fn on_membership(update: ChatMemberUpdated, deps: Arc<Deps>) -> anyhow::Result<()> {
+    let chat = update.chat.id.0;
+    if update.chat.is_private() || !update.new_chat_member.kind.is_present() {
+        return Ok(());
+    }
+    tracing::info!(chat, "added to a group: leaving");
+    leave_group(&deps, chat, update.from.language_code.as_deref());
+    Ok(())
+}
+
+/// Says in a group that the bot works in private chats only, then leaves it.
+fn leave_group(deps: &Deps, chat: i64, language_code: Option<&str>) {
+    let lang = deps.catalog.pick_language(language_code, BASE_LANG);
+    let text = deps.catalog.reply(&lang, Reply::PrivateOnly).render(&[]);
+    deps.answer(chat, text);
+    deps.outbox.send(Outgoing::leave(chat));
+}
+
 #[tracing::instrument(skip_all, fields(chat = msg.chat.id.0, command))]
 async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
     let Some(user) = msg.from.as_ref() else {
@@ -117,14 +144,9 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         tracing::Span::current().record("command", c.name());
     }
     if !msg.chat.is_private() {
-        // Answer commands only, so the bot does not chatter in a group.
-        if command.is_some() {
-            let lang = deps
-                .catalog
-                .pick_language(user.language_code.as_deref(), BASE_LANG);
-            let text = deps.catalog.reply(&lang, Reply::PrivateOnly).render(&[]);
-            deps.answer(msg.chat.id.0, text);
-        }
+        // Still in a group (added before the bot left groups on its own, or its leaving
+        // failed): say so once and leave.
+        leave_group(deps, msg.chat.id.0, user.language_code.as_deref());
         return Ok(());
     }
     let memberships = deps.store.memberships(user.id.0 as i64).await?;
@@ -148,6 +170,21 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         ctx.patient = deps.store.patient_by_chat(msg.chat.id.0).await?;
         ctx.courses = deps.store.current_courses(msg.chat.id.0).await?;
     }
+    if !ctx.is_staff()
+        && ctx.patient.is_none()
+        && command.as_ref().is_some_and(Command::is_staff_side)
+        && let Some((clinic, at)) = deps.store.revoked_from(ctx.user_id()).await?
+    {
+        // Someone whose staff access was taken away: told so, not greeted as a stranger.
+        return ctx
+            .reply(format!(
+                "You no longer have access to <b>{}</b> (since {}). If this is a mistake, \
+                 ask the clinic's owner for a new invite.",
+                teloxide::utils::html::escape(&clinic),
+                crate::render::local_date("en", &at)
+            ))
+            .await;
+    }
     match command {
         Some(Command::Start(payload)) if !payload.trim().is_empty() => {
             patient::open_link(&ctx, payload.trim()).await
@@ -160,16 +197,26 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
             }
         }
         Some(Command::Enroll(args)) => staff::enroll(&ctx, &args).await,
-        Some(Command::Patients) => staff::patients(&ctx).await,
+        Some(Command::Patients(args)) => patient_list::patients(&ctx, &args).await,
         Some(Command::Alerts) => checkin::alerts(&ctx).await,
         Some(Command::Book(args)) => booking::book(&ctx, &args).await,
         Some(Command::Unbook(args)) => booking::unbook(&ctx, &args).await,
         Some(Command::Done(args)) => series::done(&ctx, &args).await,
         Some(Command::Series(args)) => series::series(&ctx, &args).await,
+        // Staff who are not patients themselves get told what they would use instead.
+        Some(Command::Schedule) if ctx.is_staff() && ctx.patient.is_none() => {
+            ctx.reply(staff::PATIENT_SCHEDULE.into()).await
+        }
+        Some(Command::Stop) if ctx.is_staff() && ctx.patient.is_none() => {
+            ctx.reply(staff::PATIENT_STOP.into()).await
+        }
         Some(Command::Schedule) => patient::schedule(&ctx).await,
         Some(Command::Stop) => patient::stop(&ctx).await,
         Some(Command::Resume(args)) if ctx.is_staff() && !args.trim().is_empty() => {
             patient_admin::resume(&ctx, &args).await
+        }
+        Some(Command::Resume(_)) if ctx.is_staff() && ctx.patient.is_none() => {
+            ctx.reply(staff::PATIENT_RESUME.into()).await
         }
         Some(Command::Resume(_)) => controls::resume(&ctx).await,
         Some(Command::Patient(args)) => patient_admin::show(&ctx, &args).await,
@@ -213,7 +260,7 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
             // A reply to a message about a patient goes to that patient; otherwise the
             // text may be the new wording of an edit in progress.
             if let Some(replied) = msg.reply_to_message()
-                && relay::staff_reply(&ctx, replied.id.0).await?
+                && relay::staff_reply(&ctx, replied).await?
             {
                 return Ok(());
             }

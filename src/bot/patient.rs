@@ -46,6 +46,8 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
         outcome,
         LinkOutcome::Invalid
             | LinkOutcome::Expired
+            | LinkOutcome::Replaced { .. }
+            | LinkOutcome::InviteReplaced
             | LinkOutcome::Used {
                 by_this_person: false
             }
@@ -71,7 +73,8 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
                 ?role,
                 "joined a clinic"
             );
-            super::menus::set_staff_menu(&deps.outbox, ctx.chat().0);
+            super::menus::set_staff_menu(&deps.outbox, ctx.chat().0, role);
+            let help = super::commands::StaffHelp(role);
             let role = match role {
                 StaffRole::Owner => "the owner",
                 StaffRole::Admin => "an admin",
@@ -80,16 +83,33 @@ pub async fn open_link(ctx: &Ctx<'_>, payload: &str) -> anyhow::Result<()> {
             let text = format!(
                 "Welcome! You are now {role} of <b>{}</b>.\n\n{}",
                 teloxide::utils::html::escape(&clinic.name),
-                super::staff::HELP
+                help
             );
             answer(text).await
         }
-        LinkOutcome::AlreadyStaff { clinic, .. } => {
+        LinkOutcome::AlreadyStaff { clinic, role } => {
             let text = format!(
-                "You already work for <b>{}</b>; nothing changed. Send /help for your commands.",
-                teloxide::utils::html::escape(&clinic.name)
+                "You already work for <b>{}</b> as {}; nothing changed. Send /help for your \
+                 commands.",
+                teloxide::utils::html::escape(&clinic.name),
+                super::access::role_name(role)
             );
             answer(text).await
+        }
+        LinkOutcome::Replaced { clinic } => {
+            let text = Texts::new(&deps.store, &deps.catalog)
+                .reply(Some(clinic.id), &lang, Reply::LinkReplaced)
+                .await?
+                .render(&[("clinic_name", &clinic.name)]);
+            answer(text).await
+        }
+        LinkOutcome::InviteReplaced => {
+            answer(
+                "This link was replaced by a newer one, so it no longer works. Please ask \
+                 for the new link."
+                    .into(),
+            )
+            .await
         }
         LinkOutcome::Patient {
             patient,
@@ -242,23 +262,14 @@ async fn schedule_section(
         .filter(|a| a.kind == "note" && a.reminder_id.is_some())
         .collect();
     for r in upcoming.iter().take(30) {
-        // Booking messages are not plan steps: they share one title.
-        let booking_title;
-        let title = match crate::domain::booking::BookingStep::from_id(&r.step_id) {
-            Some(_) => {
-                booking_title = deps
-                    .catalog
-                    .reply(&lang, Reply::ScheduleBooking)
-                    .render(&[]);
-                booking_title.as_str()
-            }
-            None => titles
-                .get(&r.step_id)
-                .map(String::as_str)
-                .unwrap_or(&r.step_id),
-        };
+        // A clinic's own course names its steps; the catalog knows the rest (booking
+        // messages, nudges, the shipped plans).
+        let title = titles
+            .get(&r.step_id)
+            .cloned()
+            .unwrap_or_else(|| deps.catalog.step_title(&lang, &p.plan, &r.step_id));
         let when = local_when(&lang, &r.due().with_timezone(&tz));
-        let item = item_template.render(&[("when", &when), ("title", title)]);
+        let item = item_template.render(&[("when", &when), ("title", &title)]);
         text.push('\n');
         text.push_str(&item);
         // A personal note from the clinic goes with this message (/note).

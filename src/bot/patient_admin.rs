@@ -88,7 +88,7 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             let title = titles
                 .get(&r.step_id)
                 .cloned()
-                .unwrap_or_else(|| r.step_id.clone());
+                .unwrap_or_else(|| ctx.deps.catalog.step_title("en", &p.plan, &r.step_id));
             text.push_str(&format!(
                 "\n{} · {}",
                 local_when("en", &r.due().with_timezone(&tz)),
@@ -104,7 +104,7 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             let title = titles
                 .get(&r.step_id)
                 .cloned()
-                .unwrap_or_else(|| r.step_id.clone());
+                .unwrap_or_else(|| ctx.deps.catalog.step_title("en", &p.plan, &r.step_id));
             text.push_str(&format!(
                 "\n{} · {}",
                 local_when("en", &r.due().with_timezone(&tz)),

@@ -1,18 +1,21 @@
 //! Two-way messages: a patient's text or photo goes to every staff member of their
 //! clinic; a staff member's Telegram reply to it (or to an alert) goes back to the patient.
+//! A text too long for one Telegram message goes as several, never cut; once one staff
+//! member has answered a patient's message, the other staff copies say who and when.
 
 use teloxide::types::{CallbackQuery, Message};
 use teloxide::utils::html::escape;
 
 use super::{Ctx, Deps};
 use crate::catalog::Reply;
-use crate::domain::relay::{MAX_RELAYED_CAPTION, MAX_RELAYED_TEXT, clip};
+use crate::domain::relay::{MAX_RELAYED_CAPTION, MAX_RELAYED_TEXT, split};
 use crate::outbox::staff_alerts::{delivered, to_staff};
-use crate::outbox::{Content as Sent, Delivery, Lane, Outgoing, Photo, Thread};
+use crate::outbox::{Content as Sent, Lane, Outbox, Outgoing, Photo, Receipt, Thread};
+use crate::render::local_when;
 use crate::service::relay::{ReplyTarget, reply_target};
-use crate::store::Patient;
+use crate::store::{Clinic, Patient, Store};
 
-/// What a person sent that can be passed on.
+/// What a person sent that can be passed on, whole.
 enum Content {
     Text(String),
     Photo { file_id: String, caption: String },
@@ -24,14 +27,33 @@ fn content_of(msg: &Message) -> Option<Content> {
         let best = sizes.iter().max_by_key(|s| s.width * s.height)?;
         return Some(Content::Photo {
             file_id: best.file.id.0.clone(),
-            caption: clip(msg.caption().unwrap_or(""), MAX_RELAYED_CAPTION),
+            caption: msg.caption().unwrap_or("").trim().to_string(),
         });
     }
     let text = msg.text()?.trim();
-    (!text.is_empty()).then(|| Content::Text(clip(text, MAX_RELAYED_TEXT)))
+    (!text.is_empty()).then(|| Content::Text(text.to_string()))
 }
 
 const REPLY_HINT: &str = "<i>Reply to this message to answer.</i>";
+
+/// The staff copies of a patient's text: one message per part, each a thread of its own
+/// (a reply to any part reaches the patient).
+fn text_parts_for_staff(who: &str, text: &str) -> Vec<String> {
+    let parts = split(text, MAX_RELAYED_TEXT);
+    let n = parts.len();
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let head = if n > 1 {
+                format!("💬 {who} wrote ({}/{n}):", i + 1)
+            } else {
+                format!("💬 {who} wrote:")
+            };
+            format!("{head}\n{}\n\n{REPLY_HINT}", escape(part))
+        })
+        .collect()
+}
 
 /// A linked patient wrote (not a command): it goes to the clinic's staff. A person with
 /// courses from several clinics is asked which clinic it is for first (`rc:` buttons);
@@ -73,7 +95,8 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         let text = ctx.patient_reply(Reply::PickClinic).await?;
         return ctx.reply_with_buttons(text, markup).await;
     }
-    relay_to_clinic(ctx.deps, ctx.chat().0, &ctx.lang(), p, content).await
+    let relay_of = i64::from(ctx.msg.id.0);
+    relay_to_clinic(ctx.deps, ctx.chat().0, relay_of, &ctx.lang(), p, content).await
 }
 
 /// `rc:<message>:<patient>`: the clinic picked for a waiting message; it goes to that
@@ -109,7 +132,9 @@ pub async fn on_clinic_button(
         .lang
         .clone()
         .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
-    relay_to_clinic(deps, chat, &lang, &p, content).await?;
+    // The patient's message id is not kept while it waits: the waiting row's id (as a
+    // negative number, never a Telegram message id) ties the staff copies together.
+    relay_to_clinic(deps, chat, -choice, &lang, &p, content).await?;
     Ok(Some(String::new()))
 }
 
@@ -118,6 +143,7 @@ pub async fn on_clinic_button(
 async fn relay_to_clinic(
     deps: &Deps,
     chat: i64,
+    relay_of: i64,
     lang: &str,
     p: &Patient,
     content: Content,
@@ -127,34 +153,57 @@ async fn relay_to_clinic(
     };
     let staff = deps.store.staff_chats(clinic.id, None).await?;
     let who = format!("<b>{}</b> (patient #{})", escape(&p.name), p.id);
-    let thread = Thread {
+    let thread = |part: i64| Thread {
         clinic_id: clinic.id,
         patient_id: p.id,
         alert_id: None,
+        relay: Some((relay_of, part)),
     };
-    let (kind, to_send) = match &content {
+    let mut receipts = Vec::new();
+    let kind = match &content {
         Content::Text(text) => {
-            let html = format!("💬 {who} wrote:\n{}\n\n{REPLY_HINT}", escape(text));
-            ("text", Sent::Text(html))
+            for (i, html) in text_parts_for_staff(&who, text).into_iter().enumerate() {
+                let t = thread(i as i64);
+                receipts.extend(to_staff(
+                    &deps.outbox,
+                    &staff,
+                    Sent::Text(html),
+                    None,
+                    Some(t),
+                ));
+            }
+            "text"
         }
         Content::Photo { file_id, caption } => {
-            let caption = if caption.is_empty() {
+            let long = caption.chars().count() > MAX_RELAYED_CAPTION;
+            let caption_html = if caption.is_empty() {
                 format!("📷 {who} sent a photo.\n{REPLY_HINT}")
+            } else if long {
+                format!("📷 {who} sent a photo; its text follows.\n{REPLY_HINT}")
             } else {
                 format!("📷 {who} sent a photo:\n{}\n{REPLY_HINT}", escape(caption))
             };
-            let photo = Photo::FileId(file_id.clone());
-            (
-                "photo",
-                Sent::Photo {
-                    photo,
-                    caption,
-                    fallback: None,
-                },
-            )
+            let photo = Sent::Photo {
+                photo: Photo::FileId(file_id.clone()),
+                caption: caption_html,
+                fallback: None,
+            };
+            receipts.extend(to_staff(&deps.outbox, &staff, photo, None, Some(thread(0))));
+            if long {
+                for (i, html) in text_parts_for_staff(&who, caption).into_iter().enumerate() {
+                    let t = thread(i as i64 + 1);
+                    receipts.extend(to_staff(
+                        &deps.outbox,
+                        &staff,
+                        Sent::Text(html),
+                        None,
+                        Some(t),
+                    ));
+                }
+            }
+            "photo"
         }
     };
-    let receipts = to_staff(&deps.outbox, &staff, to_send, None, Some(thread));
     // The patient hears back once the staff copies are settled: that it reached the
     // clinic, or, if no staff member could be reached, how to contact the clinic.
     let texts = crate::service::texts::Texts::new(&deps.store, &deps.catalog);
@@ -170,11 +219,12 @@ async fn relay_to_clinic(
         .await?
         .render(&[("clinic_name", &clinic.name)]);
     let (outbox, patient, staff_n) = (deps.outbox.clone(), p.id, staff.len());
+    let clinic_id = clinic.id;
     tokio::spawn(async move {
         let delivered = delivered(receipts).await;
         tracing::info!(
             patient,
-            clinic = thread.clinic_id,
+            clinic = clinic_id,
             kind,
             staff = staff_n,
             delivered,
@@ -189,17 +239,69 @@ async fn relay_to_clinic(
 /// A staff member replied (in Telegram) to a message; if it was about a patient, the
 /// reply goes to them. False when the replied-to message is not about a patient (the
 /// caller answers then).
-pub async fn staff_reply(ctx: &Ctx<'_>, replied_id: i32) -> anyhow::Result<bool> {
+pub async fn staff_reply(ctx: &Ctx<'_>, replied: &Message) -> anyhow::Result<bool> {
     let clinic_ids: Vec<i64> = ctx.memberships.iter().map(|(c, _)| c.id).collect();
-    let target = reply_target(&ctx.deps.store, ctx.chat().0, replied_id, &clinic_ids).await?;
+    let target = reply_target(&ctx.deps.store, ctx.chat().0, replied.id.0, &clinic_ids).await?;
     if matches!(target, ReplyTarget::NotAThread) {
         return Ok(false);
     }
-    pass_on_staff_reply(ctx, target).await?;
+    pass_on_staff_reply(ctx, target, replied).await?;
     Ok(true)
 }
 
-async fn pass_on_staff_reply(ctx: &Ctx<'_>, target: ReplyTarget) -> anyhow::Result<()> {
+/// The messages that carry a staff member's reply to the patient: the first under the
+/// clinic's heading, the rest of a long text after it.
+async fn messages_to_patient(
+    ctx: &Ctx<'_>,
+    patient: &Patient,
+    clinic: &Clinic,
+    chat: i64,
+    content: &Content,
+) -> anyhow::Result<Vec<Outgoing>> {
+    let lang = patient
+        .lang
+        .clone()
+        .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
+    let texts = crate::service::texts::Texts::new(&ctx.deps.store, &ctx.deps.catalog);
+    let mut out = Vec::new();
+    let text = match content {
+        Content::Text(text) => text.as_str(),
+        Content::Photo { file_id, caption } => {
+            let long = caption.chars().count() > MAX_RELAYED_CAPTION;
+            let html = texts
+                .reply(Some(clinic.id), &lang, Reply::RelayPhotoCaption)
+                .await?
+                .render(&[
+                    ("clinic_name", &clinic.name),
+                    ("message", if long { "" } else { caption }),
+                ]);
+            let photo = Photo::FileId(file_id.clone());
+            out.push(Outgoing::photo(chat, Lane::Message, photo, html));
+            if !long {
+                return Ok(out);
+            }
+            caption.as_str()
+        }
+    };
+    let heading = texts
+        .reply(Some(clinic.id), &lang, Reply::RelayFromClinic)
+        .await?;
+    for (i, part) in split(text, MAX_RELAYED_TEXT).iter().enumerate() {
+        let html = if i == 0 && out.is_empty() {
+            heading.render(&[("clinic_name", &clinic.name), ("message", part)])
+        } else {
+            escape(part)
+        };
+        out.push(Outgoing::message(chat, html));
+    }
+    Ok(out)
+}
+
+async fn pass_on_staff_reply(
+    ctx: &Ctx<'_>,
+    target: ReplyTarget,
+    replied: &Message,
+) -> anyhow::Result<()> {
     let deps = ctx.deps;
     let (patient, clinic) = match target {
         ReplyTarget::Patient { patient, clinic } => (patient, clinic),
@@ -223,50 +325,97 @@ async fn pass_on_staff_reply(ctx: &Ctx<'_>, target: ReplyTarget) -> anyhow::Resu
     let Some(chat) = patient.chat_id else {
         return Ok(());
     };
-    let lang = patient
-        .lang
-        .clone()
-        .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
-    let texts = crate::service::texts::Texts::new(&deps.store, &deps.catalog);
-    let msg = match &content {
-        Content::Text(text) => {
-            let html = texts
-                .reply(Some(clinic.id), &lang, Reply::RelayFromClinic)
-                .await?
-                .render(&[("clinic_name", &clinic.name), ("message", text)]);
-            Outgoing::message(chat, html)
-        }
-        Content::Photo { file_id, caption } => {
-            let html = texts
-                .reply(Some(clinic.id), &lang, Reply::RelayPhotoCaption)
-                .await?
-                .render(&[("clinic_name", &clinic.name), ("message", caption)]);
-            Outgoing::photo(chat, Lane::Message, Photo::FileId(file_id.clone()), html)
-        }
-    };
-    let receipt = deps.outbox.send(msg);
-    // The staff member hears back once Telegram has answered.
+    let receipts: Vec<Receipt> = messages_to_patient(ctx, &patient, &clinic, chat, &content)
+        .await?
+        .into_iter()
+        .map(|m| deps.outbox.send(m))
+        .collect();
+    // What the other staff copies of the answered message will say once it is sent.
+    let answered = answered_note(ctx, &clinic, replied).await?;
+    // The staff member hears back once Telegram has answered for every part.
     let name = escape(&patient.name);
-    let (outbox, staff_chat, staff_user) = (deps.outbox.clone(), ctx.chat().0, ctx.user_id());
+    let (outbox, store) = (deps.outbox.clone(), deps.store.clone());
+    let (staff_chat, staff_user, replied_id) = (ctx.chat().0, ctx.user_id(), replied.id.0);
     tokio::spawn(async move {
-        let answer = match receipt.delivery().await {
-            Delivery::Sent { .. } => {
-                tracing::info!(
-                    patient = patient.id,
-                    clinic = clinic.id,
-                    staff = staff_user,
-                    "staff reply relayed"
-                );
+        let total = receipts.len();
+        let sent = delivered(receipts).await;
+        let answer = if sent == total {
+            tracing::info!(
+                patient = patient.id,
+                clinic = clinic.id,
+                staff = staff_user,
+                parts = total,
+                "staff reply relayed"
+            );
+            if let Some(note) = answered {
+                mark_answered(&outbox, &store, staff_chat, replied_id, note).await;
+            }
+            if total > 1 {
+                format!("Sent to <b>{name}</b>, in {total} messages.")
+            } else {
                 format!("Sent to <b>{name}</b>.")
             }
-            other => {
-                tracing::warn!(patient = patient.id, outcome = ?other, "could not relay a staff reply");
+        } else {
+            tracing::warn!(
+                patient = patient.id,
+                sent,
+                parts = total,
+                "could not relay a staff reply"
+            );
+            if sent == 0 {
                 format!(
                     "Telegram did not deliver this to <b>{name}</b>; they may have blocked the bot."
+                )
+            } else {
+                format!(
+                    "Telegram delivered only {sent} of the {total} messages to <b>{name}</b>; \
+                     they may have blocked the bot."
                 )
             }
         };
         outbox.send(Outgoing::answer(staff_chat, answer));
     });
     Ok(())
+}
+
+/// The answered message's text as the replier sees it, with "✅ Answered by Sam, <time>"
+/// below: the other copies carry the same text. `None` for a photo (its caption cannot
+/// be rewritten as text) or a message that is not a relayed patient message.
+async fn answered_note(
+    ctx: &Ctx<'_>,
+    clinic: &Clinic,
+    replied: &Message,
+) -> anyhow::Result<Option<String>> {
+    let Some(text) = replied.text() else {
+        return Ok(None);
+    };
+    let entities = replied.entities().unwrap_or_default();
+    let by = ctx
+        .deps
+        .store
+        .staff_of(clinic.id)
+        .await?
+        .into_iter()
+        .find(|s| s.user_id == ctx.user_id())
+        .map(|s| s.display_name)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| ctx.user.first_name.clone());
+    let when = local_when("en", &ctx.deps.clock.now().with_timezone(&clinic.tz()));
+    let body = crate::domain::entities::to_html(text, &super::templates::spans(entities));
+    Ok(Some(format!(
+        "{body}\n\n✅ Answered by <b>{}</b>, {when}",
+        escape(&by)
+    )))
+}
+
+/// Rewrites the other staff copies of the answered part so nobody answers twice.
+async fn mark_answered(outbox: &Outbox, store: &Store, chat: i64, message_id: i32, note: String) {
+    match store.other_relay_copies(chat, message_id).await {
+        Ok(copies) => {
+            for (other_chat, other_id) in copies {
+                outbox.send(Outgoing::edit(other_chat, other_id, note.clone()));
+            }
+        }
+        Err(e) => tracing::error!(chat, error = %e, "could not find the other staff copies"),
+    }
 }

@@ -1,6 +1,7 @@
 //! `/done` (a new session of the series: the course starts again over the same chat),
 //! `/series` (how many sessions), and "Please contact me to book" (`bn:` buttons).
 
+use chrono_tz::Tz;
 use teloxide::types::CallbackQuery;
 use teloxide::utils::html::escape;
 
@@ -24,8 +25,25 @@ fn session_label(number: i64, total: Option<i64>) -> String {
     }
 }
 
-fn outcome_text(outcome: SeriesOutcome, command: &str) -> Result<String, String> {
+fn outcome_text(outcome: SeriesOutcome, command: &str, tz: Tz) -> Result<String, String> {
     match outcome {
+        SeriesOutcome::SeriesComplete { patient, total } => Err(format!(
+            "<b>{}</b> (#{}) has had all {total} sessions of their series, so nothing was \
+             recorded. To add a session, extend the series first: /series #{} {}, then /done \
+             #{} again.",
+            escape(&patient.name),
+            patient.id,
+            patient.id,
+            total + 1,
+            patient.id
+        )),
+        SeriesOutcome::BeforeCurrent(p) => Err(format!(
+            "That is before <b>{}</b>'s current session ({}), so nothing was recorded. A new \
+             session comes after it: /done #{} HH:MM for today, or with its date.",
+            escape(&p.name),
+            local_when("en", &p.session().with_timezone(&tz)),
+            p.id
+        )),
         SeriesOutcome::NotFound(l) => Err(super::booking::not_found(&l, command)),
         SeriesOutcome::NotActive(p) => Err(format!(
             "The bot cannot send <b>{}</b> the course (status: {}).",
@@ -131,7 +149,7 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             "new session recorded"
         );
     }
-    let text = match outcome_text(outcome, "done") {
+    let text = match outcome_text(outcome, "done", tz) {
         Ok(head) => format!(
             "{head} on {}. The aftercare course starts again from it, in the same chat.",
             local_when("en", &parsed.session_at.with_timezone(&tz))
@@ -161,7 +179,7 @@ pub async fn series(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .await;
     }
     let outcome = set_series(&ctx.deps.store, clinic, &who, total).await?;
-    let text = match outcome_text(outcome, "series") {
+    let text = match outcome_text(outcome, "series", clinic.tz()) {
         Ok(head) => format!("{head}. Their messages now show it."),
         Err(e) => e,
     };

@@ -9,10 +9,16 @@ use crate::domain::enroll_args::parse_enroll;
 use crate::domain::link;
 use crate::outbox::{Lane, Outgoing, Photo};
 use crate::render::local_when;
-use crate::store::{Clinic, from_millis};
+use crate::store::Clinic;
 
-/// The staff /help text, listed from the command declarations in `commands.rs`.
-pub const HELP: super::commands::StaffHelp = super::commands::StaffHelp;
+/// `/schedule` from staff: it shows a patient their own messages.
+pub const PATIENT_SCHEDULE: &str = "/schedule shows patients their own coming messages. To see \
+     a patient's: /patient #12 (or their name); the course itself: /timing.";
+/// `/stop` from staff.
+pub const PATIENT_STOP: &str = "/stop is for patients, to stop their own reminders. To stop a \
+     patient's: /pause #12 (or /cancel #12 to end their course).";
+/// `/resume` without a patient, from staff.
+pub const PATIENT_RESUME: &str = "Whose reminders? Write /resume #12 (or their name).";
 
 /// The clinic a staff member acts for: the one chosen with /clinic, else the first
 /// they joined (`Store::memberships` puts it first).
@@ -29,8 +35,13 @@ pub async fn help(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     let clinic = active_clinic(ctx)
         .map(|c| escape(&c.name))
         .unwrap_or_default();
-    ctx.reply(format!("You work for <b>{clinic}</b>.\n\n{HELP}"))
-        .await
+    let role = active_role(ctx).unwrap_or(crate::store::StaffRole::Staff);
+    let help = super::commands::StaffHelp(role);
+    ctx.reply(format!(
+        "You work for <b>{clinic}</b> ({}).\n\n{help}",
+        super::access::role_name(role)
+    ))
+    .await
 }
 
 pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
@@ -109,59 +120,6 @@ pub async fn enroll(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-pub async fn patients(ctx: &Ctx<'_>) -> anyhow::Result<()> {
-    let Some(clinic) = active_clinic(ctx) else {
-        return ctx
-            .reply("Only clinic staff can list patients.".into())
-            .await;
-    };
-    const SHOWN: i64 = 30;
-    let rows = ctx.deps.store.list_patients(clinic.id, SHOWN).await?;
-    if rows.is_empty() {
-        return ctx
-            .reply("No patients yet. Enroll one with /enroll Anna Berg".into())
-            .await;
-    }
-    let tz = clinic.tz();
-    let courses =
-        crate::service::courses::listed(&ctx.deps.store, &ctx.deps.catalog, clinic).await?;
-    let mut text = format!("<b>Patients of {}</b>\n", escape(&clinic.name));
-    for r in &rows {
-        let next = match r.next_due {
-            Some(t) => format!(
-                "next {}",
-                local_when("en", &from_millis(t).with_timezone(&tz))
-            ),
-            None => "nothing planned".into(),
-        };
-        text.push_str(&format!(
-            "\n#{} {} · {}{} · {}",
-            r.id,
-            if r.name.is_empty() {
-                crate::outbox::staff_alerts::ERASED.to_string()
-            } else {
-                escape(&r.name)
-            },
-            r.status.label(),
-            // The course only where there is a choice of courses.
-            if courses.len() > 1 {
-                format!(
-                    " · {}",
-                    escape(&super::courses::course_label(&courses, &r.plan))
-                )
-            } else {
-                String::new()
-            },
-            next
-        ));
-    }
-    let total = ctx.deps.store.count_patients(clinic.id).await?;
-    if total > SHOWN {
-        text.push_str(&format!("\n\n…and {} more.", total - SHOWN));
-    }
-    ctx.reply(text).await
 }
 
 /// Sends the QR picture with its caption; the outbox sends the caption as text if

@@ -167,14 +167,23 @@ pub async fn edit(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Err(r) => return ctx.reply(refusal(&r)).await,
     };
     let now = deps.clock.now();
-    let id = match svc::start_edit(&deps.store, clinic, role, ctx.user_id(), &t, now).await? {
-        Ok(id) => id,
-        Err(r) => return ctx.reply(refusal(&r)).await,
+    let (id, discarded) =
+        match svc::start_edit(&deps.store, clinic, role, ctx.user_id(), &t, now).await? {
+            Ok(started) => started,
+            Err(r) => return ctx.reply(refusal(&r)).await,
+        };
+    let discarded = match discarded {
+        Some(d) => format!(
+            "Your unsaved edit of <b>{}</b> ({}) was discarded: one edit at a time.\n\n",
+            escape(&d.key),
+            escape(&d.lang)
+        ),
+        None => String::new(),
     };
     tracing::info!(clinic = clinic.id, key = %t.key, lang = %t.lang, draft = id, "edit started");
     ctx.reply_with_buttons(
         format!(
-            "Send me the new text for <b>{key}</b> ({lang}) as your next message. \
+            "{discarded}Send me the new text for <b>{key}</b> ({lang}) as your next message. \
              Bold, italic, underline, strikethrough, spoilers and links are kept.\n{ph}\n\
              Nothing changes until you press Save on the preview. The current text follows, to copy.",
             key = t.key,
@@ -193,7 +202,7 @@ pub async fn edit(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
 }
 
 /// Telegram's entities as our formats; kinds that carry no formatting are dropped.
-fn spans(entities: &[MessageEntity]) -> Vec<Span> {
+pub(crate) fn spans(entities: &[MessageEntity]) -> Vec<Span> {
     entities
         .iter()
         .filter_map(|e| {
@@ -225,10 +234,22 @@ fn spans(entities: &[MessageEntity]) -> Vec<Span> {
 pub async fn new_text(ctx: &Ctx<'_>) -> anyhow::Result<bool> {
     let deps = ctx.deps;
     // Most plain messages from staff are not an edit's text: a read, no transaction.
-    if deps.store.template_draft_of(ctx.user_id()).await?.is_none() {
+    let Some(open) = deps.store.template_draft_of(ctx.user_id()).await? else {
         return Ok(false);
-    }
+    };
     let msg = ctx.msg;
+    if msg.text().is_none() {
+        // A photo's caption (or a file's) is not taken as the new text: it would lose the
+        // picture without a word.
+        ctx.reply(format!(
+            "That is not a text, so I did not take it as the new text of <b>{}</b> ({}). \
+             Send the new text as a plain message; your edit is still open.",
+            escape(&open.key),
+            escape(&open.lang)
+        ))
+        .await?;
+        return Ok(true);
+    }
     let (text, entities) = match (msg.text(), msg.caption()) {
         (Some(t), _) => (t, msg.entities().unwrap_or_default()),
         (None, Some(c)) => (c, msg.caption_entities().unwrap_or_default()),
@@ -386,7 +407,14 @@ pub async fn reset(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     };
     let now = deps.clock.now();
     match svc::reset(&deps.store, clinic, role, ctx.user_id(), &t, now).await? {
-        Ok(new) => {
+        Ok(None) => {
+            ctx.reply(format!(
+                "<b>{}</b> ({}) already uses the default text; nothing changed.",
+                t.key, t.lang
+            ))
+            .await
+        }
+        Ok(Some(new)) => {
             tracing::info!(clinic = clinic.id, key = %t.key, lang = %t.lang, new, "text reset to default");
             ctx.reply(format!(
                 "<b>{}</b> ({}) uses the default text again (saved as version {new}; /revert undoes it).",

@@ -5,7 +5,7 @@ use teloxide::types::Location;
 
 use super::Ctx;
 use crate::catalog::Reply;
-use crate::domain::time::{find_zone, zone_from_longitude};
+use crate::domain::time::{find_zone, zone_at};
 use crate::service::patient::set_timezone;
 use crate::store::{Clinic, Patient};
 
@@ -40,12 +40,12 @@ pub async fn timezone(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     .await
 }
 
-/// A shared location sets a whole-hour zone from its longitude.
+/// A shared location sets the zone of that place (a boundary lookup, not the longitude).
 pub async fn location(ctx: &Ctx<'_>, location: &Location) -> anyhow::Result<()> {
     let Some((p, clinic)) = ctx.linked_patient().await? else {
         return Ok(());
     };
-    let zone = zone_from_longitude(location.longitude);
+    let zone = zone_at(location.latitude, location.longitude);
     follow(ctx, p, &clinic, zone).await?;
     answer(
         ctx,

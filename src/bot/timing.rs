@@ -36,7 +36,7 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
                 title
             ));
         }
-        text.push_str("\n\nChange one: /timing makeup-ok 36h · /timing activities off · /timing activities default");
+        text.push_str("\n\nChange one by typing it as shown: /timing makeup-ok 36h · /timing sun-morning 2d at 10:00 · /timing activities off · /timing activities default");
         return ctx.reply(text).await;
     }
     let now = deps.clock.now();
@@ -59,6 +59,9 @@ pub async fn timing(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         "<code>{}</code> {what} for patients enrolled from now on.",
         changed.step_id
     );
+    if let Some(warning) = &changed.warning {
+        text.push_str(&format!("\n\n⚠️ {warning}"));
+    }
     if changed.pending == 0 {
         return ctx.reply(text).await;
     }
@@ -88,7 +91,8 @@ pub async fn on_button(
         return Ok(None);
     };
     let user = q.from.id.0 as i64;
-    match deps.woken(svc::apply_to_enrolled(&deps.store, &deps.catalog, id, user).await?) {
+    let now = deps.clock.now();
+    match deps.woken(svc::apply_to_enrolled(&deps.store, &deps.catalog, id, user, now).await?) {
         Applied::Done { step_id, moved } => {
             super::templates::remove_buttons(deps, q);
             deps.answer(
@@ -100,6 +104,12 @@ pub async fn on_button(
                 ),
             );
             Ok(Some("Applied".into()))
+        }
+        Applied::AlreadyApplied { step_id } => {
+            super::templates::remove_buttons(deps, q);
+            Ok(Some(format!(
+                "Already applied: {step_id} was re-planned once, nothing changed."
+            )))
         }
         Applied::NotAllowed => Ok(Some(
             "Only the clinic's owner and admins can change the timing.".into(),

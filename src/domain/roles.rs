@@ -17,6 +17,8 @@ pub enum Action {
     ChangeSettings,
     /// See the clinic's figures (/stats).
     ReadStats,
+    /// Change what patients receive: texts and the course timing.
+    ChangeTexts,
 }
 
 pub fn allowed(role: StaffRole, action: Action) -> bool {
@@ -24,7 +26,7 @@ pub fn allowed(role: StaffRole, action: Action) -> bool {
     use StaffRole::*;
     match action {
         CarePatients => true,
-        Invite | ManageStaff | ReadStats => matches!(role, Owner | Admin),
+        Invite | ManageStaff | ReadStats | ChangeTexts => matches!(role, Owner | Admin),
         ReadAudit | ChangeSettings => role == Owner,
     }
 }

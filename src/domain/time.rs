@@ -128,6 +128,52 @@ pub fn parse_zone(name: &str) -> Result<Tz, String> {
     })
 }
 
+/// Cities people type that the tz database does not name its zones after (it names one
+/// city per zone): the clinics' own countries first, then large cities often travelled
+/// to. Lowercase, spaces as `_`, as `find_zone` compares.
+const CITIES: &[(&str, &str)] = &[
+    ("munich", "Europe/Berlin"),
+    ("münchen", "Europe/Berlin"),
+    ("hamburg", "Europe/Berlin"),
+    ("frankfurt", "Europe/Berlin"),
+    ("cologne", "Europe/Berlin"),
+    ("köln", "Europe/Berlin"),
+    ("düsseldorf", "Europe/Berlin"),
+    ("stuttgart", "Europe/Berlin"),
+    ("leipzig", "Europe/Berlin"),
+    ("dresden", "Europe/Berlin"),
+    ("hannover", "Europe/Berlin"),
+    ("nuremberg", "Europe/Berlin"),
+    ("nürnberg", "Europe/Berlin"),
+    ("bremen", "Europe/Berlin"),
+    ("graz", "Europe/Vienna"),
+    ("salzburg", "Europe/Vienna"),
+    ("innsbruck", "Europe/Vienna"),
+    ("linz", "Europe/Vienna"),
+    ("wien", "Europe/Vienna"),
+    ("geneva", "Europe/Zurich"),
+    ("genf", "Europe/Zurich"),
+    ("basel", "Europe/Zurich"),
+    ("bern", "Europe/Zurich"),
+    ("zürich", "Europe/Zurich"),
+    ("milan", "Europe/Rome"),
+    ("barcelona", "Europe/Madrid"),
+    ("porto", "Europe/Lisbon"),
+    ("nice", "Europe/Paris"),
+    ("venice", "Europe/Rome"),
+    ("florence", "Europe/Rome"),
+    ("munchen", "Europe/Berlin"),
+    ("san_francisco", "America/Los_Angeles"),
+    ("washington", "America/New_York"),
+    ("boston", "America/New_York"),
+    ("miami", "America/New_York"),
+    ("dubai", "Asia/Dubai"),
+    ("beijing", "Asia/Shanghai"),
+    ("delhi", "Asia/Kolkata"),
+    ("mumbai", "Asia/Kolkata"),
+    ("wellington", "Pacific/Auckland"),
+];
+
 /// A zone from what a traveller types: an IANA name in any case ("europe/paris") or a
 /// city from one ("Lisbon", "new york").
 pub fn find_zone(query: &str) -> Option<Tz> {
@@ -138,6 +184,11 @@ pub fn find_zone(query: &str) -> Option<Tz> {
     let wanted = q.replace(' ', "_").to_lowercase();
     if wanted.is_empty() {
         return None;
+    }
+    if let Some((_, zone)) = CITIES.iter().find(|(city, _)| *city == wanted)
+        && let Ok(tz) = zone.parse::<Tz>()
+    {
+        return Some(tz);
     }
     let zones = chrono_tz::TZ_VARIANTS.iter();
     zones
@@ -156,6 +207,22 @@ pub fn find_zone(query: &str) -> Option<Tz> {
             })
         })
         .copied()
+}
+
+/// The time zone at a place, from the tz boundary data bundled in `tzf-rs` (so Lisbon is
+/// Europe/Lisbon, with its summer time). Loaded on first use, then kept. At sea, where
+/// the data has only Etc/GMT±N zones, and if the data names a zone chrono-tz does not
+/// know, the whole-hour zone of the longitude.
+pub fn zone_at(latitude: f64, longitude: f64) -> Tz {
+    static FINDER: std::sync::LazyLock<tzf_rs::DefaultFinder> =
+        std::sync::LazyLock::new(tzf_rs::DefaultFinder::new);
+    if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
+        return zone_from_longitude(longitude.clamp(-180.0, 180.0));
+    }
+    FINDER
+        .get_tz_name(longitude, latitude)
+        .parse()
+        .unwrap_or_else(|_| zone_from_longitude(longitude))
 }
 
 /// The whole-hour zone of a longitude, for a shared location. It knows no summer time,
@@ -183,6 +250,34 @@ mod tests {
             tz,
             NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap(),
         )
+    }
+
+    #[test]
+    fn a_place_gets_its_real_zone_not_a_whole_hour_one() {
+        assert_eq!(
+            zone_at(38.72, -9.14),
+            "Europe/Lisbon".parse::<Tz>().unwrap()
+        );
+        assert_eq!(zone_at(52.5, 13.4), Berlin);
+        assert_eq!(
+            zone_at(-36.85, 174.76),
+            "Pacific/Auckland".parse::<Tz>().unwrap()
+        );
+        assert_eq!(zone_at(40.71, -74.0), New_York);
+        // Out of range input still gets a zone.
+        assert_eq!(zone_at(123.0, 13.4), zone_from_longitude(13.4));
+    }
+
+    #[test]
+    fn cities_the_tz_database_does_not_name_are_found_too() {
+        assert_eq!(find_zone("Munich"), Some(Berlin));
+        assert_eq!(find_zone("münchen"), Some(Berlin));
+        assert_eq!(find_zone("Auckland"), "Pacific/Auckland".parse().ok());
+        assert_eq!(
+            find_zone("san francisco"),
+            "America/Los_Angeles".parse().ok()
+        );
+        assert_eq!(find_zone("Atlantis"), None);
     }
 
     #[test]

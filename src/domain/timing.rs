@@ -37,9 +37,10 @@ pub enum TimingRequest {
     Default,
 }
 
-/// Reads `<step> <after> [HH:MM]`, `<step> off` or `<step> on|default`.
+/// Reads `<step> <after> [[at] HH:MM]`, `<step> off` or `<step> on|default`: what
+/// `/timing` shows (`1d at 09:00`) reads back as it is.
 pub fn parse_request(args: &str) -> Result<(String, TimingRequest), String> {
-    const USAGE: &str = "Use: /timing <step> <after> [HH:MM], /timing <step> off, or /timing <step> default (e.g. /timing makeup-ok 36h)";
+    const USAGE: &str = "Use: /timing <step> <after> [at HH:MM], /timing <step> off, or /timing <step> default (e.g. /timing makeup-ok 36h, /timing sun-morning 2d at 10:00)";
     let mut words = args.split_whitespace();
     let (Some(step), Some(first)) = (words.next(), words.next()) else {
         return Err(USAGE.into());
@@ -50,18 +51,29 @@ pub fn parse_request(args: &str) -> Result<(String, TimingRequest), String> {
         "on" | "default" if rest.is_empty() => TimingRequest::Default,
         _ => {
             // The last word may be a clock time; everything before it is the offset.
-            let (after_words, at) = match rest.last().and_then(|w| parse_clock(w)) {
+            let (mut after_words, at) = match rest.last().and_then(|w| parse_clock(w)) {
                 Some(t) => (&rest[..rest.len() - 1], Some(t)),
                 None => (&rest[..], None),
             };
+            if at.is_some()
+                && let Some((last, before)) = after_words.split_last()
+                && last.eq_ignore_ascii_case("at")
+            {
+                after_words = before;
+            }
             let text = std::iter::once(first)
                 .chain(after_words.iter().copied())
                 .collect::<Vec<_>>()
                 .join(" ");
             let after = parse_offset(&text).map_err(|e| format!("{e}. {USAGE}"))?;
-            if at.is_some() && !after.is_whole_days() {
+            if let Some(t) = at
+                && !after.is_whole_days()
+            {
                 return Err(format!(
-                    "a clock time only goes with whole days (0d, 1d, 2w), not `{text}`"
+                    "a clock time only goes with whole days: `0d at {t}` is the session's day, \
+                     `1d at {t}` the day after; `{text}` is not whole days (without a clock \
+                     time, `{text}` alone is due {text} after the session)",
+                    t = t.format("%H:%M")
                 ));
             }
             TimingRequest::Move { after, at }
@@ -106,12 +118,20 @@ pub fn apply(plan: &Plan, changes: &[(String, StepTiming)]) -> Plan {
     out
 }
 
-/// "24h", "1d at 09:00": how a step's timing reads in a list.
+/// "24h", "1d at 09:00", "0d at 19:00": how a step's timing reads in a list, and what
+/// `/timing <step> …` reads back. A clock time goes with whole days, shown as days.
 pub fn describe(after: Offset, at: Option<NaiveTime>) -> String {
-    let after = short(after);
     match at {
-        Some(t) => format!("{after} at {}", t.format("%H:%M")),
-        None => after,
+        Some(t) if after.is_whole_days() => {
+            let days = if after.days != 0 && after.days % 7 == 0 {
+                format!("{}w", after.days / 7)
+            } else {
+                format!("{}d", after.days)
+            };
+            format!("{days} at {}", t.format("%H:%M"))
+        }
+        Some(t) => format!("{} at {}", short(after), t.format("%H:%M")),
+        None => short(after),
     }
 }
 
@@ -201,6 +221,28 @@ at = "12:00"
             parse_request("sun-morning 36h 10:00")
                 .unwrap_err()
                 .contains("whole days")
+        );
+    }
+
+    #[test]
+    fn every_timing_shown_reads_back_as_the_same_timing() {
+        for (after, at) in [
+            ("0s", Some("19:00")),
+            ("1d", Some("09:00")),
+            ("2w", Some("10:30")),
+            ("36h", None),
+            ("1d 30m", None),
+            ("0s", None),
+        ] {
+            let after = parse_offset(after).unwrap();
+            let at = at.and_then(parse_clock);
+            let shown = describe(after, at);
+            let (_, read) = parse_request(&format!("step {shown}")).unwrap();
+            assert_eq!(read, TimingRequest::Move { after, at }, "{shown}");
+        }
+        assert_eq!(
+            describe(parse_offset("0s").unwrap(), parse_clock("19:00")),
+            "0d at 19:00"
         );
     }
 

@@ -80,16 +80,11 @@ pub enum Content {
     Edit { message_id: i32, text: String },
     /// Takes the buttons off a message sent earlier.
     RemoveButtons { message_id: i32 },
+    /// Leaves a group the bot was added to, after what was queued before it.
+    LeaveChat,
 }
 
-/// A staff-side message about a patient: remembered once sent, so a staff member's
-/// Telegram reply to it finds the patient (and, for an alert, the alert).
-#[derive(Debug, Clone, Copy)]
-pub struct Thread {
-    pub clinic_id: i64,
-    pub patient_id: i64,
-    pub alert_id: Option<i64>,
-}
+pub use crate::store::Thread;
 
 /// One message for the outbox.
 #[derive(Debug, Clone)]
@@ -150,6 +145,11 @@ impl Outgoing {
                 text: html,
             },
         )
+    }
+
+    /// Leaves the (group) chat once the answer queued before it has gone out.
+    pub fn leave(chat: i64) -> Self {
+        Self::new(chat, Lane::Answer, Content::LeaveChat)
     }
 
     /// Takes the buttons off a message sent earlier.
@@ -585,14 +585,7 @@ impl Inner {
                 if let Some(t) = job.msg.thread
                     && let Err(e) = self
                         .store
-                        .remember_thread(
-                            chat,
-                            *message_id,
-                            t.clinic_id,
-                            t.patient_id,
-                            t.alert_id,
-                            self.clock.now(),
-                        )
+                        .remember_thread(chat, *message_id, &t, self.clock.now())
                         .await
                 {
                     tracing::error!(error = %e, chat, "could not remember a staff thread");
@@ -683,6 +676,7 @@ impl Inner {
                     .map(id),
                 *message_id,
             ),
+            Content::LeaveChat => bot.leave_chat(chat).await.map(|_| 0),
         };
         outcome::classify(sent, |m| *m)
     }

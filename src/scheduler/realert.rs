@@ -49,6 +49,7 @@ impl Scheduler {
             clinic_id: alert.clinic_id,
             patient_id,
             alert_id: Some(alert.id),
+            relay: None,
         });
         let receipts = to_staff(
             &self.outbox,

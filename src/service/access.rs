@@ -7,7 +7,9 @@ use crate::catalog::Catalog;
 use crate::domain::link;
 use crate::domain::roles::{AccessChangeError, check_change};
 use crate::store::access::{self, Audit};
-use crate::store::{Clinic, LinkKind, StaffRole, Store, clinics, links, patients, reminders};
+use crate::store::{
+    Clinic, LinkKind, StaffRole, Store, bookings, clinics, links, patients, reminders,
+};
 
 /// How long a staff or admin invite stays valid.
 pub const INVITE_TTL: Duration = Duration::hours(48);
@@ -249,6 +251,7 @@ pub async fn change_setting(
                 .await?;
             }
         }
+        moved += replan_bookings(&mut tx, clinic, &updated, now).await?;
     }
     access::record(
         &mut tx,
@@ -267,6 +270,37 @@ pub async fn change_setting(
         clinic: updated,
         moved,
     })
+}
+
+/// Appointments keep their local date and wall-clock time when the clinic's zone
+/// changes (15:31 stays 15:31: the patient was told that time); only their reminders
+/// not yet sent are re-planned, for the new zone and quiet hours. Returns how many moved.
+async fn replan_bookings(
+    tx: &mut sqlx::SqliteConnection,
+    before: &Clinic,
+    after: &Clinic,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let (old_tz, tz, quiet) = (before.tz(), after.tz(), after.quiet_hours());
+    let mut moved = 0;
+    for b in bookings::booked_in_clinic(tx, after.id).await? {
+        let local = b.starts().with_timezone(&old_tz).naive_local();
+        let starts_at = crate::domain::time::resolve_local(tz, local);
+        if starts_at != b.starts() {
+            bookings::set_start(tx, b.id, starts_at).await?;
+        }
+        for m in crate::domain::booking::booking_messages(starts_at, now, tz, quiet) {
+            moved += reminders::move_pending(
+                tx,
+                b.patient_id,
+                m.step.id(),
+                m.due_at,
+                Some(m.expires_at),
+            )
+            .await?;
+        }
+    }
+    Ok(moved)
 }
 
 /// `/clinic <id>`: the person acts for `clinic_id` from now on (the caller checked they

@@ -33,6 +33,13 @@ pub enum LinkOutcome {
     },
     Invalid,
     Expired,
+    /// A patient link replaced by a newer one (`/relink`): the patient should ask the
+    /// clinic for it, not be told it merely expired.
+    Replaced {
+        clinic: Clinic,
+    },
+    /// An owner or invite link replaced by a newer one.
+    InviteReplaced,
     /// Used before; `by_this_person` when they are the one who used it.
     Used {
         by_this_person: bool,
@@ -72,12 +79,28 @@ pub async fn open_link(
         return Ok(LinkOutcome::Invalid);
     };
     if found.used_at.is_some() {
-        return Ok(LinkOutcome::Used {
-            by_this_person: found.used_by == Some(who.user_id),
+        let by_this_person = found.used_by == Some(who.user_id);
+        // Someone reopening the owner or invite link they joined with: still staff, so
+        // they are answered as staff.
+        if by_this_person
+            && found.kind != LinkKind::Patient
+            && let Some(role) = access::role_in(&mut tx, found.clinic_id, who.user_id).await?
+            && let Some(clinic) = clinics::clinic_in(&mut tx, found.clinic_id).await?
+        {
+            return Ok(LinkOutcome::AlreadyStaff { clinic, role });
+        }
+        return Ok(LinkOutcome::Used { by_this_person });
+    }
+    if found.voided {
+        return Ok(match found.kind {
+            LinkKind::Patient => match clinics::clinic_in(&mut tx, found.clinic_id).await? {
+                Some(clinic) => LinkOutcome::Replaced { clinic },
+                None => LinkOutcome::Invalid,
+            },
+            _ => LinkOutcome::InviteReplaced,
         });
     }
-    // A link replaced by /relink reads as expired: the person needs the new one.
-    if now >= found.expires_at || found.voided {
+    if now >= found.expires_at {
         return Ok(LinkOutcome::Expired);
     }
     let Some(clinic) = clinics::clinic_in(&mut tx, found.clinic_id).await? else {

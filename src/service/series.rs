@@ -16,6 +16,15 @@ pub enum SeriesOutcome {
     },
     /// Not linked, stopped or unreachable: the course could not reach them.
     NotActive(Box<Patient>),
+    /// `/done` when the patient already had every session of their series: there is no
+    /// "session 3 of 2"; staff extend the series first.
+    SeriesComplete {
+        patient: Box<Patient>,
+        total: i64,
+    },
+    /// `/done` dated before the session the patient is in: the course would restart in
+    /// the past and send every step since at once.
+    BeforeCurrent(Box<Patient>),
     NotFound(Lookup),
 }
 
@@ -44,6 +53,14 @@ pub async fn next_session(
     };
     if patient.status != PatientStatus::Active {
         return Ok(SeriesOutcome::NotActive(patient));
+    }
+    if session_at < patient.session() {
+        return Ok(SeriesOutcome::BeforeCurrent(patient));
+    }
+    if let (session_no, Some(total)) = series::series_in(&mut tx, patient.id).await?
+        && session_no >= total
+    {
+        return Ok(SeriesOutcome::SeriesComplete { patient, total });
     }
     let mut moved = (*patient).clone();
     moved.session_at = session_at.timestamp_millis();

@@ -225,11 +225,13 @@ pub async fn start_edit(
     user_id: i64,
     t: &Target,
     now: DateTime<Utc>,
-) -> Result<Result<i64, Refusal>, sqlx::Error> {
+) -> Result<Result<(i64, Option<stored::Draft>), Refusal>, sqlx::Error> {
     if !may_change(role) {
         return Ok(Err(Refusal::NotAllowed));
     }
     let mut tx = store.begin().await?;
+    // One edit at a time: an earlier one still open is replaced, and the caller says so.
+    let discarded = stored::template_draft_of(&mut tx, user_id).await?;
     let id = stored::start_template_draft(
         &mut tx,
         user_id,
@@ -240,7 +242,7 @@ pub async fn start_edit(
     )
     .await?;
     tx.commit().await?;
-    Ok(Ok(id))
+    Ok(Ok((id, discarded)))
 }
 
 /// An edit whose new text passed every check and waits for Save.
@@ -479,11 +481,20 @@ pub async fn reset(
     user_id: i64,
     t: &Target,
     now: DateTime<Utc>,
-) -> Result<Result<i64, Refusal>, sqlx::Error> {
+) -> Result<Result<Option<i64>, Refusal>, sqlx::Error> {
     if !may_change(role) {
         return Ok(Err(Refusal::NotAllowed));
     }
     let mut tx = store.begin().await?;
+    // Already the default (never changed, or reset last): no version that changes nothing.
+    let key = t.key.to_string();
+    if stored::latest_template_body(&mut tx, clinic.id, &key, &t.lang)
+        .await?
+        .flatten()
+        .is_none()
+    {
+        return Ok(Ok(None));
+    }
     let new = stored::save_template_version(
         &mut tx,
         clinic.id,
@@ -502,7 +513,7 @@ pub async fn reset(
     )
     .await?;
     tx.commit().await?;
-    Ok(Ok(new))
+    Ok(Ok(Some(new)))
 }
 
 /// The reply texts in a language, for a patient of a clinic (None: no clinic yet).

@@ -135,6 +135,9 @@ pub struct Changed {
     pub step_id: String,
     pub timing: StepTiming,
     pub pending: usize,
+    /// Said with the answer when the step's clock time falls in quiet hours: it is
+    /// saved, and goes out when they end.
+    pub warning: Option<String>,
 }
 
 /// `/timing <step> …` by a staff member: saves the change for new enrollments, with its
@@ -207,11 +210,25 @@ pub async fn change(
     access::record(&mut tx, audit, now).await?;
     tx.commit().await?;
     tracing::info!(clinic = clinic.id, step = %step.id, kind, timing = timing_id, "step timing changed");
+    let warning = match &timing {
+        StepTiming::Moved { at: Some(t), .. } if clinic.quiet_hours().contains(*t) => {
+            let quiet = clinic.quiet_hours();
+            Some(format!(
+                "{} is inside your quiet hours ({}), so this message will go out when they end, \
+                 at {}.",
+                t.format("%H:%M"),
+                quiet.describe(),
+                quiet.end.format("%H:%M")
+            ))
+        }
+        _ => None,
+    };
     Ok(Ok(Changed {
         timing_id,
         step_id: step.id.clone(),
         timing,
         pending,
+        warning,
     }))
 }
 
@@ -227,6 +244,10 @@ pub enum Applied {
         step_id: String,
         moved: u64,
     },
+    /// Someone already applied this change; nothing was re-planned again.
+    AlreadyApplied {
+        step_id: String,
+    },
     /// A newer change of the step replaced this one, or it does not exist.
     Stale,
     NotAllowed,
@@ -239,6 +260,7 @@ pub async fn apply_to_enrolled(
     catalog: &Catalog,
     timing_id: i64,
     user_id: i64,
+    now: DateTime<Utc>,
 ) -> Result<Applied, sqlx::Error> {
     let mut tx = store.begin().await?;
     let Some(change) = stored::step_timing(&mut tx, timing_id).await? else {
@@ -259,6 +281,11 @@ pub async fn apply_to_enrolled(
     let Some(plan) = clinic_plan(&mut tx, catalog, clinic.id, &change.plan).await? else {
         return Ok(Applied::Stale);
     };
+    if !stored::mark_applied(&mut tx, timing_id, user_id, now).await? {
+        return Ok(Applied::AlreadyApplied {
+            step_id: change.step_id,
+        });
+    }
     let tz = clinic.tz();
     let quiet = clinic.quiet_hours();
     let timing = to_domain(&change).map(|(_, t)| t);
@@ -284,6 +311,14 @@ pub async fn apply_to_enrolled(
             })
             .collect();
     let moved = stored::replan_reminders(&mut tx, &rows, SWITCHED_OFF).await?;
+    let audit = Audit {
+        clinic_id: clinic.id,
+        actor: Some(user_id),
+        action: "timing applied",
+        subject: Some(format!("step {}", change.step_id)),
+        detail: Some(format!("{moved} reminder(s) re-planned")),
+    };
+    access::record(&mut tx, audit, now).await?;
     tx.commit().await?;
     tracing::info!(clinic = clinic.id, step = %change.step_id, rows = moved, "timing applied to enrolled patients");
     Ok(Applied::Done {

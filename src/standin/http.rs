@@ -12,7 +12,9 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::methods::{answer_callback, edit, get_updates, send, send_chat_action, set_my_commands};
+use super::methods::{
+    answer_callback, edit, get_updates, leave_chat, send, send_chat_action, set_my_commands,
+};
 use super::{BOT_ID, MAX_BODY, Shared};
 
 pub(super) enum Reply {
@@ -63,6 +65,7 @@ pub(super) const METHODS: &[&str] = &[
     "editMessageText",
     "editMessageReplyMarkup",
     "sendChatAction",
+    "leaveChat",
 ];
 
 pub(super) fn percent_decode(s: &str) -> String {
@@ -160,6 +163,7 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
         "answerCallbackQuery" => answer_callback(&shared, &params),
         "editMessageText" | "editMessageReplyMarkup" => edit(&shared, &method, &params),
         "sendChatAction" => send_chat_action(&shared, &params),
+        "leaveChat" => leave_chat(&shared, &params),
         _ => err(404, "Not Found"),
     };
     finish(&shared, &method, chat, reply)

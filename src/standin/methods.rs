@@ -165,7 +165,22 @@ fn check_chat(inner: &Inner, p: &Params) -> Result<(i64, Value), Reply> {
     if inner.blocked.contains(&chat_id) {
         return Err(err(403, "Forbidden: bot was blocked by the user"));
     }
+    if inner.left.contains(&chat_id) {
+        return Err(err(403, "Forbidden: bot is not a member of the group chat"));
+    }
     Ok((chat_id, chat.clone()))
+}
+
+/// leaveChat: only a group or channel the bot is in can be left.
+pub(super) fn leave_chat(shared: &Shared, p: &Params) -> Reply {
+    let mut inner = shared.lock();
+    let chat_id = match check_chat(&inner, p) {
+        Ok((id, chat)) if chat["type"] != "private" => id,
+        Ok(_) => return bad("chat member status can't be changed in private chats"),
+        Err(r) => return r,
+    };
+    inner.left.insert(chat_id);
+    Reply::Ok(json!(true))
 }
 
 struct Formatted {

@@ -92,6 +92,8 @@ struct Inner {
     allowed_updates: Option<Vec<String>>,
     known_chats: HashMap<i64, Value>,
     blocked: HashSet<i64>,
+    /// Groups the bot left (leaveChat): it can no longer send there.
+    left: HashSet<i64>,
     messages: HashMap<i32, StoredMsg>,
     sent: Vec<SentMessage>,
     cursors: HashMap<i64, usize>,
@@ -251,6 +253,35 @@ impl StandIn {
             "title": format!("Test group {group_chat_id}"),
         });
         self.push_user_message(from, chat, None, |m| add_text(m, text))
+    }
+
+    /// `from` adds the bot to a (basic) group: a `my_chat_member` update, as Telegram
+    /// sends it, with the bot's status going from "left" to "member".
+    pub fn add_bot_to_group(&self, from: &Person, group_chat_id: i64) {
+        let chat = json!({
+            "id": group_chat_id,
+            "type": "group",
+            "title": format!("Test group {group_chat_id}"),
+        });
+        let bot = bot_user_json(&self.shared.identity);
+        let mut inner = self.shared.lock();
+        inner.known_chats.insert(group_chat_id, chat.clone());
+        inner.left.remove(&group_chat_id);
+        let update = json!({
+            "chat": chat,
+            "from": from.user_json(),
+            "date": unix_now(),
+            "old_chat_member": {"user": bot.clone(), "status": "left"},
+            "new_chat_member": {"user": bot, "status": "member"},
+        });
+        push_update(&mut inner, "my_chat_member", update);
+        drop(inner);
+        self.shared.updates_notify.notify_waiters();
+    }
+
+    /// Groups the bot has left.
+    pub fn left_chats(&self) -> Vec<i64> {
+        self.shared.lock().left.iter().copied().collect()
     }
 
     /// A private-chat reply to an earlier message (normally one the bot sent).

@@ -203,3 +203,24 @@ impl Store {
         Ok(())
     }
 }
+
+impl super::Store {
+    /// The clinic that last took `user_id`'s staff access away, and when (from the
+    /// audit trail), so a former staff member is told rather than treated as a stranger.
+    pub async fn revoked_from(
+        &self,
+        user_id: i64,
+    ) -> Result<Option<(String, DateTime<chrono_tz::Tz>)>, sqlx::Error> {
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT c.name, c.timezone, a.at FROM audit a JOIN clinics c ON c.id = a.clinic_id
+             WHERE a.action = 'revoke' AND a.subject = ? ORDER BY a.at DESC, a.id DESC LIMIT 1",
+        )
+        .bind(format!("user {user_id}"))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(name, tz, at)| {
+            let tz = tz.parse().unwrap_or(chrono_tz::UTC);
+            (name, super::from_millis(at).with_timezone(&tz))
+        }))
+    }
+}

@@ -115,6 +115,34 @@ pub async fn schedule_booking_messages(
     Ok(())
 }
 
+/// The clinic's appointments still booked, for re-planning when its settings change.
+pub async fn booked_in_clinic(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+) -> Result<Vec<Booking>, sqlx::Error> {
+    let sql =
+        format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE clinic_id = ? AND status = 'booked'");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(clinic_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Moves an appointment's start without touching anything else about it (the patient's
+/// answer stands: it is the same appointment, only its stored instant changes).
+pub async fn set_start(
+    conn: &mut SqliteConnection,
+    booking_id: i64,
+    starts_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE bookings SET starts_at = ? WHERE id = ?")
+        .bind(millis(starts_at))
+        .bind(booking_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Records the patient's answer; returns the answer before this one.
 pub async fn set_answer(
     conn: &mut SqliteConnection,

@@ -289,21 +289,47 @@ impl Store {
     }
 
     /// A clinic's patients, newest first, with their next pending reminder.
+    /// One page of the clinic's patients, newest first.
     pub async fn list_patients(
         &self,
         clinic_id: i64,
+        offset: i64,
         limit: i64,
     ) -> Result<Vec<PatientListing>, sqlx::Error> {
         sqlx::query_as(
             "SELECT p.id, p.name, p.plan, p.status, p.session_at,
                     (SELECT MIN(r.due_at) FROM reminders r
                       WHERE r.patient_id = p.id AND r.status IN ('pending', 'leased')) AS next_due
-             FROM patients p WHERE p.clinic_id = ? ORDER BY p.id DESC LIMIT ?",
+             FROM patients p WHERE p.clinic_id = ? ORDER BY p.id DESC LIMIT ? OFFSET ?",
         )
         .bind(clinic_id)
         .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await
+    }
+
+    /// Every patient of the clinic whose name contains `query` (letter case ignored,
+    /// beyond A–Z too, hence compared here rather than in SQL), newest first.
+    pub async fn search_patients(
+        &self,
+        clinic_id: i64,
+        query: &str,
+    ) -> Result<Vec<PatientListing>, sqlx::Error> {
+        let all: Vec<PatientListing> = sqlx::query_as(
+            "SELECT p.id, p.name, p.status, p.session_at,
+                    (SELECT MIN(r.due_at) FROM reminders r
+                      WHERE r.patient_id = p.id AND r.status IN ('pending', 'leased')) AS next_due
+             FROM patients p WHERE p.clinic_id = ? AND p.name != '' ORDER BY p.id DESC",
+        )
+        .bind(clinic_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let query = query.to_lowercase();
+        Ok(all
+            .into_iter()
+            .filter(|p| p.name.to_lowercase().contains(&query))
+            .collect())
     }
 
     pub async fn count_patients(&self, clinic_id: i64) -> Result<i64, sqlx::Error> {

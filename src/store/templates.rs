@@ -107,6 +107,25 @@ pub async fn template_history(
     .await
 }
 
+/// The body of the clinic's latest version of a text: `None` without any version,
+/// `Some(None)` when the latest is a reset to the default.
+pub async fn latest_template_body(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    key: &str,
+    lang: &str,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT body FROM template_versions WHERE clinic_id = ? AND key = ? AND lang = ?
+         ORDER BY version DESC LIMIT 1",
+    )
+    .bind(clinic_id)
+    .bind(key)
+    .bind(lang)
+    .fetch_optional(conn)
+    .await
+}
+
 /// Starts an edit, replacing the person's earlier one (whose buttons go stale).
 pub async fn start_template_draft(
     conn: &mut SqliteConnection,

@@ -4,6 +4,18 @@ use chrono::{DateTime, Utc};
 
 use super::{Store, millis};
 
+/// A staff-side message about a patient: remembered once sent, so a staff member's
+/// Telegram reply to it finds the patient (and, for an alert, the alert).
+#[derive(Debug, Clone, Copy)]
+pub struct Thread {
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub alert_id: Option<i64>,
+    /// For a relayed patient message: its Telegram id in the patient's chat, and which
+    /// part of it this copy carries, so the other copies can be marked once answered.
+    pub relay: Option<(i64, i64)>,
+}
+
 impl Store {
     /// Remembers a message sent to staff about a patient (and, for an alert, which
     /// alert it carries).
@@ -11,20 +23,21 @@ impl Store {
         &self,
         chat_id: i64,
         message_id: i32,
-        clinic_id: i64,
-        patient_id: i64,
-        alert_id: Option<i64>,
+        t: &Thread,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO staff_threads (chat_id, message_id, clinic_id, patient_id, alert_id, created_at)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+            "INSERT INTO staff_threads (chat_id, message_id, clinic_id, patient_id, alert_id,
+               relay_of, relay_part, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
         )
         .bind(chat_id)
         .bind(message_id)
-        .bind(clinic_id)
-        .bind(patient_id)
-        .bind(alert_id)
+        .bind(t.clinic_id)
+        .bind(t.patient_id)
+        .bind(t.alert_id)
+        .bind(t.relay.map(|r| r.0))
+        .bind(t.relay.map(|r| r.1))
         .bind(millis(now))
         .execute(&self.pool)
         .await?;
@@ -37,6 +50,26 @@ impl Store {
             "SELECT chat_id, message_id FROM staff_threads WHERE alert_id = ? ORDER BY created_at",
         )
         .bind(alert_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The other staff copies of the same part of the relayed patient message that
+    /// `(chat_id, message_id)` carries: (chat, message id). Empty for anything else.
+    pub async fn other_relay_copies(
+        &self,
+        chat_id: i64,
+        message_id: i32,
+    ) -> Result<Vec<(i64, i32)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT o.chat_id, o.message_id FROM staff_threads t
+             JOIN staff_threads o ON o.patient_id = t.patient_id AND o.relay_of = t.relay_of
+               AND o.relay_part = t.relay_part AND o.chat_id != t.chat_id
+             WHERE t.chat_id = ? AND t.message_id = ? AND t.relay_of IS NOT NULL
+             ORDER BY o.created_at",
+        )
+        .bind(chat_id)
+        .bind(message_id)
         .fetch_all(&self.pool)
         .await
     }

@@ -59,6 +59,25 @@ pub async fn step_timing(
         .await
 }
 
+/// Marks change `id` as applied to enrolled patients; false if it already was (a second
+/// press of the button, or two staff members pressing at once).
+pub async fn mark_applied(
+    conn: &mut SqliteConnection,
+    id: i64,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE step_timings SET applied_at = ?, applied_by = ? WHERE id = ? AND applied_at IS NULL",
+    )
+    .bind(super::millis(now))
+    .bind(user_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The id of the change in force for a step, if any.
 pub async fn latest_step_timing_id(
     conn: &mut SqliteConnection,
