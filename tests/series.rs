@@ -197,7 +197,25 @@ async fn done_past_the_last_session_or_before_the_current_one_is_refused_with_th
     .await;
     app.owner_says("/series #1 2", "Anna Berg (#1): session 1 of 2")
         .await;
-    app.owner_says("/done #1", "session 2 of 2").await;
+    // Today is inside microneedling's healing gap: confirmed with the button.
+    app.tg.send_text(&owner(), "/done #1");
+    let ask = app
+        .tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("inside the healing gap"),
+            WAIT,
+        )
+        .await;
+    app.tg
+        .press_button(&owner(), ask.message_id, &ask.button_data()[0]);
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| m.plain_text().contains("Anna Berg (#1): session 2"),
+            WAIT,
+        )
+        .await;
     app.tg
         .wait_for(
             anna().id,

@@ -65,6 +65,7 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         clinic,
         &parsed.patient,
         parsed.starts_at,
+        false,
     )
     .await?
     {

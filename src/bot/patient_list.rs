@@ -104,14 +104,9 @@ async fn page(
     // The course only where there is a choice of courses.
     let courses = crate::service::courses::listed(store, &deps.catalog, clinic).await?;
     for r in &rows {
+        let course = (courses.len() > 1).then(|| super::courses::course_label(&courses, &r.plan));
         text.push('\n');
-        text.push_str(&line(r, tz));
-        if courses.len() > 1 {
-            text.push_str(&format!(
-                " · {}",
-                escape(&super::courses::course_label(&courses, &r.plan))
-            ));
-        }
+        text.push_str(&line(r, tz, course.as_deref()));
     }
     if rows.is_empty() {
         text.push_str("\nNo more patients on this page.");
@@ -138,7 +133,8 @@ async fn page(
     Ok((text, buttons))
 }
 
-fn line(r: &PatientListing, tz: chrono_tz::Tz) -> String {
+/// One patient: number, name, status, course (where there is a choice), next reminder.
+fn line(r: &PatientListing, tz: chrono_tz::Tz, course: Option<&str>) -> String {
     let next = match r.next_due {
         Some(t) => format!(
             "next {}",
@@ -151,5 +147,8 @@ fn line(r: &PatientListing, tz: chrono_tz::Tz) -> String {
     } else {
         escape(&r.name)
     };
-    format!("#{} {name} · {} · {next}", r.id, r.status.label())
+    let course = course
+        .map(|c| format!(" · {}", escape(c)))
+        .unwrap_or_default();
+    format!("#{} {name} · {}{course} · {next}", r.id, r.status.label())
 }

@@ -119,6 +119,7 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         clinic,
         &who,
         parsed.session_at,
+        true,
     )
     .await?
     {

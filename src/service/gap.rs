@@ -30,12 +30,26 @@ pub async fn check(
     clinic: &Clinic,
     who: &PatientRef,
     when: DateTime<Utc>,
+    recording_session: bool,
 ) -> Result<Option<TooSoon>, sqlx::Error> {
     let mut conn = store.pool().acquire().await?;
     let patient = match patient_lookup::find_patient(&mut conn, clinic.id, who).await? {
         Lookup::One(p) if p.status == PatientStatus::Active => p,
         _ => return Ok(None),
     };
+    // What the action itself refuses (a time before the current session; for `/done`, a
+    // series already complete) is answered with that reason, not with a gap question
+    // whose confirmation would only lead to the refusal.
+    if when < patient.session() {
+        return Ok(None);
+    }
+    if recording_session
+        && let (session_no, Some(total)) =
+            crate::store::series::series_in(&mut conn, patient.id).await?
+        && session_no >= total
+    {
+        return Ok(None);
+    }
     let plan = super::timing::clinic_plan(&mut conn, catalog, clinic.id, &patient.plan).await?;
     drop(conn);
     let Some(plan) = plan else {

@@ -317,7 +317,7 @@ impl Store {
         query: &str,
     ) -> Result<Vec<PatientListing>, sqlx::Error> {
         let all: Vec<PatientListing> = sqlx::query_as(
-            "SELECT p.id, p.name, p.status, p.session_at,
+            "SELECT p.id, p.name, p.plan, p.status, p.session_at,
                     (SELECT MIN(r.due_at) FROM reminders r
                       WHERE r.patient_id = p.id AND r.status IN ('pending', 'leased')) AS next_due
              FROM patients p WHERE p.clinic_id = ? AND p.name != '' ORDER BY p.id DESC",
