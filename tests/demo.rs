@@ -64,17 +64,12 @@ fn stop_demo(mut demo: Demo) {
     let pid = child.id() as libc::pid_t;
     // SAFETY: a signal to the child this test started.
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "the demo exited with {status}");
-            return;
-        }
-        if std::time::Instant::now() > deadline {
+    match support::process::wait_exit(child, Duration::from_secs(20)) {
+        Some(status) => assert!(status.success(), "the demo exited with {status}"),
+        None => {
             let _ = child.kill();
             panic!("the demo did not stop within 20 s of SIGTERM");
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

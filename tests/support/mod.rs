@@ -4,4 +4,5 @@ pub mod app;
 pub mod exposition;
 pub mod fake_telegram;
 pub mod people;
+pub mod process;
 pub mod webdriver;
