@@ -216,14 +216,23 @@ pub async fn run(
             }
         }
     });
-    dispatcher
-        .dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("polling Telegram failed"),
-        )
-        .await;
-    let _ = stopper.await;
-    let _ = scheduler_task.await;
+    let dispatching = dispatcher.dispatch_with_listener(
+        listener,
+        LoggingErrorHandler::with_custom_text("polling Telegram failed"),
+    );
+    // Runs until shutdown; only then does its slowness mean anything.
+    let mut stopping = shutdown.clone();
+    tokio::pin!(dispatching);
+    tokio::select! {
+        () = &mut dispatching => {}
+        () = async {
+            let _ = stopping.wait_for(|s| *s).await;
+        } => {
+            watched_step("the dispatcher to stop polling", dispatching).await;
+        }
+    }
+    let _ = watched_step("the dispatcher's handlers", stopper).await;
+    let _ = watched_step("the scheduler", scheduler_task).await;
     // Answers queued by the last handlers still go out; queued reminders were given up
     // (they go out after a restart).
     if tokio::time::timeout(DRAIN, outbox.drained()).await.is_err() {
@@ -233,14 +242,26 @@ pub async fn run(
         );
     }
     if let Some(task) = http_task {
-        let _ = task.await;
+        let _ = watched_step("the --http listener", task).await;
     }
     if let Some(task) = backup_task {
-        let _ = task.await;
+        let _ = watched_step("a backup", task).await;
     }
-    store.close().await;
+    watched_step("the database to close", store.close()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Awaits one step of shutdown, saying every 5 s what it still waits for: a stop that
+/// hangs names its cause in the log instead of going quiet.
+async fn watched_step<F: std::future::Future>(what: &str, step: F) -> F::Output {
+    tokio::pin!(step);
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), &mut step).await {
+            Ok(out) => return out,
+            Err(_) => tracing::warn!(waiting_for = what, "shutdown is taking long"),
+        }
+    }
 }
 
 /// getUpdates counts as stuck after this long without an answer: a long poll answers

@@ -8,6 +8,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+/// The longest a stop may take: the outbox's drain (8 s) and a little more, inside the
+/// 10 s a supervisor commonly grants (the systemd unit allows 15 s).
+const SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_millis(9500);
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = aftercare::cli::Cli::parse();
@@ -20,6 +24,17 @@ async fn main() -> ExitCode {
         wait_for_signal().await;
         tracing::info!("shutdown requested");
         let _ = stop.send(true);
+        // A stop must end in bounded time (systemd and docker kill after theirs). All
+        // state is in SQLite, committed per action, so leaving now loses nothing: a
+        // reminder in flight is leased and goes out after the next start.
+        std::thread::spawn(|| {
+            std::thread::sleep(SHUTDOWN_LIMIT);
+            tracing::error!(
+                limit = ?SHUTDOWN_LIMIT,
+                "shutdown did not finish in time; exiting anyway (state is saved)"
+            );
+            std::process::exit(0);
+        });
     });
     match aftercare::commands::dispatch(cli, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,

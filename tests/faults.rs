@@ -406,7 +406,15 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
         .args(["-TERM", &bot.id().to_string()])
         .status()
         .unwrap();
-    assert_eq!(bot.wait().unwrap().code(), Some(0));
+    let Some(status) = support::process::wait_exit(&mut bot, std::time::Duration::from_secs(30))
+    else {
+        let _ = bot.kill();
+        panic!(
+            "the bot did not stop within 30 s of SIGTERM; its log:\n{}",
+            log.lock().unwrap()
+        );
+    };
+    assert_eq!(status.code(), Some(0));
     let after = log.lock().unwrap().clone();
 
     // A clear error, said once, naming what to check; and the recovery said too.
