@@ -374,22 +374,146 @@ async fn book_and_done_inside_the_healing_gap_ask_first_and_the_override_is_audi
     )
     .await;
 
-    // A session recorded today is inside the gap too.
+    // A session recorded today is inside the gap too. The answer reads as /done's own
+    // (with the series' "of N"), and says it was inside the gap.
+    says(&app, &owner(), "/series #1 3", "session 1 of 3").await;
     let ask = says(&app, &owner(), "/done #1", "inside the healing gap").await;
-    assert_eq!(app.count("SELECT COUNT(*) FROM series").await, 0);
+    let session_no = "SELECT session_no FROM series WHERE patient_id = 1";
+    assert_eq!(app.count(session_no).await, 1);
     app.tg
         .press_button(&owner(), ask.message_id, &button(&ask, "Record anyway"));
-    app.tg
-        .wait_for(
-            owner().id,
-            |m| m.plain_text().contains("session 2 on"),
-            WAIT,
-        )
+    let recorded = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("session 2"), WAIT)
         .await;
+    let recorded = recorded.plain_text();
+    assert!(
+        recorded.starts_with("Anna Berg (#1): session 2 of 3 on Mon 23 Nov, "),
+        "{recorded}"
+    );
+    assert!(
+        recorded.ends_with(
+            ", inside the healing gap. The aftercare course starts again from it, in the \
+             same chat."
+        ),
+        "{recorded}"
+    );
+    assert_eq!(app.count(session_no).await, 2);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit WHERE action = 'gap.override'")
             .await,
         2
+    );
+    app.stop().await;
+}
+
+/// Makes writing a `gap.override` row fail, as a full disk or a broken trail would at
+/// the very end of the override's transaction. Other audit rows are still written.
+async fn refuse_override_rows(app: &TestApp) {
+    sqlx::query(
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit WHEN NEW.action = 'gap.override'
+         BEGIN SELECT RAISE(ABORT, 'the audit trail refuses rows'); END",
+    )
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+}
+
+/// Waits until a button press was answered with the apology.
+async fn press_is_answered_with_the_apology(app: &TestApp) {
+    support::app::eventually("the press is answered with the apology", || async {
+        app.tg.answered_callbacks().iter().any(|(_, text)| {
+            text.as_deref()
+                .is_some_and(|t| t.contains("something went wrong on our side"))
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_override_whose_audit_row_cannot_be_written_books_and_records_nothing() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    // Only the override's row is refused: the booking's and the session's own rows could
+    // be written, so what is undone is undone because the override is one with them.
+    refuse_override_rows(&app).await;
+    let pending = "SELECT COUNT(*) FROM reminders WHERE status = 'pending'";
+    let before = app.count(pending).await;
+
+    let ask = says(
+        &app,
+        &owner(),
+        "/book #1 2026-12-10 10:30",
+        "inside the healing gap",
+    )
+    .await;
+    app.tg
+        .press_button(&owner(), ask.message_id, &button(&ask, "Book anyway"));
+    press_is_answered_with_the_apology(&app).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 0);
+    assert_eq!(
+        app.count(pending).await,
+        before,
+        "booking messages were queued"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action IN ('book', 'gap.override')")
+            .await,
+        0
+    );
+
+    let ask = says(&app, &owner(), "/done #1", "inside the healing gap").await;
+    app.tg
+        .press_button(&owner(), ask.message_id, &button(&ask, "Record anyway"));
+    support::app::eventually("both presses are answered with the apology", || async {
+        app.tg
+            .answered_callbacks()
+            .iter()
+            .filter(|(_, text)| {
+                text.as_deref()
+                    .is_some_and(|t| t.contains("something went wrong on our side"))
+            })
+            .count()
+            == 2
+    })
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM series").await, 0);
+    assert_eq!(app.count(pending).await, before, "the course was restarted");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action IN ('done', 'gap.override')")
+            .await,
+        0
+    );
+
+    // With the trail writable again, the same press books, and the trail says so.
+    sqlx::query("DROP TRIGGER refuse_audit")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let ask = says(
+        &app,
+        &owner(),
+        "/book #1 2026-12-10 10:30",
+        "inside the healing gap",
+    )
+    .await;
+    app.tg
+        .press_button(&owner(), ask.message_id, &button(&ask, "Book anyway"));
+    app.tg
+        .wait_for(
+            owner().id,
+            |m| {
+                m.plain_text()
+                    .contains("for Thu 10 Dec, 10:30, inside the healing gap")
+            },
+            WAIT,
+        )
+        .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'gap.override'")
+            .await,
+        1
     );
     app.stop().await;
 }

@@ -13,6 +13,7 @@ use crate::service::booking::{
     BookOutcome, BookingAnswer, BookingAnswerOutcome, UnbookOutcome, answer_booking,
     book as book_patient, unbook as unbook_patient,
 };
+use crate::service::gap::GapOverride;
 use crate::store::Lookup;
 
 /// What to say when a typed patient matched none or several.
@@ -71,9 +72,17 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     {
         return super::gap::ask(ctx, &gap, super::gap::Action::Book, parsed.starts_at).await;
     }
-    let outcome = ctx
-        .deps
-        .woken(book_patient(&ctx.deps.store, clinic, ctx.user_id(), &parsed, now).await?);
+    let outcome = ctx.deps.woken(
+        book_patient(
+            &ctx.deps.store,
+            clinic,
+            ctx.user_id(),
+            &parsed,
+            GapOverride::No,
+            now,
+        )
+        .await?,
+    );
     let when = local_when("en", &parsed.starts_at.with_timezone(&tz));
     let text = match outcome {
         BookOutcome::NotFound(l) => not_found(&l, "book"),

@@ -11,8 +11,8 @@ use crate::domain::booking::{BookArgs, PatientRef};
 use crate::render::local_when;
 use crate::service::booking::{BookOutcome, book as book_patient};
 use crate::service::courses::duration_text;
-use crate::service::gap::{TooSoon, record_override};
-use crate::service::series::{SeriesOutcome, next_session};
+use crate::service::gap::{GapOverride, TooSoon};
+use crate::service::series::next_session;
 
 /// What the confirmation goes ahead with.
 #[derive(Clone, Copy)]
@@ -76,49 +76,57 @@ pub async fn on_button(
     let tz = clinic.tz();
     let who = PatientRef::Id(patient_id);
     let shown = local_when("en", &when.with_timezone(&tz));
-    let (text, done) = match *code {
+    // The override's audit row was written with the booking or session itself.
+    let (text, overridden) = match *code {
         "b" => {
             let args = BookArgs {
                 patient: who,
                 starts_at: when,
             };
-            match deps.woken(book_patient(&deps.store, clinic, user, &args, now).await?) {
+            let booked = book_patient(
+                &deps.store,
+                clinic,
+                user,
+                &args,
+                GapOverride::Confirmed,
+                now,
+            )
+            .await?;
+            match deps.woken(booked) {
                 BookOutcome::Booked { patient, .. } => (
                     format!(
                         "Booked <b>{}</b> (#{}) for <b>{shown}</b>, inside the healing gap.",
                         escape(&patient.name),
                         patient.id
                     ),
-                    Some("book"),
+                    true,
                 ),
-                _ => ("This patient cannot be booked any more.".to_string(), None),
+                _ => ("This patient cannot be booked any more.".to_string(), false),
             }
         }
-        "d" => match deps
-            .woken(next_session(&deps.store, &deps.catalog, clinic, user, &who, when, now).await?)
-        {
-            SeriesOutcome::Done {
-                patient,
-                session_no,
-                ..
-            } => (
-                format!(
-                    "<b>{}</b> (#{}): session {session_no} on {shown}, inside the healing gap. \
-                     The aftercare course starts again from it, in the same chat.",
-                    escape(&patient.name),
-                    patient.id
+        "d" => {
+            let recorded = next_session(
+                &deps.store,
+                &deps.catalog,
+                clinic,
+                user,
+                &who,
+                when,
+                GapOverride::Confirmed,
+                now,
+            )
+            .await?;
+            match super::series::done_anyway_text(deps.woken(recorded), when, tz) {
+                Some(text) => (text, true),
+                None => (
+                    "This patient's session cannot be recorded any more.".to_string(),
+                    false,
                 ),
-                Some("done"),
-            ),
-            _ => (
-                "This patient's session cannot be recorded any more.".to_string(),
-                None,
-            ),
-        },
+            }
+        }
         _ => return Ok(None),
     };
-    if let Some(what) = done {
-        record_override(&deps.store, clinic, user, patient_id, what, when, now).await?;
+    if overridden {
         tracing::info!(
             clinic = clinic.id,
             patient = patient_id,

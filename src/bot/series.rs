@@ -1,6 +1,7 @@
 //! `/done` (a new session of the series: the course starts again over the same chat),
 //! `/series` (how many sessions), and "Please contact me to book" (`bn:` buttons).
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use teloxide::types::CallbackQuery;
 use teloxide::utils::html::escape;
@@ -13,6 +14,7 @@ use crate::domain::booking::PatientRef;
 use crate::domain::enroll_args::parse_enroll;
 use crate::render::local_when;
 use crate::service::checkin::{CheckinOutcome, ask_to_book};
+use crate::service::gap::GapOverride;
 use crate::service::series::{SeriesOutcome, next_session, set_series};
 
 /// The most sessions a series may have.
@@ -133,6 +135,7 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             ctx.user_id(),
             &who,
             parsed.session_at,
+            GapOverride::No,
             now,
         )
         .await?,
@@ -151,13 +154,38 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         );
     }
     let text = match outcome_text(outcome, "done", tz) {
-        Ok(head) => format!(
-            "{head} on {}. The aftercare course starts again from it, in the same chat.",
-            local_when("en", &parsed.session_at.with_timezone(&tz))
-        ),
+        Ok(head) => done_text(&head, parsed.session_at, tz, GapOverride::No),
         Err(e) => e,
     };
     ctx.reply(text).await
+}
+
+/// The answer to a recorded session, the same after `/done` and after "Record anyway"
+/// (which says that it was inside the healing gap). `head` is [`outcome_text`]'s.
+fn done_text(head: &str, session_at: DateTime<Utc>, tz: Tz, gap: GapOverride) -> String {
+    let inside = match gap {
+        GapOverride::No => "",
+        GapOverride::Confirmed => ", inside the healing gap",
+    };
+    format!(
+        "{head} on {}{inside}. The aftercare course starts again from it, in the same chat.",
+        local_when("en", &session_at.with_timezone(&tz))
+    )
+}
+
+/// The answer to "Record anyway": `Some` for a recorded session (worded as for `/done`),
+/// `None` when nothing was recorded.
+pub(crate) fn done_anyway_text(
+    outcome: SeriesOutcome,
+    session_at: DateTime<Utc>,
+    tz: Tz,
+) -> Option<String> {
+    match outcome {
+        done @ SeriesOutcome::Done { .. } => outcome_text(done, "done", tz)
+            .ok()
+            .map(|head| done_text(&head, session_at, tz, GapOverride::Confirmed)),
+        _ => None,
+    }
 }
 
 /// `/series <patient> <n>`: the patient's series has `n` sessions.

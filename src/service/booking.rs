@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::gap::GapOverride;
 use crate::domain::booking::{BookArgs, BookingStep, PatientRef, booking_messages};
 use crate::domain::checkin::realert_at;
 use crate::store::access::{self, Audit};
@@ -44,12 +45,14 @@ fn audit(
     }
 }
 
-/// Books or moves `args.patient`'s appointment in `clinic`.
+/// Books or moves `args.patient`'s appointment in `clinic`; `gap` says whether staff
+/// confirmed it inside the healing gap (then audited here too).
 pub async fn book(
     store: &Store,
     clinic: &Clinic,
     staff_user: i64,
     args: &BookArgs,
+    gap: GapOverride,
     now: DateTime<Utc>,
 ) -> Result<BookOutcome, sqlx::Error> {
     let messages = booking_messages(args.starts_at, now, clinic.tz(), clinic.quiet_hours());
@@ -79,6 +82,17 @@ pub async fn book(
     access::record(
         &mut tx,
         audit(clinic, staff_user, "book", patient.id, detail),
+        now,
+    )
+    .await?;
+    super::gap::audit_override(
+        &mut tx,
+        gap,
+        clinic,
+        staff_user,
+        patient.id,
+        "book",
+        args.starts_at,
         now,
     )
     .await?;

@@ -4,6 +4,7 @@
 //! the 23rd at 14:00 allows any time on Monday the 21st four weeks later.
 
 use chrono::{DateTime, Duration, Utc};
+use sqlx::SqliteConnection;
 
 use crate::catalog::Catalog;
 use crate::domain::booking::PatientRef;
@@ -76,9 +77,23 @@ pub async fn check(
     }))
 }
 
-/// Records that staff confirmed a booking or session inside the gap.
-pub async fn record_override(
-    store: &Store,
+/// Whether staff confirmed going ahead inside the healing gap. A confirmed override is
+/// audited by the booking or session it allowed, in the same transaction: without its
+/// `gap.override` row, nothing is booked or recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapOverride {
+    /// The plain command: the gap was checked before (or does not apply).
+    No,
+    /// "Book anyway" / "Record anyway" was pressed.
+    Confirmed,
+}
+
+/// Writes the `gap.override` audit row for `what` ("book" or "done") at `when`, inside
+/// the caller's transaction; nothing for [`GapOverride::No`].
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn audit_override(
+    conn: &mut SqliteConnection,
+    gap: GapOverride,
     clinic: &Clinic,
     user_id: i64,
     patient_id: i64,
@@ -86,7 +101,9 @@ pub async fn record_override(
     when: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = store.begin().await?;
+    if gap == GapOverride::No {
+        return Ok(());
+    }
     let audit = Audit {
         clinic_id: clinic.id,
         actor: Some(user_id),
@@ -94,7 +111,5 @@ pub async fn record_override(
         subject: Some(format!("patient {patient_id}")),
         detail: Some(format!("{what} {}", when.format("%Y-%m-%d %H:%M UTC"))),
     };
-    access::record(&mut tx, audit, now).await?;
-    tx.commit().await?;
-    Ok(())
+    access::record(conn, audit, now).await
 }

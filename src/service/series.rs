@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::gap::GapOverride;
 use crate::catalog::Catalog;
 use crate::domain::booking::PatientRef;
 use crate::store::access::{self, Audit};
@@ -36,7 +37,9 @@ impl super::Wakes for SeriesOutcome {
     }
 }
 
-/// Records a new session at `session_at` and plans the course from it.
+/// Records a new session at `session_at` and plans the course from it; `gap` says
+/// whether staff confirmed it inside the healing gap (then audited here too).
+#[allow(clippy::too_many_arguments)]
 pub async fn next_session(
     store: &Store,
     catalog: &Catalog,
@@ -44,6 +47,7 @@ pub async fn next_session(
     staff_user: i64,
     who: &PatientRef,
     session_at: DateTime<Utc>,
+    gap: GapOverride,
     now: DateTime<Utc>,
 ) -> Result<SeriesOutcome, sqlx::Error> {
     let mut tx = store.begin().await?;
@@ -78,6 +82,10 @@ pub async fn next_session(
         detail: Some(format!("session {session_no}")),
     };
     access::record(&mut tx, audit, now).await?;
+    super::gap::audit_override(
+        &mut tx, gap, clinic, staff_user, patient.id, "done", session_at, now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(SeriesOutcome::Done {
         patient: Box::new(moved),
