@@ -78,6 +78,8 @@ pub enum Content {
     },
     /// New HTML text for a message sent earlier (its buttons replaced by `buttons`).
     Edit { message_id: i32, text: String },
+    /// New HTML caption for a photo sent earlier (its buttons replaced by `buttons`).
+    EditCaption { message_id: i32, caption: String },
     /// Takes the buttons off a message sent earlier.
     RemoveButtons { message_id: i32 },
     /// Leaves a group the bot was added to, after what was queued before it.
@@ -143,6 +145,18 @@ impl Outgoing {
             Content::Edit {
                 message_id,
                 text: html,
+            },
+        )
+    }
+
+    /// A new caption (and buttons, if set) for a photo sent earlier.
+    pub fn edit_caption(chat: i64, message_id: i32, html: String) -> Self {
+        Self::new(
+            chat,
+            Lane::Message,
+            Content::EditCaption {
+                message_id,
+                caption: html,
             },
         )
     }
@@ -598,6 +612,10 @@ impl Inner {
                 job.finish(Delivery::Failed(outcome.clone()));
                 self.unreachable(chat, why).await;
             }
+            Outcome::Rejected(why) if edits_a_gone_message(&job.msg, why) => {
+                tracing::debug!(chat, reason = %why, "Telegram no longer lets us edit a message");
+                job.finish(Delivery::Failed(outcome));
+            }
             Outcome::Rejected(why) => {
                 tracing::error!(chat, reason = %why, "Telegram refused a message");
                 job.finish(Delivery::Failed(outcome));
@@ -670,6 +688,19 @@ impl Inner {
                 }
                 not_modified_is_fine(req.await.map(id), *message_id)
             }
+            Content::EditCaption {
+                message_id,
+                caption,
+            } => {
+                let mut req = bot
+                    .edit_message_caption(chat, MessageId(*message_id))
+                    .caption(caption.clone())
+                    .parse_mode(ParseMode::Html);
+                if let Some(b) = &msg.buttons {
+                    req = req.reply_markup(b.clone());
+                }
+                not_modified_is_fine(req.await.map(id), *message_id)
+            }
             Content::RemoveButtons { message_id } => not_modified_is_fine(
                 bot.edit_message_reply_markup(chat, MessageId(*message_id))
                     .await
@@ -690,6 +721,22 @@ fn has_fallback(msg: &Outgoing) -> bool {
             ..
         }
     )
+}
+
+/// Whether `msg` edits an earlier message that Telegram no longer lets us edit (too old,
+/// or deleted by the person in that chat): nothing to fix, so not worth an error line.
+fn edits_a_gone_message(msg: &Outgoing, why: &str) -> bool {
+    let is_edit = matches!(
+        msg.content,
+        Content::Edit { .. } | Content::EditCaption { .. } | Content::RemoveButtons { .. }
+    );
+    is_edit
+        && [
+            ApiError::MessageCantBeEdited,
+            ApiError::MessageToEditNotFound,
+        ]
+        .iter()
+        .any(|gone| why == gone.to_string())
 }
 
 /// An edit that changes nothing (the copy was edited already) has done its job.
