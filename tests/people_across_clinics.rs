@@ -6,7 +6,7 @@
 mod support;
 
 use support::app::{QUIET, TestApp, WAIT, eventually};
-use support::fake_telegram::{SentMessage, TestUser};
+use support::fake_telegram::{Fault, SentMessage, TestUser};
 use support::people::{anna, berlin, owner, sam};
 
 fn bo() -> TestUser {
@@ -225,6 +225,41 @@ async fn erasure_rewrites_every_staff_copy_of_the_patients_messages() {
     }
     assert_eq!(app.tg.requests("editMessageCaption"), 2);
     assert!(app.tg.rejected().is_empty(), "{:?}", app.tg.rejected());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_copy_still_on_its_way_when_the_patient_erases_is_rewritten_too() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    app.tg.skip_sent(anna().id);
+    // Telegram is slow to take Olga's copy: Anna erases her data meanwhile.
+    app.tg
+        .push_fault(Fault::Slow(std::time::Duration::from_secs(4)));
+    app.tg.send_text(&anna(), "My left cheek itches a lot");
+    let confirm = says(&app, &anna(), "/delete", "Are you sure").await;
+    let yes = button(&confirm, "Yes, erase my data");
+    app.tg.press_button(&anna(), confirm.message_id, &yes);
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("data is erased"),
+            WAIT,
+        )
+        .await;
+    let copy = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("wrote:"), WAIT)
+        .await;
+    eventually("the late copy is rewritten", || async {
+        current_words(&app, copy.message_id) == "💬 A message from an erased patient (#1)."
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM staff_threads WHERE patient_id IS NOT NULL")
+            .await,
+        0
+    );
     app.stop().await;
 }
 

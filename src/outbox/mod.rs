@@ -596,13 +596,29 @@ impl Inner {
         }
         match &outcome {
             Outcome::Sent { message_id } => {
-                if let Some(t) = job.msg.thread
-                    && let Err(e) = self
+                if let Some(t) = job.msg.thread {
+                    match self
                         .store
                         .remember_thread(chat, *message_id, &t, self.clock.now())
                         .await
-                {
-                    tracing::error!(error = %e, chat, "could not remember a staff thread");
+                    {
+                        // The patient erased their data while this copy of their message
+                        // waited its turn: it loses the name and the words like the rest.
+                        Ok(true) if t.relay.is_some() => {
+                            let photo = t.relay.is_some_and(|r| r.photo);
+                            let text = staff_alerts::erased_relay_text(t.patient_id, photo);
+                            let edit = if photo {
+                                Outgoing::edit_caption(chat, *message_id, text)
+                            } else {
+                                Outgoing::edit(chat, *message_id, text)
+                            };
+                            self.queue_after(chat, edit);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, chat, "could not remember a staff thread")
+                        }
+                    }
                 }
                 job.finish(Delivery::Sent {
                     message_id: *message_id,
@@ -623,6 +639,15 @@ impl Inner {
             Outcome::Transient(_) | Outcome::RetryAfter(_) => {
                 job.finish(Delivery::Failed(outcome));
             }
+        }
+    }
+
+    /// Queues `msg` for `chat` from inside its worker (whose queue exists until it ends),
+    /// behind what is queued already; nobody waits for its receipt.
+    fn queue_after(&self, chat: i64, msg: Outgoing) {
+        let (done, _) = oneshot::channel();
+        if let Some(q) = self.chats().get_mut(&chat) {
+            q.queued.push_back(Job { msg, done });
         }
     }
 

@@ -54,18 +54,24 @@ pub async fn relay_copies_of(
 
 impl Store {
     /// Remembers a message sent to staff about a patient (and, for an alert, which
-    /// alert it carries).
+    /// alert it carries). True when the patient erased their data while the message was
+    /// on its way: it is remembered untied from them (as the erasure leaves the others),
+    /// and the caller rewrites it, as the erasure could not see it.
     pub async fn remember_thread(
         &self,
         chat_id: i64,
         message_id: i32,
         t: &Thread,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+    ) -> Result<bool, sqlx::Error> {
+        // One statement, so it runs wholly before or wholly after an erasure's transaction.
+        let erased: Option<bool> = sqlx::query_scalar(
             "INSERT INTO staff_threads (chat_id, message_id, clinic_id, patient_id, alert_id,
                relay_of, relay_part, relay_photo, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+             VALUES (?, ?, ?, (SELECT id FROM patients WHERE id = ? AND erased_at IS NULL),
+               ?, ?, ?, ?, ?)
+             ON CONFLICT (chat_id, message_id) DO NOTHING
+             RETURNING patient_id IS NULL",
         )
         .bind(chat_id)
         .bind(message_id)
@@ -76,9 +82,9 @@ impl Store {
         .bind(t.relay.map(|r| r.part))
         .bind(t.relay.is_some_and(|r| r.photo))
         .bind(millis(now))
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
+        Ok(erased.unwrap_or(false))
     }
 
     /// Every staff message carrying `alert_id`: (chat, message id), oldest first.
