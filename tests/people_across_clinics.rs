@@ -5,9 +5,9 @@
 
 mod support;
 
-use support::app::{QUIET, TestApp, WAIT};
-use support::fake_telegram::{SentMessage, TestUser};
-use support::people::{anna, berlin, owner};
+use support::app::{QUIET, TestApp, WAIT, eventually};
+use support::fake_telegram::{Fault, SentMessage, TestUser};
+use support::people::{anna, berlin, owner, sam};
 
 fn bo() -> TestUser {
     TestUser::new(1101, "Bo")
@@ -150,6 +150,119 @@ async fn delete_erases_the_records_of_every_clinic_after_a_confirm_naming_them()
     app.stop().await;
 }
 
+/// A bot message's words as they stand now in the stand-in (edits applied): its text,
+/// or a photo's caption.
+fn current_words(app: &TestApp, message_id: i32) -> String {
+    let (_, all) = app.tg.chat_messages_since(0);
+    let m = all
+        .into_iter()
+        .find(|m| m.message_id == message_id)
+        .unwrap_or_else(|| panic!("no message {message_id}"));
+    ["text", "caption"]
+        .iter()
+        .filter_map(|k| m.json.get(*k).and_then(|v| v.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn erasure_rewrites_every_staff_copy_of_the_patients_messages() {
+    let app = TestApp::start().await;
+    let clinic = app.glow_with_anna().await;
+    app.add_staff(clinic, &sam()).await;
+    let reached = |m: &SentMessage| m.plain_text().contains("reached Glow Clinic");
+    // Anna writes, then sends a photo with a caption: Olga and Sam each get a copy of both.
+    app.tg.send_text(&anna(), "My left cheek itches a lot");
+    app.tg.wait_for(anna().id, reached, WAIT).await;
+    app.tg.send_photo(&anna(), Some("small red spot here"));
+    app.tg.wait_for(anna().id, reached, WAIT).await;
+    let mut copies = Vec::new();
+    for staff in [owner(), sam()] {
+        let text = app
+            .tg
+            .wait_for(staff.id, |m| m.plain_text().contains("wrote:"), WAIT)
+            .await;
+        let photo = app
+            .tg
+            .wait_for(staff.id, |m| m.method == "sendPhoto", WAIT)
+            .await;
+        assert!(
+            text.plain_text()
+                .contains("Anna Berg (patient #1) wrote:\nMy left cheek")
+        );
+        assert!(
+            photo
+                .plain_text()
+                .contains("Anna Berg (patient #1) sent a photo:\nsmall red spot")
+        );
+        copies.push((text.message_id, "💬 A message from an erased patient (#1)."));
+        copies.push((photo.message_id, "📷 A photo from an erased patient (#1)."));
+    }
+
+    let confirm = says(&app, &anna(), "/delete", "Are you sure").await;
+    let yes = button(&confirm, "Yes, erase my data");
+    app.tg.press_button(&anna(), confirm.message_id, &yes);
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("data is erased"),
+            WAIT,
+        )
+        .await;
+
+    // Every copy now says only that an erased patient wrote: no name, no words.
+    eventually("every staff copy is rewritten", || async {
+        copies
+            .iter()
+            .all(|(id, neutral)| current_words(&app, *id) == *neutral)
+    })
+    .await;
+    for (id, _) in &copies {
+        let words = current_words(&app, *id);
+        for secret in ["Anna", "Berg", "cheek", "itches", "red spot"] {
+            assert!(!words.contains(secret), "{words}");
+        }
+    }
+    assert_eq!(app.tg.requests("editMessageCaption"), 2);
+    assert!(app.tg.rejected().is_empty(), "{:?}", app.tg.rejected());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_copy_still_on_its_way_when_the_patient_erases_is_rewritten_too() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    app.tg.skip_sent(anna().id);
+    // Telegram is slow to take Olga's copy: Anna erases her data meanwhile.
+    app.tg
+        .push_fault(Fault::Slow(std::time::Duration::from_secs(4)));
+    app.tg.send_text(&anna(), "My left cheek itches a lot");
+    let confirm = says(&app, &anna(), "/delete", "Are you sure").await;
+    let yes = button(&confirm, "Yes, erase my data");
+    app.tg.press_button(&anna(), confirm.message_id, &yes);
+    app.tg
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("data is erased"),
+            WAIT,
+        )
+        .await;
+    let copy = app
+        .tg
+        .wait_for(owner().id, |m| m.plain_text().contains("wrote:"), WAIT)
+        .await;
+    eventually("the late copy is rewritten", || async {
+        current_words(&app, copy.message_id) == "💬 A message from an erased patient (#1)."
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM staff_threads WHERE patient_id IS NOT NULL")
+            .await,
+        0
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_link_from_another_clinic_runs_alongside_and_each_message_names_its_clinic() {
     let app = TestApp::start().await;
@@ -263,6 +376,14 @@ async fn a_new_link_from_the_same_clinic_replaces_the_course_and_both_sides_are_
         .await;
     app.owner_says("/patient #2", "Anna Berg (#2) · active")
         .await;
+    // The list says so too, rather than "stopped".
+    let list = app.owner_says("/patients", "#1 Anna Berg").await;
+    assert!(
+        list.plain_text()
+            .contains("#1 Anna Berg · replaced by #2 ·"),
+        "{}",
+        list.plain_text()
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM reminders WHERE patient_id = 1 AND status = 'pending'")
             .await,

@@ -279,19 +279,25 @@ pub async fn on_delete_button(
     // Only the patient's own chat, and only while there is data left.
     let now = deps.clock.now();
     let erased = crate::service::patient::erase(&deps.store, chat, now).await?;
-    let Some(newest) = erased.last() else {
+    let Some(newest) = erased.records.last() else {
         return Ok(None);
     };
     let lang = newest
         .lang
         .clone()
         .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
-    let ids: Vec<i64> = erased.iter().map(|p| p.id).collect();
-    tracing::info!(patients = ?ids, "patient erased their data");
+    let ids: Vec<i64> = erased.records.iter().map(|p| p.id).collect();
+    tracing::info!(
+        patients = ?ids,
+        relay_copies = erased.relay_copies.len(),
+        "patient erased their data"
+    );
     let text = crate::render::reply(&deps.catalog, &lang, Reply::DeleteDone, "");
     deps.answer(chat, text);
     // The staff copies of alerts about them show "erased patient" instead of the name.
-    for p in &erased {
+    // The staff copies of their relayed messages lose the name and the words.
+    crate::outbox::staff_alerts::rewrite_erased_relays(&deps.outbox, &erased.relay_copies);
+    for p in &erased.records {
         let tz = match deps.store.clinic(p.clinic_id).await? {
             Some(c) => c.tz(),
             None => continue,

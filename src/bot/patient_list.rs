@@ -150,5 +150,10 @@ fn line(r: &PatientListing, tz: chrono_tz::Tz, course: Option<&str>) -> String {
     let course = course
         .map(|c| format!(" · {}", escape(c)))
         .unwrap_or_default();
-    format!("#{} {name} · {}{course} · {next}", r.id, r.status.label())
+    // A course a newer link of this clinic took over is not one staff stopped.
+    let status = match r.replaced_by {
+        Some(by) => format!("replaced by #{by}"),
+        None => r.status.label().to_string(),
+    };
+    format!("#{} {name} · {status}{course} · {next}", r.id)
 }

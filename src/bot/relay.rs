@@ -13,7 +13,7 @@ use crate::outbox::staff_alerts::{delivered, to_staff};
 use crate::outbox::{Content as Sent, Lane, Outbox, Outgoing, Photo, Receipt, Thread};
 use crate::render::local_when;
 use crate::service::relay::{ReplyTarget, reply_target};
-use crate::store::{Clinic, Patient, Store};
+use crate::store::{Clinic, Patient, RelayPart, Store};
 
 /// What a person sent that can be passed on, whole.
 enum Content {
@@ -153,17 +153,21 @@ async fn relay_to_clinic(
     };
     let staff = deps.store.staff_chats(clinic.id, None).await?;
     let who = format!("<b>{}</b> (patient #{})", escape(&p.name), p.id);
-    let thread = |part: i64| Thread {
+    let thread = |part: i64, photo: bool| Thread {
         clinic_id: clinic.id,
         patient_id: p.id,
         alert_id: None,
-        relay: Some((relay_of, part)),
+        relay: Some(RelayPart {
+            of: relay_of,
+            part,
+            photo,
+        }),
     };
     let mut receipts = Vec::new();
     let kind = match &content {
         Content::Text(text) => {
             for (i, html) in text_parts_for_staff(&who, text).into_iter().enumerate() {
-                let t = thread(i as i64);
+                let t = thread(i as i64, false);
                 receipts.extend(to_staff(
                     &deps.outbox,
                     &staff,
@@ -188,10 +192,16 @@ async fn relay_to_clinic(
                 caption: caption_html,
                 fallback: None,
             };
-            receipts.extend(to_staff(&deps.outbox, &staff, photo, None, Some(thread(0))));
+            receipts.extend(to_staff(
+                &deps.outbox,
+                &staff,
+                photo,
+                None,
+                Some(thread(0, true)),
+            ));
             if long {
                 for (i, html) in text_parts_for_staff(&who, caption).into_iter().enumerate() {
-                    let t = thread(i as i64 + 1);
+                    let t = thread(i as i64 + 1, false);
                     receipts.extend(to_staff(
                         &deps.outbox,
                         &staff,

@@ -78,6 +78,8 @@ pub enum Content {
     },
     /// New HTML text for a message sent earlier (its buttons replaced by `buttons`).
     Edit { message_id: i32, text: String },
+    /// New HTML caption for a photo sent earlier (its buttons replaced by `buttons`).
+    EditCaption { message_id: i32, caption: String },
     /// Takes the buttons off a message sent earlier.
     RemoveButtons { message_id: i32 },
     /// Leaves a group the bot was added to, after what was queued before it.
@@ -143,6 +145,18 @@ impl Outgoing {
             Content::Edit {
                 message_id,
                 text: html,
+            },
+        )
+    }
+
+    /// A new caption (and buttons, if set) for a photo sent earlier.
+    pub fn edit_caption(chat: i64, message_id: i32, html: String) -> Self {
+        Self::new(
+            chat,
+            Lane::Message,
+            Content::EditCaption {
+                message_id,
+                caption: html,
             },
         )
     }
@@ -582,13 +596,29 @@ impl Inner {
         }
         match &outcome {
             Outcome::Sent { message_id } => {
-                if let Some(t) = job.msg.thread
-                    && let Err(e) = self
+                if let Some(t) = job.msg.thread {
+                    match self
                         .store
                         .remember_thread(chat, *message_id, &t, self.clock.now())
                         .await
-                {
-                    tracing::error!(error = %e, chat, "could not remember a staff thread");
+                    {
+                        // The patient erased their data while this copy of their message
+                        // waited its turn: it loses the name and the words like the rest.
+                        Ok(true) if t.relay.is_some() => {
+                            let photo = t.relay.is_some_and(|r| r.photo);
+                            let text = staff_alerts::erased_relay_text(t.patient_id, photo);
+                            let edit = if photo {
+                                Outgoing::edit_caption(chat, *message_id, text)
+                            } else {
+                                Outgoing::edit(chat, *message_id, text)
+                            };
+                            self.queue_after(chat, edit);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, chat, "could not remember a staff thread")
+                        }
+                    }
                 }
                 job.finish(Delivery::Sent {
                     message_id: *message_id,
@@ -598,6 +628,10 @@ impl Inner {
                 job.finish(Delivery::Failed(outcome.clone()));
                 self.unreachable(chat, why).await;
             }
+            Outcome::Rejected(why) if edits_a_gone_message(&job.msg, why) => {
+                tracing::debug!(chat, reason = %why, "Telegram no longer lets us edit a message");
+                job.finish(Delivery::Failed(outcome));
+            }
             Outcome::Rejected(why) => {
                 tracing::error!(chat, reason = %why, "Telegram refused a message");
                 job.finish(Delivery::Failed(outcome));
@@ -605,6 +639,15 @@ impl Inner {
             Outcome::Transient(_) | Outcome::RetryAfter(_) => {
                 job.finish(Delivery::Failed(outcome));
             }
+        }
+    }
+
+    /// Queues `msg` for `chat` from inside its worker (whose queue exists until it ends),
+    /// behind what is queued already; nobody waits for its receipt.
+    fn queue_after(&self, chat: i64, msg: Outgoing) {
+        let (done, _) = oneshot::channel();
+        if let Some(q) = self.chats().get_mut(&chat) {
+            q.queued.push_back(Job { msg, done });
         }
     }
 
@@ -670,6 +713,19 @@ impl Inner {
                 }
                 not_modified_is_fine(req.await.map(id), *message_id)
             }
+            Content::EditCaption {
+                message_id,
+                caption,
+            } => {
+                let mut req = bot
+                    .edit_message_caption(chat, MessageId(*message_id))
+                    .caption(caption.clone())
+                    .parse_mode(ParseMode::Html);
+                if let Some(b) = &msg.buttons {
+                    req = req.reply_markup(b.clone());
+                }
+                not_modified_is_fine(req.await.map(id), *message_id)
+            }
             Content::RemoveButtons { message_id } => not_modified_is_fine(
                 bot.edit_message_reply_markup(chat, MessageId(*message_id))
                     .await
@@ -690,6 +746,22 @@ fn has_fallback(msg: &Outgoing) -> bool {
             ..
         }
     )
+}
+
+/// Whether `msg` edits an earlier message that Telegram no longer lets us edit (too old,
+/// or deleted by the person in that chat): nothing to fix, so not worth an error line.
+fn edits_a_gone_message(msg: &Outgoing, why: &str) -> bool {
+    let is_edit = matches!(
+        msg.content,
+        Content::Edit { .. } | Content::EditCaption { .. } | Content::RemoveButtons { .. }
+    );
+    is_edit
+        && [
+            ApiError::MessageCantBeEdited,
+            ApiError::MessageToEditNotFound,
+        ]
+        .iter()
+        .any(|gone| why == gone.to_string())
 }
 
 /// An edit that changes nothing (the copy was edited already) has done its job.

@@ -9,7 +9,7 @@ use teloxide::utils::html::escape;
 
 use super::{Content, Delivery, Lane, Outbox, Outgoing, Receipt, Thread};
 use crate::render::local_when;
-use crate::store::{Alert, Store};
+use crate::store::{Alert, RelayCopy, Store};
 
 /// Shown instead of a name once a patient's data is erased.
 pub const ERASED: &str = "erased patient";
@@ -115,6 +115,31 @@ pub async fn rewrite_copies(outbox: &Outbox, store: &Store, alert: &Alert, tz: T
                 .with_buttons(handled_button(alert.id))
         };
         outbox.send(edit);
+    }
+}
+
+/// What a staff copy of an erased patient's relayed message says instead of the name
+/// and the words: only the record's number, so staff can still tell the threads apart.
+pub fn erased_relay_text(patient_id: i64, photo: bool) -> String {
+    if photo {
+        format!("📷 A photo from an {ERASED} (#{patient_id}).")
+    } else {
+        format!("💬 A message from an {ERASED} (#{patient_id}).")
+    }
+}
+
+/// Edits every staff copy of an erased patient's relayed messages (`(record id, copy)`)
+/// to the neutral line: text copies by their text, photos by their caption. They wait
+/// their turn behind what is queued for each staff chat; a copy Telegram no longer lets
+/// us edit (too old, deleted) is only logged.
+pub fn rewrite_erased_relays(outbox: &Outbox, copies: &[(i64, RelayCopy)]) {
+    for &(patient_id, copy) in copies {
+        let text = erased_relay_text(patient_id, copy.photo);
+        outbox.send(if copy.photo {
+            Outgoing::edit_caption(copy.chat_id, copy.message_id, text)
+        } else {
+            Outgoing::edit(copy.chat_id, copy.message_id, text)
+        });
     }
 }
 

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::Catalog;
 use crate::store::access::{self, Audit};
-use crate::store::{Clinic, Patient, PatientStatus, Store, patient_care, patients, reminders};
+use crate::store::{
+    Clinic, Patient, PatientStatus, RelayCopy, Store, patient_care, patients, reminders, threads,
+};
 
 /// Stops every reminder of the patient's courses `patient_ids` (all clinics at once, as
 /// "stop" asks); returns how many were cancelled. The stop is the patient's own, so their
@@ -63,18 +65,28 @@ pub async fn set_language(
     Ok(records.into_iter().last())
 }
 
+/// What an erasure removed, and what is left to rewrite outside the database.
+#[derive(Debug, Default)]
+pub struct Erased {
+    /// The records as they were, oldest first (empty when nothing was left to erase).
+    pub records: Vec<Patient>,
+    /// The staff copies of the person's relayed messages, each with its record's id:
+    /// they still show the name and the words until edited.
+    pub relay_copies: Vec<(i64, RelayCopy)>,
+}
+
 /// Erases everything the bot holds about the person writing from `chat`: every record
 /// linked to that chat, in every clinic, in one transaction, with an audit row per
-/// record (its number; no name, no Telegram id). Returns the records as they were
-/// (empty when nothing is left to erase).
-pub async fn erase(
-    store: &Store,
-    chat: i64,
-    now: DateTime<Utc>,
-) -> Result<Vec<Patient>, sqlx::Error> {
+/// record (its number; no name, no Telegram id). Returns the records as they were and
+/// the staff copies of their relayed messages, read before the erasure unties them.
+pub async fn erase(store: &Store, chat: i64, now: DateTime<Utc>) -> Result<Erased, sqlx::Error> {
     let mut tx = store.begin().await?;
     let records = patients::records_of_chat(&mut tx, chat).await?;
+    let mut relay_copies = Vec::new();
     for p in &records {
+        for copy in threads::relay_copies_of(&mut tx, p.id).await? {
+            relay_copies.push((p.id, copy));
+        }
         patient_care::erase_patient(&mut tx, p.id, chat, now).await?;
         let audit = Audit {
             clinic_id: p.clinic_id,
@@ -87,7 +99,10 @@ pub async fn erase(
     }
     patient_care::forget_chat(&mut tx, chat).await?;
     tx.commit().await?;
-    Ok(records)
+    Ok(Erased {
+        records,
+        relay_copies,
+    })
 }
 
 /// Reminders re-planned in a patient's own zone.

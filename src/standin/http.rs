@@ -63,6 +63,7 @@ pub(super) const METHODS: &[&str] = &[
     "sendPhoto",
     "answerCallbackQuery",
     "editMessageText",
+    "editMessageCaption",
     "editMessageReplyMarkup",
     "sendChatAction",
     "leaveChat",
@@ -161,7 +162,9 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
         }
         "sendMessage" | "sendPhoto" => send(&shared, &method, &params, &files).await,
         "answerCallbackQuery" => answer_callback(&shared, &params),
-        "editMessageText" | "editMessageReplyMarkup" => edit(&shared, &method, &params),
+        "editMessageText" | "editMessageCaption" | "editMessageReplyMarkup" => {
+            edit(&shared, &method, &params)
+        }
         "sendChatAction" => send_chat_action(&shared, &params),
         "leaveChat" => leave_chat(&shared, &params),
         _ => err(404, "Not Found"),

@@ -473,6 +473,7 @@ pub(super) fn edit(shared: &Shared, method: &str, p: &Params) -> Reply {
         return Reply::Ok(json!(true));
     }
     let is_text = method == "editMessageText";
+    let is_caption = method == "editMessageCaption";
     let mut inner = shared.lock();
     let (chat_id, _) = match check_chat(&inner, p) {
         Ok(c) => c,
@@ -517,6 +518,25 @@ pub(super) fn edit(shared: &Shared, method: &str, p: &Params) -> Reply {
         }
         insert_text(&mut m, "text", "entities", &f);
         (text, parse_mode)
+    } else if is_caption {
+        if has_text {
+            return bad("there is no caption in the message to edit");
+        }
+        let caption = get_str(p, "caption").unwrap_or_default();
+        let parse_mode = get_str(p, "parse_mode");
+        let f = match format_text(&caption, parse_mode.as_deref()) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        if utf16_len(&f.text) > MAX_CAPTION_LEN {
+            return bad("message caption is too long");
+        }
+        m.remove("caption");
+        m.remove("caption_entities");
+        if !f.text.is_empty() {
+            insert_text(&mut m, "caption", "caption_entities", &f);
+        }
+        (caption, parse_mode)
     } else {
         (old_source, old_pm)
     };

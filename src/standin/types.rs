@@ -79,7 +79,8 @@ impl Person {
 pub struct SentMessage {
     pub message_id: i32,
     pub chat_id: i64,
-    /// "sendMessage", "sendPhoto", "editMessageText", "editMessageReplyMarkup".
+    /// "sendMessage", "sendPhoto", "editMessageText", "editMessageCaption",
+    /// "editMessageReplyMarkup".
     pub method: String,
     /// Text or caption exactly as sent (HTML source when parse_mode is HTML).
     pub text: String,

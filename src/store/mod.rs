@@ -39,7 +39,7 @@ pub use links::{Link, LinkKind};
 pub use patient_lookup::Lookup;
 pub use patients::{Patient, PatientListing, PatientStatus};
 pub use reminders::{Claimed, NewReminder, ReminderStatus, Upcoming};
-pub use threads::Thread;
+pub use threads::{RelayCopy, RelayPart, Thread};
 
 pub type Tx = Transaction<'static, sqlx::Sqlite>;
 

@@ -107,6 +107,8 @@ pub struct PatientListing {
     pub status: PatientStatus,
     pub session_at: i64,
     pub next_due: Option<i64>,
+    /// The newer course of the same clinic that took this one's place.
+    pub replaced_by: Option<i64>,
 }
 
 pub(crate) const PATIENT_COLUMNS: &str = "id, clinic_id, name, plan, session_at, chat_id, lang, status, timezone, \
@@ -297,7 +299,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<PatientListing>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT p.id, p.name, p.plan, p.status, p.session_at,
+            "SELECT p.id, p.name, p.plan, p.status, p.session_at, p.replaced_by,
                     (SELECT MIN(r.due_at) FROM reminders r
                       WHERE r.patient_id = p.id AND r.status IN ('pending', 'leased')) AS next_due
              FROM patients p WHERE p.clinic_id = ? ORDER BY p.id DESC LIMIT ? OFFSET ?",
@@ -317,7 +319,7 @@ impl Store {
         query: &str,
     ) -> Result<Vec<PatientListing>, sqlx::Error> {
         let all: Vec<PatientListing> = sqlx::query_as(
-            "SELECT p.id, p.name, p.plan, p.status, p.session_at,
+            "SELECT p.id, p.name, p.plan, p.status, p.session_at, p.replaced_by,
                     (SELECT MIN(r.due_at) FROM reminders r
                       WHERE r.patient_id = p.id AND r.status IN ('pending', 'leased')) AS next_due
              FROM patients p WHERE p.clinic_id = ? AND p.name != '' ORDER BY p.id DESC",

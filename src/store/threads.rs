@@ -11,37 +11,80 @@ pub struct Thread {
     pub clinic_id: i64,
     pub patient_id: i64,
     pub alert_id: Option<i64>,
-    /// For a relayed patient message: its Telegram id in the patient's chat, and which
-    /// part of it this copy carries, so the other copies can be marked once answered.
-    pub relay: Option<(i64, i64)>,
+    /// For a relayed patient message: which message and part this copy carries.
+    pub relay: Option<RelayPart>,
+}
+
+/// One part of a relayed patient message, as a staff copy carries it.
+#[derive(Debug, Clone, Copy)]
+pub struct RelayPart {
+    /// The message's Telegram id in the patient's chat (or, for a message that waited
+    /// for the patient to pick a clinic, the waiting row's id, negated), so the other
+    /// copies can be marked once one is answered.
+    pub of: i64,
+    /// Which part of a message too long for one Telegram message.
+    pub part: i64,
+    /// The copy is a photo: its words are the caption, edited as such.
+    pub photo: bool,
+}
+
+/// A staff copy of a relayed patient message, to be rewritten once the patient is erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct RelayCopy {
+    pub chat_id: i64,
+    pub message_id: i32,
+    /// A photo (edit its caption) rather than text.
+    pub photo: bool,
+}
+
+/// Every staff copy of patient `patient_id`'s relayed messages, oldest first: read by
+/// the erasure before it unties the copies from the patient.
+pub async fn relay_copies_of(
+    conn: &mut sqlx::SqliteConnection,
+    patient_id: i64,
+) -> Result<Vec<RelayCopy>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT chat_id, message_id, relay_photo != 0 AS photo FROM staff_threads
+         WHERE patient_id = ? AND relay_of IS NOT NULL ORDER BY created_at, message_id",
+    )
+    .bind(patient_id)
+    .fetch_all(conn)
+    .await
 }
 
 impl Store {
     /// Remembers a message sent to staff about a patient (and, for an alert, which
-    /// alert it carries).
+    /// alert it carries). True when the patient erased their data while the message was
+    /// on its way: it is remembered untied from them (as the erasure leaves the others),
+    /// and the caller rewrites it, as the erasure could not see it.
     pub async fn remember_thread(
         &self,
         chat_id: i64,
         message_id: i32,
         t: &Thread,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+    ) -> Result<bool, sqlx::Error> {
+        // One statement, so it runs wholly before or wholly after an erasure's transaction.
+        let erased: Option<bool> = sqlx::query_scalar(
             "INSERT INTO staff_threads (chat_id, message_id, clinic_id, patient_id, alert_id,
-               relay_of, relay_part, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO NOTHING",
+               relay_of, relay_part, relay_photo, created_at)
+             VALUES (?, ?, ?, (SELECT id FROM patients WHERE id = ? AND erased_at IS NULL),
+               ?, ?, ?, ?, ?)
+             ON CONFLICT (chat_id, message_id) DO NOTHING
+             RETURNING patient_id IS NULL",
         )
         .bind(chat_id)
         .bind(message_id)
         .bind(t.clinic_id)
         .bind(t.patient_id)
         .bind(t.alert_id)
-        .bind(t.relay.map(|r| r.0))
-        .bind(t.relay.map(|r| r.1))
+        .bind(t.relay.map(|r| r.of))
+        .bind(t.relay.map(|r| r.part))
+        .bind(t.relay.is_some_and(|r| r.photo))
         .bind(millis(now))
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
+        Ok(erased.unwrap_or(false))
     }
 
     /// Every staff message carrying `alert_id`: (chat, message id), oldest first.
