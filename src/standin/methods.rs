@@ -22,6 +22,14 @@ pub(super) async fn get_updates(shared: &Shared, p: &Params) -> Reply {
     };
     {
         let mut inner = shared.lock();
+        // Like Telegram: one way of receiving updates at a time.
+        if inner.webhook.is_some() {
+            return err(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; \
+                 use deleteWebhook to delete the webhook first",
+            );
+        }
         if let Some(Value::Array(a)) = allowed {
             let list: Vec<String> = a
                 .iter()
