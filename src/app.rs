@@ -44,6 +44,8 @@ pub struct Operations {
     pub http: Option<std::net::SocketAddr>,
     /// Scheduled backups.
     pub backups: Option<crate::ops::backups::BackupPlan>,
+    /// Webhook mode instead of long polling.
+    pub webhook: Option<crate::ops::webhook::WebhookPlan>,
 }
 
 /// A start-up failure, shown as one line.
@@ -59,6 +61,10 @@ pub enum StartError {
     Telegram(String),
     #[error("--http {addr}: cannot listen there ({reason})")]
     Listen { addr: String, reason: String },
+    #[error("--webhook-listen {addr}: cannot listen there ({reason})")]
+    WebhookListen { addr: String, reason: String },
+    #[error("Telegram refused the webhook ({0}); check --webhook-url")]
+    Webhook(String),
 }
 
 /// Loads and checks the messages folder; every problem on its own line.
@@ -129,6 +135,18 @@ pub async fn run(
         ),
         None => None,
     };
+    let webhook = match &settings.ops.webhook {
+        Some(plan) => Some((
+            plan.clone(),
+            crate::ops::webhook::bind(plan.listen).await.map_err(|e| {
+                StartError::WebhookListen {
+                    addr: plan.listen.to_string(),
+                    reason: e.to_string(),
+                }
+            })?,
+        )),
+        None => None,
+    };
     let bot = make_bot(&settings.token, settings.api_url.as_ref());
     let bot_username = bot_username(&bot).await?;
     let outbox = Outbox::new(
@@ -146,6 +164,21 @@ pub async fn run(
     }
     tracing::info!(bot = %bot_username, "aftercare is running");
     let telemetry = outbox.telemetry().clone();
+    // setWebhook before any task starts, so a refusal leaves nothing running. Updates
+    // posted before the dispatcher starts wait in teloxide's queue.
+    let webhook_on = webhook.is_some();
+    let webhook_updates = match webhook {
+        Some((plan, listener)) => {
+            let listen = plan.listen;
+            let updates =
+                crate::ops::webhook::start(bot.clone(), plan, listener, telemetry.clone())
+                    .await
+                    .map_err(|e| StartError::Webhook(describe_request(&e)))?;
+            tracing::info!(%listen, "receiving updates by webhook");
+            Some(updates)
+        }
+        None => None,
+    };
     let backup_task = settings.ops.backups.clone().map(|plan| {
         tracing::info!(dir = %plan.dir.display(), every = %humantime::format_duration(plan.every), keep = plan.keep, "scheduled backups on");
         tokio::spawn(plan.run(
@@ -163,7 +196,11 @@ pub async fn run(
             store: store.clone(),
             telemetry: telemetry.clone(),
             clock: clock.clone(),
-            updates_stale: updates_stale(settings.poll_timeout),
+            updates: if webhook_on {
+                ("webhook server beat", crate::ops::webhook::STALE)
+            } else {
+                ("getUpdates answer", updates_stale(settings.poll_timeout))
+            },
         };
         crate::ops::http::serve(listener, probe, shutdown.clone())
     });
@@ -197,10 +234,6 @@ pub async fn run(
         ))
         .build();
     let token = dispatcher.shutdown_token();
-    let listener = crate::ops::polling::Watched::new(
-        Polling::builder(bot).timeout(settings.poll_timeout).build(),
-        telemetry,
-    );
     let mut stop = shutdown.clone();
     let stopper = tokio::spawn(async move {
         let _ = stop.wait_for(|s| *s).await;
@@ -216,19 +249,26 @@ pub async fn run(
             }
         }
     });
-    let dispatching = dispatcher.dispatch_with_listener(
-        listener,
-        LoggingErrorHandler::with_custom_text("polling Telegram failed"),
-    );
-    // Runs until shutdown; only then does its slowness mean anything.
-    let mut stopping = shutdown.clone();
-    tokio::pin!(dispatching);
-    tokio::select! {
-        () = &mut dispatching => {}
-        () = async {
-            let _ = stopping.wait_for(|s| *s).await;
-        } => {
-            watched_step("the dispatcher to stop polling", dispatching).await;
+    match webhook_updates {
+        Some(listener) => {
+            dispatcher
+                .dispatch_with_listener(
+                    listener,
+                    LoggingErrorHandler::with_custom_text("the webhook failed"),
+                )
+                .await;
+        }
+        None => {
+            let listener = crate::ops::polling::Watched::new(
+                Polling::builder(bot).timeout(settings.poll_timeout).build(),
+                telemetry,
+            );
+            dispatcher
+                .dispatch_with_listener(
+                    listener,
+                    LoggingErrorHandler::with_custom_text("polling Telegram failed"),
+                )
+                .await;
         }
     }
     let _ = watched_step("the dispatcher's handlers", stopper).await;

@@ -68,7 +68,7 @@ pub struct Common {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the bot by long polling (the default when TELOXIDE_TOKEN is set; without it,
+    /// Run the bot by long polling, or by webhook with --webhook-url (the default when TELOXIDE_TOKEN is set; without it,
     /// `aftercare` alone starts the demo).
     Run(RunArgs),
     /// Try the whole bot without Telegram: the real bot against a built-in Telegram
@@ -175,6 +175,49 @@ pub struct OpsArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub backup_keep: u32,
+    /// Receive updates by webhook at this public HTTPS address (e.g.
+    /// https://bot.example.com/tg; a TLS proxy forwards it to --webhook-listen) instead
+    /// of long polling. Off by default.
+    #[arg(
+        long,
+        env = "AFTERCARE_WEBHOOK_URL",
+        value_name = "URL",
+        value_parser = webhook_url,
+        requires = "webhook_listen"
+    )]
+    pub webhook_url: Option<reqwest::Url>,
+    /// Where the webhook server listens, e.g. 127.0.0.1:8443 (with --webhook-url).
+    #[arg(
+        long,
+        env = "AFTERCARE_WEBHOOK_LISTEN",
+        value_name = "ADDR",
+        requires = "webhook_url"
+    )]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// The secret Telegram sends with every webhook request (1–256 of A-Z a-z 0-9 _ -);
+    /// requests without it are refused. Default: a fresh random one at each start.
+    #[arg(
+        long,
+        env = "AFTERCARE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_parser = webhook_secret,
+        requires = "webhook_url"
+    )]
+    pub webhook_secret: Option<String>,
+}
+
+/// A webhook address: http(s) with a host (Telegram itself takes only https; a
+/// self-hosted Bot API server may take http).
+fn webhook_url(s: &str) -> Result<reqwest::Url, String> {
+    let url: reqwest::Url = s.parse().map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err("an https:// address is needed, e.g. https://bot.example.com/tg".into());
+    }
+    Ok(url)
+}
+
+fn webhook_secret(s: &str) -> Result<String, String> {
+    crate::ops::webhook::check_secret(s).map(|()| s.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +247,14 @@ impl OpsArgs {
                     every: self.backup_every.unwrap_or(Duration::from_secs(24 * 3600)),
                     keep: self.backup_keep as usize,
                 }),
+            webhook: match (&self.webhook_url, self.webhook_listen) {
+                (Some(url), Some(listen)) => Some(crate::ops::webhook::WebhookPlan {
+                    url: url.clone(),
+                    listen,
+                    secret: self.webhook_secret.clone(),
+                }),
+                _ => None,
+            },
         }
     }
 }

@@ -49,6 +49,7 @@ async fn backups_are_taken_on_schedule_rotated_and_one_restores_into_a_running_c
             every: Duration::from_secs(24 * 3600),
             keep: 2,
         }),
+        webhook: None,
     })
     .await;
     // None in the folder yet: the first is taken at once.

@@ -493,6 +493,56 @@ fn help_names_every_setting_with_its_flag_and_environment_variable() {
     assert!(!out.contains(TOKEN), "{out}");
 }
 
+#[test]
+fn webhook_settings_are_listed_and_bad_ones_refused_before_start() {
+    let (code, out, _) = run(aftercare().args(["run", "--help"]));
+    assert_eq!(code, 0);
+    for (flag, env) in [
+        ("--webhook-url", "AFTERCARE_WEBHOOK_URL"),
+        ("--webhook-listen", "AFTERCARE_WEBHOOK_LISTEN"),
+        ("--webhook-secret", "AFTERCARE_WEBHOOK_SECRET"),
+    ] {
+        assert!(out.contains(flag), "{flag} missing: {out}");
+        assert!(out.contains(&format!("env: {env}")), "{env} missing: {out}");
+    }
+    let (_, out, _) = run(aftercare()
+        .env("AFTERCARE_WEBHOOK_SECRET", "hidden_secret_value")
+        .args(["run", "--help"]));
+    assert!(!out.contains("hidden_secret_value"), "{out}");
+
+    let hook = ["run", "--webhook-url", "https://bot.example.com/tg"];
+    for (args, says) in [
+        (&hook[..], "--webhook-listen"),
+        (
+            &[
+                "run",
+                "--webhook-url",
+                "ftp://x/tg",
+                "--webhook-listen",
+                "127.0.0.1:0",
+            ][..],
+            "https://",
+        ),
+        (
+            &[
+                &hook[..],
+                &[
+                    "--webhook-listen",
+                    "127.0.0.1:0",
+                    "--webhook-secret",
+                    "has space",
+                ],
+            ]
+            .concat()[..],
+            "A-Z",
+        ),
+    ] {
+        let (code, _, err) = run(aftercare().env("TELOXIDE_TOKEN", TOKEN).args(args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn api_url_is_a_flag_before_or_after_the_subcommand() {
     let tg = FakeTelegram::start().await;

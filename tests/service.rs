@@ -36,6 +36,7 @@ async fn metrics_count_a_delivered_course_and_match_the_database() {
     let app = TestApp::start_with_ops(Operations {
         http: Some(addr),
         backups: None,
+        webhook: None,
     })
     .await;
     let base = format!("http://{addr}");

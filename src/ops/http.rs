@@ -25,8 +25,9 @@ pub struct Probe {
     pub store: Store,
     pub telemetry: Arc<Telemetry>,
     pub clock: Arc<dyn Clock>,
-    /// getUpdates counts as stuck after this long without an answer.
-    pub updates_stale: Duration,
+    /// What the "telegram" check watches (a getUpdates answer, or the webhook server's
+    /// beat) and how old it may get.
+    pub updates: (&'static str, Duration),
 }
 
 impl Probe {
@@ -57,7 +58,7 @@ impl Probe {
         let beats = &self.telemetry.beats;
         Report::new(
             database,
-            health::fresh("getUpdates answer", beats.updates_age(), self.updates_stale),
+            health::fresh(self.updates.0, beats.updates_age(), self.updates.1),
             health::fresh(
                 "scheduler turn",
                 beats.scheduler_age(),

@@ -9,6 +9,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod polling;
+pub mod webhook;
 
 pub use health::Heartbeats;
 pub use metrics::Metrics;

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::methods::{
     answer_callback, edit, get_updates, leave_chat, send, send_chat_action, set_my_commands,
+    set_webhook,
 };
 use super::{BOT_ID, MAX_BODY, Shared};
 
@@ -54,6 +55,7 @@ pub(super) fn too_many(retry_after: u32) -> Reply {
 pub(super) const METHODS: &[&str] = &[
     "getMe",
     "getUpdates",
+    "setWebhook",
     "deleteWebhook",
     "getWebhookInfo",
     "setMyCommands",
@@ -127,16 +129,25 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
             "has_main_web_app": false,
         })),
         "getUpdates" => get_updates(&shared, &params).await,
+        "setWebhook" => set_webhook(&shared, &params),
         "deleteWebhook" => {
+            let mut inner = shared.lock();
             if get_bool(&params, "drop_pending_updates") {
-                shared.lock().updates.clear();
+                inner.updates.clear();
             }
+            inner.webhook = None;
             Reply::Ok(json!(true))
         }
         "getWebhookInfo" => {
-            let n = shared.lock().updates.len();
+            let inner = shared.lock();
+            let url = inner
+                .webhook
+                .as_ref()
+                .map(|w| w.url.clone())
+                .unwrap_or_default();
+            let n = inner.updates.len();
             Reply::Ok(
-                json!({"url": "", "has_custom_certificate": false, "pending_update_count": n}),
+                json!({"url": url, "has_custom_certificate": false, "pending_update_count": n}),
             )
         }
         "setMyCommands" => set_my_commands(&shared, &params),

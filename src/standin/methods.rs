@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 use super::html::parse_html;
 use super::http::{Files, Params, Reply, bad, err, get_i64, get_json, get_str, scope_of, too_many};
 use super::{
-    Fault, Inner, MAX_CAPTION_LEN, MAX_TEXT_LEN, SentMessage, Shared, StoredMsg, bot_user_json,
-    known_file, photo_sizes, shallow, unix_now, utf16_len, xorshift,
+    Fault, Inner, MAX_CAPTION_LEN, MAX_TEXT_LEN, SentMessage, Shared, StoredMsg, Webhook,
+    bot_user_json, known_file, photo_sizes, shallow, unix_now, utf16_len, xorshift,
 };
 
 pub(super) async fn get_updates(shared: &Shared, p: &Params) -> Reply {
@@ -22,6 +22,14 @@ pub(super) async fn get_updates(shared: &Shared, p: &Params) -> Reply {
     };
     {
         let mut inner = shared.lock();
+        // Like Telegram: one way of receiving updates at a time.
+        if inner.webhook.is_some() {
+            return err(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; \
+                 use deleteWebhook to delete the webhook first",
+            );
+        }
         if let Some(Value::Array(a)) = allowed {
             let list: Vec<String> = a
                 .iter()
@@ -172,6 +180,31 @@ fn check_chat(inner: &Inner, p: &Params) -> Result<(i64, Value), Reply> {
 }
 
 /// leaveChat: only a group or channel the bot is in can be left.
+/// Records the webhook like Telegram: an HTTP(S) URL (or an empty one, which removes
+/// it) and a secret of 1–256 characters from `A-Z a-z 0-9 _ -`.
+pub(super) fn set_webhook(shared: &Shared, p: &Params) -> Reply {
+    let url = get_str(p, "url").unwrap_or_default();
+    let secret_token = get_str(p, "secret_token");
+    if let Some(s) = &secret_token
+        && (s.is_empty()
+            || s.len() > 256
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    {
+        return bad("secret token contains unallowed characters");
+    }
+    let mut inner = shared.lock();
+    if url.is_empty() {
+        inner.webhook = None;
+    } else if url.starts_with("https://") || url.starts_with("http://") {
+        inner.webhook = Some(Webhook { url, secret_token });
+    } else {
+        return bad("bad webhook: An HTTPS URL must be provided for webhook");
+    }
+    Reply::Ok(json!(true))
+}
+
 pub(super) fn leave_chat(shared: &Shared, p: &Params) -> Reply {
     let mut inner = shared.lock();
     let chat_id = match check_chat(&inner, p) {

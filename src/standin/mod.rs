@@ -30,7 +30,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, watch};
 
 pub use html::{ParsedHtml, parse_html};
-pub use types::{ChatMessage, Fault, Person, SentMessage};
+pub use types::{ChatMessage, Fault, Person, SentMessage, Webhook};
 
 /// The tests' bot: its token, username and id.
 pub const TOKEN: &str = "123456:TEST-fake-token";
@@ -89,6 +89,8 @@ struct Inner {
     next_message_id: i32,
     next_callback_id: u64,
     updates: VecDeque<(i64, Value)>,
+    /// Set by setWebhook, cleared by deleteWebhook.
+    webhook: Option<Webhook>,
     allowed_updates: Option<Vec<String>>,
     known_chats: HashMap<i64, Value>,
     blocked: HashSet<i64>,
@@ -277,6 +279,11 @@ impl StandIn {
         push_update(&mut inner, "my_chat_member", update);
         drop(inner);
         self.shared.updates_notify.notify_waiters();
+    }
+
+    /// The webhook set by setWebhook, if any (deleteWebhook removes it).
+    pub fn webhook(&self) -> Option<Webhook> {
+        self.shared.lock().webhook.clone()
     }
 
     /// Groups the bot has left.

@@ -74,6 +74,14 @@ impl Person {
     }
 }
 
+/// The webhook the bot asked for with setWebhook (until deleteWebhook).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    /// What Telegram would send in `X-Telegram-Bot-Api-Secret-Token`.
+    pub secret_token: Option<String>,
+}
+
 /// One successful outgoing call of the bot (a send or an edit).
 #[derive(Clone, Debug)]
 pub struct SentMessage {
