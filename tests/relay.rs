@@ -158,6 +158,24 @@ async fn a_reply_to_an_alert_already_handled_still_reaches_the_patient() {
     })
     .await;
     let _ = pressed;
+    // The outbox notes the alert copy as a thread once Telegram has confirmed it; a
+    // person reads before replying, a test must wait for that note.
+    let (copy, pool) = (alert.message_id, app.store.pool().clone());
+    eventually("the alert copy is remembered as a thread", || {
+        let pool = pool.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM staff_threads WHERE chat_id = ? AND message_id = ?",
+            )
+            .bind(owner().id)
+            .bind(copy)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            n == 1
+        }
+    })
+    .await;
     app.tg
         .send_reply(&owner(), "Please send a photo tomorrow.", alert.message_id);
     app.tg
