@@ -253,7 +253,6 @@ fn spawn_bot_logged(
     db: &str,
     messages: &std::path::Path,
 ) -> (Child, std::sync::Arc<std::sync::Mutex<String>>) {
-    use std::io::BufRead;
     use std::os::unix::process::CommandExt;
     let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
     command
@@ -274,36 +273,8 @@ fn spawn_bot_logged(
         });
     }
     let mut bot = command.spawn().unwrap();
-    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let stderr = bot.stderr.take().unwrap();
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
+    let log = support::process::capture_stderr(&mut bot);
     (bot, log)
-}
-
-/// Sets the largest file `pid` may write: 0 fills its disk, `None` gives the space back.
-fn limit_file_size(pid: u32, bytes: Option<u64>) {
-    let limit = libc::rlimit {
-        rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: plain system call on a child we own; both pointers are valid or null.
-    let rc = unsafe {
-        libc::prlimit(
-            pid as libc::pid_t,
-            libc::RLIMIT_FSIZE,
-            &limit,
-            std::ptr::null_mut(),
-        )
-    };
-    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
 }
 
 /// The disk fills up while reminders go out, an enrollment is made and a patient opens
@@ -347,7 +318,7 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     .await;
 
     // The disk is full.
-    limit_file_size(bot.id(), Some(0));
+    support::process::limit_file_size(bot.id(), Some(0));
     let apology = |m: &support::fake_telegram::SentMessage| {
         m.plain_text().contains("something went wrong on our side")
     };
@@ -382,7 +353,7 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     );
 
     // Space is back: the same process carries on, without a restart.
-    limit_file_size(bot.id(), None);
+    support::process::limit_file_size(bot.id(), None);
     eventually("every reminder went out", || async {
         let mut distinct = burst_messages_sent(&tg);
         distinct.sort();

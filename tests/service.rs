@@ -133,7 +133,6 @@ async fn metrics_count_a_delivered_course_and_match_the_database() {
 }
 
 fn spawn_bot(tg: &FakeTelegram, db: &str) -> (Child, Arc<Mutex<String>>) {
-    use std::io::BufRead;
     use std::os::unix::process::CommandExt;
     let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
     command
@@ -154,36 +153,8 @@ fn spawn_bot(tg: &FakeTelegram, db: &str) -> (Child, Arc<Mutex<String>>) {
         });
     }
     let mut bot = command.spawn().unwrap();
-    let log = Arc::new(Mutex::new(String::new()));
-    let stderr = bot.stderr.take().unwrap();
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
+    let log = support::process::capture_stderr(&mut bot);
     (bot, log)
-}
-
-/// Sets the largest file `pid` may write: 0 fills its disk, `None` gives the space back.
-fn limit_file_size(pid: u32, bytes: Option<u64>) {
-    let limit = libc::rlimit {
-        rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: plain system call on a child we own; both pointers are valid or null.
-    let rc = unsafe {
-        libc::prlimit(
-            pid as libc::pid_t,
-            libc::RLIMIT_FSIZE,
-            &limit,
-            std::ptr::null_mut(),
-        )
-    };
-    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
 }
 
 async fn health(base: &str) -> (u16, serde_json::Value) {
@@ -229,7 +200,7 @@ async fn healthz_fails_while_the_database_cannot_be_written_and_recovers() {
         assert_eq!(ok[check]["ok"], true, "{check}: {ok}");
     }
 
-    limit_file_size(bot.id(), Some(0));
+    support::process::limit_file_size(bot.id(), Some(0));
     eventually("unhealthy while nothing can be written", || async {
         health(&base).await.0 == 503
     })
@@ -253,7 +224,7 @@ async fn healthz_fails_while_the_database_cannot_be_written_and_recovers() {
         "`aftercare health` says unhealthy"
     );
 
-    limit_file_size(bot.id(), None);
+    support::process::limit_file_size(bot.id(), None);
     eventually("healthy again once the space is back", || async {
         health(&base).await.0 == 200
     })
