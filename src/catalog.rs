@@ -49,10 +49,14 @@ pub struct SafetyWording {
     pub urgent_line: Template,
     /// The same where the bot knows no number for the clinic's zone.
     pub urgent_line_no_number: Template,
+    /// Under every photo request: that the photo is optional and that only the
+    /// clinic's staff see it (`{clinic_name}`, required). A promise the bot keeps, so
+    /// clinics cannot reword it.
+    pub photo_request: Template,
 }
 
 /// `(key, allowed placeholders, required placeholders)` of `safety.toml`.
-const SAFETY_KEYS: [(&str, &[&str], &[&str]); 3] = [
+const SAFETY_KEYS: [(&str, &[&str], &[&str]); 4] = [
     (
         "warning_signs",
         &["clinic_name", "clinic_contact"],
@@ -60,6 +64,7 @@ const SAFETY_KEYS: [(&str, &[&str], &[&str]); 3] = [
     ),
     ("urgent_line", &["emergency_number"], &["emergency_number"]),
     ("urgent_line_no_number", &[], &[]),
+    ("photo_request", &["clinic_name"], &["clinic_name"]),
 ];
 
 /// The bot's own replies to patients, each with the placeholders it may use.
@@ -137,10 +142,12 @@ pub enum Reply {
     CourseHeader,
     /// Under `/mydata`'s records.
     MydataFooter,
+    /// To a patient whose photo answered a photo request.
+    PhotoThanks,
 }
 
 impl Reply {
-    pub const ALL: [Reply; 65] = [
+    pub const ALL: [Reply; 66] = [
         Reply::Greeting,
         Reply::ScheduleHeader,
         Reply::ScheduleItem,
@@ -206,6 +213,7 @@ impl Reply {
         Reply::PickClinic,
         Reply::CourseHeader,
         Reply::MydataFooter,
+        Reply::PhotoThanks,
     ];
 
     pub fn key(self) -> &'static str {
@@ -275,6 +283,7 @@ impl Reply {
             Reply::PickClinic => "pick_clinic",
             Reply::CourseHeader => "course_header",
             Reply::MydataFooter => "mydata_footer",
+            Reply::PhotoThanks => "photo_thanks",
         }
     }
 
@@ -333,7 +342,7 @@ impl Reply {
             Reply::ResumePausedByClinic | Reply::ResumeCancelledByClinic => {
                 &["clinic_name", "clinic_contact"]
             }
-            Reply::CourseHeader => &["clinic_name"],
+            Reply::CourseHeader | Reply::PhotoThanks => &["clinic_name"],
             Reply::Mydata => &[
                 "name",
                 "clinic_name",
@@ -341,6 +350,7 @@ impl Reply {
                 "language",
                 "upcoming",
                 "booking",
+                "photos",
             ],
             Reply::BookNextReply | Reply::BookNextAlready => &["clinic_name", "clinic_contact"],
             Reply::BookingRescheduleReply | Reply::BookingRescheduleAlready => {
@@ -664,11 +674,13 @@ fn load_safety(dir: &Path, code: &str, problems: &mut Vec<Problem>) -> Option<Sa
             }
         }
     }
-    let [warning_signs, urgent_line, urgent_line_no_number] = parsed.try_into().ok()?;
+    let [warning_signs, urgent_line, urgent_line_no_number, photo_request] =
+        parsed.try_into().ok()?;
     Some(SafetyWording {
         warning_signs,
         urgent_line,
         urgent_line_no_number,
+        photo_request,
     })
 }
 

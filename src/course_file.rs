@@ -52,6 +52,8 @@ pub struct CourseStep {
     pub expires: Option<String>,
     pub checkin: bool,
     pub all_clear: bool,
+    /// Asks the patient for a photo of the treated area (`photo = true`).
+    pub photo: bool,
     /// language → wording
     pub texts: BTreeMap<String, StepText>,
 }
@@ -101,6 +103,8 @@ struct RawCourseStep {
     checkin: bool,
     #[serde(default)]
     all_clear: bool,
+    #[serde(default)]
+    photo: bool,
     #[serde(default)]
     text: BTreeMap<String, Spanned<RawText>>,
 }
@@ -165,6 +169,7 @@ impl CourseFile {
                 at: s.at.clone(),
                 checkin: s.checkin,
                 all_clear: s.all_clear,
+                photo: s.photo,
             })
             .collect();
         let refs: Vec<&RawStep> = plan_steps.iter().collect();
@@ -236,6 +241,7 @@ impl CourseFile {
                 expires: s.expires.as_ref().map(|x| x.get_ref().trim().to_string()),
                 checkin: s.checkin,
                 all_clear: s.all_clear,
+                photo: s.photo,
                 texts,
             });
         }
@@ -278,6 +284,9 @@ impl CourseFile {
             }
             if s.all_clear {
                 out.push_str("all_clear = true\n");
+            }
+            if s.photo {
+                out.push_str("photo = true\n");
             }
             for (lang, t) in &s.texts {
                 out.push_str(&format!(
@@ -364,6 +373,7 @@ text = "Hello {first_name}. {warning_signs} {urgent_line}"
 id = "hydrate"
 after = "1d"
 at = "09:00"
+photo = true
 [step.text.en]
 title = "Hydrate"
 text = "Drink water."
@@ -379,6 +389,7 @@ text = "Trinken Sie Wasser."
         assert_eq!(c.plan.steps.len(), 2);
         assert_eq!(c.min_gap, Some(Duration::weeks(4)));
         assert_eq!(c.file.step("hydrate").unwrap().texts["de"].title, "Trinken");
+        assert!(c.file.step("hydrate").unwrap().photo && c.plan.is_photo_step("hydrate"));
         let again = CourseFile::parse("peel", "x", &c.file.to_toml(), LANGS).unwrap();
         assert_eq!(again.file, c.file);
     }

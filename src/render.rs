@@ -30,6 +30,9 @@ pub struct StepExtras {
     pub urgent_line: String,
     /// `("after", "3 days")`, `("makeup_after", "24 hours")`…
     pub timing: Vec<(&'static str, String)>,
+    /// For a step asking for a photo: the line under it saying the photo is optional
+    /// and who sees it (HTML). Empty for other steps.
+    pub photo_request: String,
 }
 
 /// Who the safety lines name: the clinic's name, phone and emergency number.
@@ -74,6 +77,10 @@ impl StepExtras {
                 .render_dropping_empty(&[("emergency_number", n)]),
             None => safety.urgent_line_no_number.render(&[]),
         };
+        let is_photo = timing
+            .step(step_id)
+            .or_else(|| file.step(step_id))
+            .is_some_and(|s| s.photo);
         let timing = TIMING_PLACEHOLDERS
             .iter()
             .filter_map(|(name, of)| {
@@ -82,10 +89,20 @@ impl StepExtras {
                 Some((*name, offset_words(lang, step.after)))
             })
             .collect();
+        let photo_request = if is_photo {
+            safety
+                .photo_request
+                .render(&[("clinic_name", clinic.name)])
+                .trim()
+                .to_string()
+        } else {
+            String::new()
+        };
         StepExtras {
             warning_signs,
             urgent_line,
             timing,
+            photo_request,
         }
     }
 }
@@ -119,13 +136,19 @@ where
         ("session_time", &time),
     ];
     vars.extend(v.extras.timing.iter().map(|(n, w)| (*n, w.as_str())));
-    template.render_dropping_empty_with_html(
+    let text = template.render_dropping_empty_with_html(
         &vars,
         &[
             (WARNING_SIGNS, &v.extras.warning_signs),
             (URGENT_LINE, &v.extras.urgent_line),
         ],
-    )
+    );
+    // A photo request's own line, which the clinic's text cannot leave out.
+    if v.extras.photo_request.is_empty() {
+        text
+    } else {
+        format!("{}\n\n{}", text.trim_end(), v.extras.photo_request)
+    }
 }
 
 /// A reply with only a clinic name to fill in (or none).

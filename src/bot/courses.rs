@@ -18,8 +18,9 @@ pub const USAGE: &str = "<b>Courses</b>\n\
 /courses · all courses\n\
 /course &lt;course&gt; · its steps and texts\n\
 /course new \"Chemical peel\" [from microneedling] · a new course, empty or a copy\n\
-/course step &lt;course&gt; add &lt;step&gt; &lt;after&gt; [at HH:MM] [expires 12h] [checkin|all-clear]\n\
-/course step &lt;course&gt; set &lt;step&gt; [&lt;after&gt;] [at HH:MM|at -] [expires 12h|expires -] [message|checkin|all-clear]\n\
+/course step &lt;course&gt; add &lt;step&gt; &lt;after&gt; [at HH:MM] [expires 12h] [checkin|all-clear|photo]\n\
+/course step &lt;course&gt; set &lt;step&gt; [&lt;after&gt;] [at HH:MM|at -] [expires 12h|expires -] [message|checkin|all-clear|photo]\n\
+A photo step asks the patient for a photo of the treated area; /photos #12 shows what came.\n\
 /course step &lt;course&gt; remove &lt;step&gt; · rename &lt;step&gt; &lt;new&gt;\n\
 /course gap &lt;course&gt; 4w|off · least time between two sessions\n\
 /course default &lt;course&gt; · new patients get it unless another is named\n\
@@ -186,6 +187,8 @@ async fn steps_and_texts(ctx: &Ctx<'_>, clinic: &Clinic, typed: &str) -> anyhow:
             " · check-in"
         } else if s.all_clear {
             " · all-clear"
+        } else if s.photo {
+            " · 📷 photo"
         } else {
             ""
         };

@@ -7,6 +7,7 @@ pub mod entities;
 pub mod html;
 pub mod link;
 pub mod offset;
+pub mod photos;
 pub mod plan;
 pub mod problems;
 pub mod relay;

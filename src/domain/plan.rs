@@ -39,6 +39,9 @@ pub struct Step {
     /// The step gives an all-clear (makeup again, activities back, book the next
     /// session): held while a warning sign from a check-in is open.
     pub all_clear: bool,
+    /// The step asks for a photo of the treated area (optional for the patient; the
+    /// bot adds who will see it). A photo answering it goes to the clinic's staff.
+    pub photo: bool,
 }
 
 /// One reminder as planned for a patient.
@@ -74,6 +77,8 @@ pub(crate) struct RawStep {
     pub checkin: bool,
     #[serde(default)]
     pub all_clear: bool,
+    #[serde(default)]
+    pub photo: bool,
 }
 
 impl Plan {
@@ -113,6 +118,11 @@ impl Plan {
 
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// Whether `id` is a step asking for a photo.
+    pub fn is_photo_step(&self, id: &str) -> bool {
+        self.step(id).is_some_and(|s| s.photo)
     }
 
     /// The ids of the steps that give an all-clear (`all_clear = true`).
@@ -222,6 +232,17 @@ pub(crate) fn check_steps(
                 "at: only allowed when `after` is whole days (0d, 1d, 2w)",
             ));
         }
+        if s.photo && (s.checkin || s.all_clear) {
+            // One kind per step: a check-in's buttons or an all-clear's hold would make
+            // the photo request ambiguous to the patient and to the bot.
+            problems.push(Problem::new(
+                file,
+                at_line(s.id.span()),
+                format!(
+                    "step `{id}`: a photo request cannot also be a check-in or an all-clear"
+                ),
+            ));
+        }
         if let Some(after) = after {
             steps.push(Step {
                 id,
@@ -230,6 +251,7 @@ pub(crate) fn check_steps(
                 expires,
                 checkin: s.checkin,
                 all_clear: s.all_clear,
+                photo: s.photo,
             });
         }
     }
@@ -272,6 +294,10 @@ all_clear = true
 id = "check"
 after = "3d"
 checkin = true
+[[step]]
+id = "photo-day5"
+after = "5d"
+photo = true
 "#;
 
     fn berlin(s: &str) -> DateTime<Utc> {
@@ -304,7 +330,8 @@ checkin = true
                 ("now", "23 14:30".into()),
                 ("evening", "23 19:00".into()),
                 ("late-night", "24 08:00".into()),
-                ("check", "26 14:30".into())
+                ("check", "26 14:30".into()),
+                ("photo-day5", "28 14:30".into())
             ]
         );
         assert_eq!(got[0].expires_at, Some(got[0].due_at + Duration::hours(12)));
@@ -315,6 +342,19 @@ checkin = true
         let plan = Plan::parse("t", "t.toml", PLAN).unwrap();
         assert_eq!(plan.all_clear_steps(), ["late-night"]);
         assert!(!plan.step("now").unwrap().all_clear);
+    }
+
+    #[test]
+    fn photo_steps_are_marked_and_stand_alone() {
+        let plan = Plan::parse("t", "t.toml", PLAN).unwrap();
+        assert!(plan.is_photo_step("photo-day5"));
+        assert!(!plan.is_photo_step("check") && !plan.is_photo_step("nope"));
+        let both = "name = \"x\"\n[[step]]\nid = \"a\"\nafter = \"1d\"\ncheckin = true\nphoto = true\n";
+        let p = Plan::parse("x", "x.toml", both).unwrap_err();
+        assert_eq!(
+            p[0].to_string(),
+            "x.toml:3: step `a`: a photo request cannot also be a check-in or an all-clear"
+        );
     }
 
     #[test]

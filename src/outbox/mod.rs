@@ -30,7 +30,7 @@ use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::{
     BotCommand, BotCommandScope, CallbackQueryId, FileId, InlineKeyboardMarkup, InputFile,
-    MessageId, ParseMode, Recipient,
+    InputMedia, InputMediaPhoto, MessageId, ParseMode, Recipient,
 };
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{Notify, oneshot, watch};
@@ -84,6 +84,17 @@ pub enum Content {
     RemoveButtons { message_id: i32 },
     /// Leaves a group the bot was added to, after what was queued before it.
     LeaveChat,
+    /// Photos Telegram already has, sent as one album (`sendMediaGroup`): 2 to 10 of
+    /// them, each with its HTML caption. Albums carry no buttons. Made by
+    /// [`Outgoing::albums`], which splits any number of photos into albums.
+    Album(Vec<AlbumPhoto>),
+}
+
+/// One photo of an album: a file Telegram already has, and its HTML caption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlbumPhoto {
+    pub file_id: String,
+    pub caption: String,
 }
 
 pub use crate::store::Thread;
@@ -159,6 +170,29 @@ impl Outgoing {
                 caption: html,
             },
         )
+    }
+
+    /// `photos` as albums, in order: as few as Telegram allows (10 photos each at most),
+    /// evenly filled; a single photo goes as a plain photo (an album needs two).
+    pub fn albums(chat: i64, lane: Lane, photos: Vec<AlbumPhoto>) -> Vec<Outgoing> {
+        let mut rest = photos.into_iter();
+        crate::domain::photos::album_sizes(rest.len())
+            .into_iter()
+            .map(|n| {
+                let mut group: Vec<AlbumPhoto> = rest.by_ref().take(n).collect();
+                let content = if group.len() == 1 {
+                    let one = group.remove(0);
+                    Content::Photo {
+                        photo: Photo::FileId(one.file_id),
+                        caption: one.caption,
+                        fallback: None,
+                    }
+                } else {
+                    Content::Album(group)
+                };
+                Self::new(chat, lane, content)
+            })
+            .collect()
     }
 
     /// Leaves the (group) chat once the answer queued before it has gone out.
@@ -544,6 +578,13 @@ impl Inner {
         };
         let retries_errors = !matches!(job.msg.lane, Lane::Reminder(_));
         let (mut tries, mut rate_limited) = (0, 0);
+        // An album is that many messages for Telegram's overall limit: its turn took
+        // one slot, the other photos take theirs now.
+        if let Content::Album(photos) = &job.msg.content {
+            for _ in 1..photos.len() {
+                self.pacer.slot(urgency).await;
+            }
+        }
         let outcome = loop {
             self.pacer.sent(chat);
             let outcome = self.transmit(&job.msg).await;
@@ -733,6 +774,20 @@ impl Inner {
                 *message_id,
             ),
             Content::LeaveChat => bot.leave_chat(chat).await.map(|_| 0),
+            Content::Album(photos) => {
+                let media = photos.iter().map(|p| {
+                    InputMedia::Photo(
+                        InputMediaPhoto::new(InputFile::file_id(FileId(p.file_id.clone())))
+                            .caption(p.caption.clone())
+                            .parse_mode(ParseMode::Html),
+                    )
+                });
+                // Telegram answers with every message of the album: the first stands
+                // for it.
+                bot.send_media_group(chat, media)
+                    .await
+                    .map(|sent| sent.first().map_or(0, |m| m.id.0))
+            }
         };
         outcome::classify(sent, |m| *m)
     }

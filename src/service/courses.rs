@@ -535,6 +535,7 @@ async fn copy_of_file_plan(
             expires: s.expires.map(duration_text),
             checkin: s.checkin,
             all_clear: s.all_clear,
+            photo: s.photo,
             texts: catalog
                 .languages()
                 .filter_map(|l| {
@@ -670,7 +671,7 @@ pub async fn change(
 
 /// Applies one typed change to a course file; the answer says what changed.
 fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
-    const USAGE: &str = "Use: /course step <course> add <step> <after> [at HH:MM] [expires <time>] [checkin|all-clear] · set <step> [<after>] [at HH:MM|at -] [expires <time>|expires -] [message|checkin|all-clear] · remove <step> · rename <step> <new> · /course gap <course> <4w|off>";
+    const USAGE: &str = "Use: /course step <course> add <step> <after> [at HH:MM] [expires <time>] [checkin|all-clear|photo] · set <step> [<after>] [at HH:MM|at -] [expires <time>|expires -] [message|checkin|all-clear|photo] · remove <step> · rename <step> <new> · /course gap <course> <4w|off>";
     let words: Vec<&str> = op.split_whitespace().collect();
     match words.as_slice() {
         ["gap", gap] => {
@@ -703,6 +704,7 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
                 expires: None,
                 checkin: false,
                 all_clear: false,
+                photo: false,
                 texts: Default::default(),
             };
             set_options(&mut step, rest)?;
@@ -760,7 +762,8 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
     }
 }
 
-/// `[at HH:MM|at -] [expires <time>|expires -] [message|checkin|all-clear]`
+/// `[at HH:MM|at -] [expires <time>|expires -] [message|checkin|all-clear|photo]`: a
+/// step has one kind, so naming one clears the others.
 fn set_options(step: &mut CourseStep, words: &[&str]) -> Result<(), String> {
     let mut i = 0;
     while i < words.len() {
@@ -775,24 +778,15 @@ fn set_options(step: &mut CourseStep, words: &[&str]) -> Result<(), String> {
                 }
                 i += 2;
             }
-            "message" => {
-                step.checkin = false;
-                step.all_clear = false;
-                i += 1;
-            }
-            "checkin" | "check-in" => {
-                step.checkin = true;
-                step.all_clear = false;
-                i += 1;
-            }
-            "all-clear" | "all_clear" => {
-                step.all_clear = true;
-                step.checkin = false;
+            kind @ ("message" | "checkin" | "check-in" | "all-clear" | "all_clear" | "photo") => {
+                step.checkin = matches!(kind, "checkin" | "check-in");
+                step.all_clear = matches!(kind, "all-clear" | "all_clear");
+                step.photo = kind == "photo";
                 i += 1;
             }
             other => {
                 return Err(format!(
-                    "I don't understand `{}` here: use at HH:MM, expires 12h, message, checkin or all-clear.",
+                    "I don't understand `{}` here: use at HH:MM, expires 12h, message, checkin, all-clear or photo.",
                     crate::domain::html::escape_with_code(other)
                 ));
             }
@@ -1038,6 +1032,13 @@ mod tests {
             ),
             ("2d", true, true)
         );
+        apply_op(&mut f, "set day1 photo").unwrap();
+        assert!(f.steps[0].photo && !f.steps[0].all_clear && !f.steps[0].checkin);
+        apply_op(&mut f, "set day1 message").unwrap();
+        assert!(!f.steps[0].photo);
+        apply_op(&mut f, "add pic 3d at 10:00 photo").unwrap();
+        assert!(f.step("pic").unwrap().photo);
+        apply_op(&mut f, "remove pic").unwrap();
         apply_op(&mut f, "rename day1 day2").unwrap();
         assert!(apply_op(&mut f, "remove day1").is_err());
         apply_op(&mut f, "remove day2").unwrap();

@@ -23,6 +23,7 @@ pub mod gap;
 pub mod link;
 pub mod patient;
 pub mod patient_admin;
+pub mod photos;
 pub mod relay;
 pub mod series;
 pub mod step_extras;

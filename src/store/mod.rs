@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod patient_care;
 pub mod patient_lookup;
 pub mod patients;
+pub mod photos;
 pub mod reminders;
 pub mod series;
 pub mod stats;

@@ -99,6 +99,7 @@ pub async fn erase_patient(
         "DELETE FROM bookings WHERE patient_id = ?",
         "DELETE FROM series WHERE patient_id = ?",
         "DELETE FROM patient_adjustments WHERE patient_id = ?",
+        "DELETE FROM patient_photos WHERE patient_id = ?",
         "DELETE FROM links WHERE patient_id = ?",
         "UPDATE staff_threads SET patient_id = NULL WHERE patient_id = ?",
     ] {
