@@ -25,6 +25,7 @@ pub enum Command {
     Stop,
     Resume(String),
     Patient(String),
+    Photos(String),
     Pause(String),
     Cancel(String),
     Language,
@@ -194,6 +195,12 @@ pub const COMMANDS: &[Spec] = &[
             "status, progress, what's coming and open alerts",
         )
         .staff_menu("One patient: /patient #12"),
+    Spec::new("photos", Command::Photos)
+        .staff(
+            "<#id or name>",
+            "the photos the patient sent for photo check-ins, oldest first, as albums",
+        )
+        .staff_menu("A patient's check-in photos: /photos #12"),
     Spec::new("schedule", |_| Command::Schedule).patient_menu("What's coming up"),
     Spec::new("stop", |_| Command::Stop).patient_menu("Stop all reminders"),
     Spec::new("pause", Command::Pause)

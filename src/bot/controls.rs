@@ -234,6 +234,7 @@ pub async fn mydata(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             .filter(|b| b.is_booked())
             .map(|b| local_when(&lang, &b.starts().with_timezone(&tz)))
             .unwrap_or_else(|| "–".into());
+        let photos = deps.store.photo_count(p.id).await?.to_string();
         parts.push(deps.catalog.reply(&lang, Reply::Mydata).render(&[
             ("name", &p.name),
             ("clinic_name", &clinic.name),
@@ -241,6 +242,7 @@ pub async fn mydata(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             ("language", &language),
             ("upcoming", &upcoming),
             ("booking", &booking),
+            ("photos", &photos),
         ]));
     }
     parts.push(deps.catalog.reply(&lang, Reply::MydataFooter).render(&[]));

@@ -77,6 +77,7 @@ mod tests {
                 "done",
                 "series",
                 "patient",
+                "photos",
                 "pause",
                 "resume",
                 "cancel",

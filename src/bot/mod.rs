@@ -14,6 +14,7 @@ mod menus;
 mod patient;
 mod patient_admin;
 mod patient_list;
+mod photos;
 mod relay;
 mod series;
 mod staff;
@@ -220,6 +221,7 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
         }
         Some(Command::Resume(_)) => controls::resume(&ctx).await,
         Some(Command::Patient(args)) => patient_admin::show(&ctx, &args).await,
+        Some(Command::Photos(args)) => photos::photos(&ctx, &args).await,
         Some(Command::Pause(args)) => patient_admin::pause(&ctx, &args).await,
         Some(Command::Cancel(args)) => patient_admin::cancel(&ctx, &args).await,
         Some(Command::Language) => controls::language(&ctx).await,

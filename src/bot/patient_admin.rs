@@ -72,6 +72,13 @@ pub async fn show(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
                 .await?
         )
     ));
+    let photos = store.photo_count(p.id).await?;
+    if photos > 0 {
+        text.push_str(&format!(
+            "\nPhotos from check-ins: {photos} (/photos #{})",
+            p.id
+        ));
+    }
     if let Some(b) = store.booking_of(p.id).await?.filter(|b| b.is_booked()) {
         text.push_str(&format!(
             "\nNext appointment: {}",

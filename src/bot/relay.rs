@@ -70,6 +70,10 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
             .reply(ctx.patient_reply(Reply::RelayUnsupported).await?)
             .await;
     };
+    // A photo answering a photo request is a check-in (it names its clinic itself).
+    if matches!(content, Content::Photo { .. }) && super::photos::checkin_photo(ctx).await? {
+        return Ok(());
+    }
     if ctx.courses.len() > 1 {
         let (kind, body, file_id) = match &content {
             Content::Text(text) => ("text", text.as_str(), None),
@@ -96,7 +100,7 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         return ctx.reply_with_buttons(text, markup).await;
     }
     let relay_of = i64::from(ctx.msg.id.0);
-    relay_to_clinic(ctx.deps, ctx.chat().0, relay_of, &ctx.lang(), p, content).await
+    relay_to_clinic(ctx.deps, ctx.chat().0, relay_of, &ctx.lang(), p, content, None).await
 }
 
 /// `rc:<message>:<patient>`: the clinic picked for a waiting message; it goes to that
@@ -134,12 +138,30 @@ pub async fn on_clinic_button(
         .unwrap_or_else(|| crate::catalog::BASE_LANG.to_string());
     // The patient's message id is not kept while it waits: the waiting row's id (as a
     // negative number, never a Telegram message id) ties the staff copies together.
-    relay_to_clinic(deps, chat, -choice, &lang, &p, content).await?;
+    relay_to_clinic(deps, chat, -choice, &lang, &p, content, None).await?;
     Ok(Some(String::new()))
 }
 
+/// Passes a photo check-in (patient `p`'s photo `file_id`, with its caption, in answer
+/// to a photo request on course day `day`) to every staff member of their clinic, as a
+/// relayed photo they can answer by replying. The patient was thanked already.
+pub(super) async fn photo_checkin_to_staff(
+    deps: &Deps,
+    chat: i64,
+    relay_of: i64,
+    p: &Patient,
+    file_id: String,
+    caption: String,
+    day: i64,
+) -> anyhow::Result<()> {
+    let content = Content::Photo { file_id, caption };
+    relay_to_clinic(deps, chat, relay_of, "", p, content, Some(day)).await
+}
+
 /// Passes `content` from patient `p` (writing from `chat`) to every staff member of
-/// their clinic; the patient hears back once the copies are settled.
+/// their clinic; the patient hears back once the copies are settled. A photo check-in
+/// (`checkin_day`, the day of the course) is headed with its day, and the patient
+/// hears nothing more (they were thanked when it was kept).
 async fn relay_to_clinic(
     deps: &Deps,
     chat: i64,
@@ -147,6 +169,7 @@ async fn relay_to_clinic(
     lang: &str,
     p: &Patient,
     content: Content,
+    checkin_day: Option<i64>,
 ) -> anyhow::Result<()> {
     let Some(clinic) = deps.store.clinic(p.clinic_id).await? else {
         return Ok(());
@@ -180,7 +203,9 @@ async fn relay_to_clinic(
         }
         Content::Photo { file_id, caption } => {
             let long = caption.chars().count() > MAX_RELAYED_CAPTION;
-            let caption_html = if caption.is_empty() {
+            let caption_html = if let Some(day) = checkin_day {
+                checkin_caption(&who, p.id, day, caption, long)
+            } else if caption.is_empty() {
                 format!("📷 {who} sent a photo.\n{REPLY_HINT}")
             } else if long {
                 format!("📷 {who} sent a photo; its text follows.\n{REPLY_HINT}")
@@ -214,6 +239,20 @@ async fn relay_to_clinic(
             "photo"
         }
     };
+    if checkin_day.is_some() {
+        let (patient, clinic_id, staff_n) = (p.id, clinic.id, staff.len());
+        tokio::spawn(async move {
+            let delivered = delivered(receipts).await;
+            tracing::info!(
+                patient,
+                clinic = clinic_id,
+                staff = staff_n,
+                delivered,
+                "photo check-in passed to staff"
+            );
+        });
+        return Ok(());
+    }
     // The patient hears back once the staff copies are settled: that it reached the
     // clinic, or, if no staff member could be reached, how to contact the clinic.
     let texts = crate::service::texts::Texts::new(&deps.store, &deps.catalog);
@@ -244,6 +283,22 @@ async fn relay_to_clinic(
         outbox.send(Outgoing::answer(chat, answer));
     });
     Ok(())
+}
+
+/// The caption of a photo check-in's staff copy: the day of the course first, then who,
+/// their words (unless too long for a caption: they follow as text), and how to answer.
+fn checkin_caption(who: &str, patient_id: i64, day: i64, caption: &str, long: bool) -> String {
+    let day = crate::domain::photos::day_label(day);
+    let words = if caption.is_empty() {
+        String::new()
+    } else if long {
+        "\nTheir words follow.".to_string()
+    } else {
+        format!("\n{}", escape(caption))
+    };
+    format!(
+        "📷 <b>{day} photo check-in</b> · {who}{words}\n{REPLY_HINT} All their photos: /photos #{patient_id}"
+    )
 }
 
 /// A staff member replied (in Telegram) to a message; if it was about a patient, the

@@ -13,8 +13,8 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use super::methods::{
-    answer_callback, edit, get_updates, leave_chat, send, send_chat_action, set_my_commands,
-    set_webhook,
+    answer_callback, edit, get_updates, leave_chat, send, send_chat_action, send_media_group,
+    set_my_commands, set_webhook,
 };
 use super::{BOT_ID, MAX_BODY, Shared};
 
@@ -63,6 +63,7 @@ pub(super) const METHODS: &[&str] = &[
     "getMyCommands",
     "sendMessage",
     "sendPhoto",
+    "sendMediaGroup",
     "answerCallbackQuery",
     "editMessageText",
     "editMessageCaption",
@@ -172,6 +173,7 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
             Reply::Ok(Value::Array(cmds))
         }
         "sendMessage" | "sendPhoto" => send(&shared, &method, &params, &files).await,
+        "sendMediaGroup" => send_media_group(&shared, &params, &files).await,
         "answerCallbackQuery" => answer_callback(&shared, &params),
         "editMessageText" | "editMessageCaption" | "editMessageReplyMarkup" => {
             edit(&shared, &method, &params)

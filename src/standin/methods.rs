@@ -308,8 +308,9 @@ fn insert_text(m: &mut Map<String, Value>, key: &str, ekey: &str, f: &Formatted)
     }
 }
 
-pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &Files) -> Reply {
-    // 1. injected faults
+/// The answer an injected fault makes of a send (sendMessage, sendPhoto,
+/// sendMediaGroup), if one is due; a slow one only delays it.
+async fn injected_fault(shared: &Shared) -> Option<Reply> {
     let fault = {
         let mut inner = shared.lock();
         match inner.faults.pop_front() {
@@ -323,12 +324,41 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
             },
         }
     };
-    match fault {
-        None => {}
-        Some(Fault::ServerError) => return err(500, "Internal Server Error"),
-        Some(Fault::BadGateway) => return Reply::BadGateway,
-        Some(Fault::RetryAfter(n)) => return too_many(n),
-        Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+    match fault? {
+        Fault::ServerError => Some(err(500, "Internal Server Error")),
+        Fault::BadGateway => Some(Reply::BadGateway),
+        Fault::RetryAfter(n) => Some(too_many(n)),
+        Fault::Slow(d) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+    }
+}
+
+/// Flood control, when enabled: `messages` more sends to `chat_id` now must stay
+/// within the overall limit, and the chat's previous send must be far enough back.
+fn flood_control(inner: &mut Inner, chat_id: i64, now: Instant, messages: usize) -> Option<Reply> {
+    let rl = inner.rate_limits.as_ref()?;
+    let per_chat = rl.per_chat_min_interval;
+    let global = rl.global_per_sec as usize;
+    while inner
+        .recent_sends
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+    {
+        inner.recent_sends.pop_front();
+    }
+    let chat_too_soon = inner
+        .last_send_per_chat
+        .get(&chat_id)
+        .is_some_and(|t| now.duration_since(*t) < per_chat);
+    (inner.recent_sends.len() + messages > global || chat_too_soon).then(|| too_many(1))
+}
+
+pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &Files) -> Reply {
+    // 1. injected faults
+    if let Some(reply) = injected_fault(shared).await {
+        return reply;
     }
 
     let is_photo = method == "sendPhoto";
@@ -341,23 +371,8 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
     };
     // 3. flood control
     let now = Instant::now();
-    if let Some(rl) = &inner.rate_limits {
-        let per_chat = rl.per_chat_min_interval;
-        let global = rl.global_per_sec as usize;
-        while inner
-            .recent_sends
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
-        {
-            inner.recent_sends.pop_front();
-        }
-        let chat_too_soon = inner
-            .last_send_per_chat
-            .get(&chat_id)
-            .is_some_and(|t| now.duration_since(*t) < per_chat);
-        if inner.recent_sends.len() >= global || chat_too_soon {
-            return too_many(1);
-        }
+    if let Some(reply) = flood_control(&mut inner, chat_id, now, 1) {
+        return reply;
     }
     // 4. content
     let parse_mode = get_str(p, "parse_mode");
@@ -491,6 +506,7 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
         } else {
             None
         },
+        media_group_id: None,
         at: now,
     });
     inner.recent_sends.push_back(now);
@@ -608,6 +624,7 @@ pub(super) fn edit(shared: &Shared, method: &str, p: &Params) -> Reply {
         reply_markup: raw_markup,
         photo_bytes: None,
         photo_file_id: None,
+        media_group_id: None,
         at: Instant::now(),
     });
     drop(inner);
@@ -622,4 +639,151 @@ fn strip_edit_date(v: &Value) -> Value {
         o.remove("edit_date");
     }
     v
+}
+
+/// One photo of an album, checked.
+struct AlbumItem {
+    source: String,
+    formatted: Formatted,
+    parse_mode: Option<String>,
+    picture: Option<Arc<[u8]>>,
+    /// Set when sent by file id; the upload's size otherwise.
+    file_id: Option<String>,
+    bytes: Option<usize>,
+}
+
+/// sendMediaGroup, for albums of photos (the only kind the bot sends): 2 to 10 items
+/// as the Bot API documents (the real server sends a lone item as a plain photo; the
+/// stand-in holds the bot to the documented contract), each a photo Telegram has (a
+/// known file id) or an upload, each caption checked like sendPhoto's. Answers with
+/// every message of the album, all carrying one `media_group_id`.
+pub(super) async fn send_media_group(shared: &Shared, p: &Params, files: &Files) -> Reply {
+    if let Some(reply) = injected_fault(shared).await {
+        return reply;
+    }
+    let mut inner = shared.lock();
+    let (chat_id, chat) = match check_chat(&inner, p) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let media = match get_json(p, "media") {
+        Ok(Some(Value::Array(a))) => a,
+        Ok(None) => return bad("parameter \"media\" is required"),
+        Ok(Some(_)) | Err(_) => return bad("can't parse media JSON object"),
+    };
+    match media.len() {
+        0 => return bad("there are no messages to send"),
+        1 => return bad("an album must include 2-10 items"),
+        n if n > 10 => return bad("too many messages to send as an album"),
+        _ => {}
+    }
+    let mut items = Vec::new();
+    for item in &media {
+        let Some(obj) = item.as_object() else {
+            return bad("can't parse InputMedia JSON object");
+        };
+        match obj.get("type").and_then(Value::as_str) {
+            Some("photo") => {}
+            Some(other) => {
+                return bad(&format!(
+                    "can't parse InputMedia: type \"{other}\" is not modelled by this stand-in"
+                ));
+            }
+            None => return bad("can't parse InputMedia: media type isn't specified"),
+        }
+        let (picture, file_id, bytes) = match obj.get("media").and_then(Value::as_str) {
+            Some(s) if s.starts_with("attach://") => match files.get(&s[9..]) {
+                Some(b) if b.is_empty() => return bad("file must be non-empty"),
+                Some(b) => (Some(Arc::from(b.as_slice())), None, Some(b.len())),
+                None => return bad("can't parse InputMedia: media not found"),
+            },
+            // A file_id must name a photo Telegram has seen (sent by a user or the bot).
+            Some(s) if !s.is_empty() => match known_file(&inner, s) {
+                Some(pic) => (pic, Some(s.to_string()), None),
+                None => return bad("wrong file identifier/HTTP URL specified"),
+            },
+            _ => return bad("can't parse InputMedia: media isn't specified"),
+        };
+        let source = obj
+            .get("caption")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let parse_mode = obj
+            .get("parse_mode")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let formatted = match format_text(&source, parse_mode.as_deref()) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        if utf16_len(&formatted.text) > MAX_CAPTION_LEN {
+            return bad("message caption is too long");
+        }
+        items.push(AlbumItem {
+            source,
+            formatted,
+            parse_mode,
+            picture,
+            file_id,
+            bytes,
+        });
+    }
+    let now = Instant::now();
+    if let Some(reply) = flood_control(&mut inner, chat_id, now, items.len()) {
+        return reply;
+    }
+    let group = format!("album{}", inner.next_message_id);
+    let mut sent = Vec::new();
+    let mut last_seq = 0;
+    for item in items {
+        let id = inner.next_message_id;
+        inner.next_message_id += 1;
+        let mut m = Map::new();
+        m.insert("message_id".into(), json!(id));
+        m.insert("from".into(), bot_user_json(&shared.identity));
+        m.insert("chat".into(), chat.clone());
+        m.insert("date".into(), json!(unix_now()));
+        m.insert("media_group_id".into(), json!(group));
+        m.insert(
+            "photo".into(),
+            photo_sizes(&format!("bot{id}"), item.bytes.unwrap_or(54321)),
+        );
+        if !item.formatted.text.is_empty() {
+            insert_text(&mut m, "caption", "caption_entities", &item.formatted);
+        }
+        let msg = Value::Object(m);
+        last_seq = inner.put_message(
+            id,
+            StoredMsg {
+                chat_id,
+                from_bot: true,
+                json: msg.clone(),
+                source: item.source.clone(),
+                parse_mode: item.parse_mode.clone(),
+                has_text: false,
+                seq: 0,
+                photo: item.picture,
+            },
+        );
+        inner.sent.push(SentMessage {
+            message_id: id,
+            chat_id,
+            method: "sendMediaGroup".to_string(),
+            text: item.source,
+            parse_mode: item.parse_mode,
+            reply_markup: None,
+            photo_bytes: item.bytes,
+            photo_file_id: item.file_id,
+            media_group_id: Some(group.clone()),
+            at: now,
+        });
+        inner.recent_sends.push_back(now);
+        sent.push(msg);
+    }
+    inner.last_send_per_chat.insert(chat_id, now);
+    drop(inner);
+    shared.sent_notify.notify_waiters();
+    shared.publish(last_seq);
+    Reply::Ok(Value::Array(sent))
 }

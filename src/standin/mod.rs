@@ -695,12 +695,13 @@ impl StandIn {
 
     // ----- faults ----------------------------------------------------------
 
-    /// The next sendMessage/sendPhoto call (any chat) gets this fault (FIFO).
+    /// The next sendMessage/sendPhoto/sendMediaGroup call (any chat) gets this fault
+    /// (FIFO).
     pub fn push_fault(&self, fault: Fault) {
         self.shared.lock().faults.push_back(fault);
     }
 
-    /// Each sendMessage/sendPhoto call fails with a 500 with this probability
+    /// Each sendMessage/sendPhoto/sendMediaGroup call fails with a 500 with this probability
     /// (deterministic xorshift PRNG). Ratio 0 turns it off.
     pub fn set_random_faults(&self, server_error_ratio: f64, seed: u64) {
         let mut inner = self.shared.lock();
@@ -712,8 +713,9 @@ impl StandIn {
         };
     }
 
-    /// Enables flood control for sendMessage/sendPhoto: more than
-    /// `global_per_sec` successful sends in any sliding 1 s window, or a send
+    /// Enables flood control for sendMessage/sendPhoto/sendMediaGroup (an album counts
+    /// as its photos): more than `global_per_sec` successful sends in any sliding 1 s
+    /// window, or a send
     /// to a chat sooner than `per_chat_min_interval` after the previous
     /// successful send to it, gets 429 with retry_after = 1.
     pub fn enforce_rate_limits(&self, global_per_sec: u32, per_chat_min_interval: Duration) {

@@ -87,8 +87,8 @@ pub struct Webhook {
 pub struct SentMessage {
     pub message_id: i32,
     pub chat_id: i64,
-    /// "sendMessage", "sendPhoto", "editMessageText", "editMessageCaption",
-    /// "editMessageReplyMarkup".
+    /// "sendMessage", "sendPhoto", "sendMediaGroup" (one per photo of the album),
+    /// "editMessageText", "editMessageCaption", "editMessageReplyMarkup".
     pub method: String,
     /// Text or caption exactly as sent (HTML source when parse_mode is HTML).
     pub text: String,
@@ -99,6 +99,8 @@ pub struct SentMessage {
     pub photo_bytes: Option<usize>,
     /// The file_id a photo was sent by (re-sending a file Telegram already has).
     pub photo_file_id: Option<String>,
+    /// The album a photo belongs to (sendMediaGroup): the same for all its photos.
+    pub media_group_id: Option<String>,
     pub at: Instant,
 }
 
