@@ -198,10 +198,16 @@ async fn steps_and_texts(ctx: &Ctx<'_>, clinic: &Clinic, typed: &str) -> anyhow:
                 .file
                 .step(&s.id)
                 .map(|f| {
-                    if f.texts.is_empty() {
+                    let mut langs: Vec<String> = f.texts.keys().cloned().collect();
+                    let base = crate::catalog::BASE_LANG.to_string();
+                    if c.saved_texts.contains(&f.id) && !langs.contains(&base) {
+                        langs.push(base);
+                        langs.sort();
+                    }
+                    if langs.is_empty() {
                         "⚠️ no text yet".to_string()
                     } else {
-                        f.texts.keys().cloned().collect::<Vec<_>>().join(", ")
+                        langs.join(", ")
                     }
                 })
                 .unwrap_or_default(),

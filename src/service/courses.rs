@@ -16,6 +16,7 @@ use crate::domain::plan::{Plan, valid_id};
 use crate::domain::timing::short;
 use crate::store::access::{self, Audit};
 use crate::store::courses::{self as stored, StoredCourse};
+use crate::store::templates::saved_course_steps;
 use crate::store::{Clinic, StaffRole, Store};
 
 /// A clinic's course as in force.
@@ -26,6 +27,9 @@ pub struct Course {
     pub is_default: bool,
     pub version: i64,
     pub checked: Checked,
+    /// Steps whose base-language text the clinic saved with `/edit` rather than in the
+    /// course file (a step added from Telegram gets its text this way).
+    pub saved_texts: Vec<String>,
 }
 
 impl Course {
@@ -51,6 +55,7 @@ fn checked(catalog: &Catalog, row: StoredCourse) -> Option<Course> {
             is_default: row.is_default,
             version: row.version,
             checked,
+            saved_texts: Vec::new(),
         }),
         Err(_) => {
             // Checked when saved; failing now means the messages folder lost a
@@ -71,9 +76,14 @@ pub async fn course(
     clinic_id: i64,
     key: &str,
 ) -> Result<Option<Course>, sqlx::Error> {
-    Ok(stored::course(conn, clinic_id, key)
+    let Some(mut c) = stored::course(&mut *conn, clinic_id, key)
         .await?
-        .and_then(|row| checked(catalog, row)))
+        .and_then(|row| checked(catalog, row))
+    else {
+        return Ok(None);
+    };
+    c.saved_texts = saved_course_steps(conn, clinic_id, &c.key, BASE_LANG).await?;
+    Ok(Some(c))
 }
 
 /// Every course of a clinic.
@@ -82,11 +92,15 @@ pub async fn courses(
     catalog: &Catalog,
     clinic_id: i64,
 ) -> Result<Vec<Course>, sqlx::Error> {
-    Ok(stored::courses_of(conn, clinic_id)
+    let mut all: Vec<Course> = stored::courses_of(&mut *conn, clinic_id)
         .await?
         .into_iter()
         .filter_map(|row| checked(catalog, row))
-        .collect())
+        .collect();
+    for c in &mut all {
+        c.saved_texts = saved_course_steps(&mut *conn, clinic_id, &c.key, BASE_LANG).await?;
+    }
+    Ok(all)
 }
 
 /// The plan of a clinic's course named by a plan reference (`course:<key>`).
@@ -327,7 +341,13 @@ fn looks_like_when(word: &str) -> bool {
 
 /// Why a course cannot take patients yet, if it cannot.
 pub fn not_ready(course: &Course) -> Option<String> {
-    let missing = course.checked.file.missing_texts(BASE_LANG);
+    let missing: Vec<&str> = course
+        .checked
+        .file
+        .missing_texts(BASE_LANG)
+        .into_iter()
+        .filter(|s| !course.saved_texts.iter().any(|t| t == s))
+        .collect();
     if missing.is_empty() {
         return None;
     }
@@ -475,6 +495,7 @@ pub async fn create(
             is_default: false,
             version: 1,
             checked,
+            saved_texts: Vec::new(),
         },
     }))
 }

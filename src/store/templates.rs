@@ -261,3 +261,31 @@ pub async fn save_template_version(
     .fetch_one(conn)
     .await
 }
+
+/// The steps of the clinic's course `course_key` whose text in `lang` the clinic saved
+/// (`/edit course.<course>.<step>`) and did not reset since.
+pub async fn saved_course_steps(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    course_key: &str,
+    lang: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let prefix = format!("course.{course_key}.");
+    let keys: Vec<String> = sqlx::query_scalar(
+        "SELECT v.key FROM template_versions v
+         WHERE v.clinic_id = ? AND v.lang = ? AND substr(v.key, 1, length(?)) = ?
+           AND v.body IS NOT NULL
+           AND v.version = (SELECT MAX(version) FROM template_versions w
+                            WHERE w.clinic_id = v.clinic_id AND w.key = v.key AND w.lang = v.lang)",
+    )
+    .bind(clinic_id)
+    .bind(lang)
+    .bind(&prefix)
+    .bind(&prefix)
+    .fetch_all(conn)
+    .await?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+        .collect())
+}
