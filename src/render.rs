@@ -323,4 +323,49 @@ mod tests {
         let e = StepExtras::build(&c, "en", file, &off, "normal-now", &lines);
         assert!(e.timing.contains(&("makeup_after", "24 hours".into())));
     }
+
+    /// The words each language's photo request must have: that it is optional, and that
+    /// only the clinic's staff (named) will see it. A new language adds its row here.
+    fn photo_promise(lang: &str) -> &'static [&'static str] {
+        match lang {
+            "en" => &["optional", "only the staff of Glow &amp; Co"],
+            "de" => &["freiwillig", "nur das Team von Glow &amp; Co"],
+            other => panic!("no photo promise listed for the language `{other}`: add one"),
+        }
+    }
+
+    #[test]
+    fn a_photo_step_ends_with_the_promise_in_every_language_and_other_steps_do_not() {
+        let c = catalog();
+        let mut plan = c.plan("microneedling").unwrap().clone();
+        plan.steps[1].photo = true;
+        let photo_step = plan.steps[1].id.clone();
+        let clinic = ClinicLines {
+            name: "Glow & Co",
+            contact: "1",
+            emergency: None,
+            timezone: "Europe/Berlin",
+        };
+        for lang in c.languages() {
+            let extras = StepExtras::build(&c, &lang.code, &plan, &plan, &photo_step, &clinic);
+            let template = Template::parse("How is it healing?", &["first_name"]).unwrap();
+            let text = fill_step(
+                &template,
+                &StepVars {
+                    patient_name: "Anna Berg",
+                    clinic_name: "Glow & Co",
+                    clinic_contact: "1",
+                    session: chrono::Utc::now(),
+                    lang: &lang.code,
+                    extras: &extras,
+                },
+            );
+            assert!(text.starts_with("How is it healing?\n\n📷 "), "{text}");
+            for words in photo_promise(&lang.code) {
+                assert!(text.contains(words), "{}: {words:?} missing from\n{text}", lang.code);
+            }
+            let other = StepExtras::build(&c, &lang.code, &plan, &plan, "normal-now", &clinic);
+            assert!(other.photo_request.is_empty());
+        }
+    }
 }

@@ -804,3 +804,116 @@ async fn chats_are_read_by_write_number_with_edits_and_pictures() {
     fake.wait_for_news(seq3, Duration::from_millis(50)).await;
     assert!(fake.chat_messages_since(seq3).1.is_empty());
 }
+
+/// sendMediaGroup as Telegram documents it: 2 to 10 photos Telegram has, one album.
+#[tokio::test]
+async fn albums_are_checked_like_telegram_and_answer_with_every_message() {
+    use teloxide::types::{FileId, InputMedia, InputMediaPhoto};
+    let fake = FakeTelegram::start().await;
+    let bot = fake.bot();
+    let ann = TestUser::new(88, "Ann");
+    let first = fake.send_photo(&ann, None);
+    let second = fake.send_photo(&ann, None);
+    let photo = |id: String, caption: &str| {
+        InputMedia::Photo(
+            InputMediaPhoto::new(InputFile::file_id(FileId(id)))
+                .caption(caption)
+                .parse_mode(ParseMode::Html),
+        )
+    };
+    let known = |m: i32| format!("user{m}-m");
+
+    let sent = bot
+        .send_media_group(
+            ChatId(88),
+            [
+                photo(known(first), "<b>Day 3</b>"),
+                photo(known(second), "Day 4"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].caption(), Some("Day 3"));
+    assert!(sent[0].photo().is_some());
+    assert_eq!(sent[0].media_group_id(), sent[1].media_group_id());
+    assert!(sent[0].media_group_id().is_some());
+    assert_eq!(sent[1].id.0, sent[0].id.0 + 1);
+    let both = fake.wait_for_count(88, 2, T).await;
+    assert!(both.iter().all(|m| m.method == "sendMediaGroup"));
+    assert_eq!(both[0].text, "<b>Day 3</b>");
+    assert_eq!(both[1].photo_file_id, Some(known(second)));
+
+    // A file Telegram never saw, one photo alone, eleven, none: refused with 400.
+    let unknown = bot
+        .send_media_group(
+            ChatId(88),
+            [photo(known(first), ""), photo("AgAD-nope".into(), "")],
+        )
+        .await;
+    assert!(
+        matches!(unknown, Err(RequestError::Api(ApiError::WrongFileIdOrUrl))),
+        "{unknown:?}"
+    );
+    for n in [1, 11] {
+        let r = bot
+            .send_media_group(ChatId(88), (0..n).map(|_| photo(known(first), "")))
+            .await;
+        assert!(r.is_err(), "{n} photos: {r:?}");
+    }
+    let (code, body) = raw_post(
+        &fake,
+        &format!("/bot{TOKEN}/sendMediaGroup"),
+        r#"{"chat_id": 88, "media": []}"#,
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("there are no messages to send"), "{body}");
+    let long = "x".repeat(1025);
+    let r = bot
+        .send_media_group(
+            ChatId(88),
+            [photo(known(first), &long), photo(known(second), "")],
+        )
+        .await;
+    assert!(r.is_err(), "a caption over 1024 characters");
+    // Unknown chat: 400; blocked: 403.
+    let r = bot
+        .send_media_group(
+            ChatId(404),
+            [photo(known(first), ""), photo(known(second), "")],
+        )
+        .await;
+    assert!(
+        matches!(r, Err(RequestError::Api(ApiError::ChatNotFound))),
+        "{r:?}"
+    );
+    assert_eq!(fake.sent_to(88).len(), 2, "nothing refused was recorded");
+
+    // The faults sendMessage and sendPhoto get: 429, and 500 (sent raw: teloxide waits
+    // 10 s after a 5xx).
+    fake.push_fault(Fault::RetryAfter(3));
+    let r = bot
+        .send_media_group(
+            ChatId(88),
+            [photo(known(first), ""), photo(known(second), "")],
+        )
+        .await;
+    assert!(
+        matches!(r, Err(RequestError::RetryAfter(s)) if s == Seconds::from_seconds(3)),
+        "{r:?}"
+    );
+    fake.push_fault(Fault::ServerError);
+    let media = format!(
+        r#"{{"chat_id": 88, "media": [{{"type": "photo", "media": "{}"}}, {{"type": "photo", "media": "{}"}}]}}"#,
+        known(first),
+        known(second)
+    );
+    let (code, _) = raw_post(&fake, &format!("/bot{TOKEN}/sendMediaGroup"), &media).await;
+    assert_eq!(code, 500);
+    let (code, body) = raw_post(&fake, &format!("/bot{TOKEN}/sendMediaGroup"), &media).await;
+    assert_eq!(code, 200, "{body}");
+    fake.block_bot(88);
+    let (code, _) = raw_post(&fake, &format!("/bot{TOKEN}/sendMediaGroup"), &media).await;
+    assert_eq!(code, 403);
+}
