@@ -674,8 +674,12 @@ fn load_safety(dir: &Path, code: &str, problems: &mut Vec<Problem>) -> Option<Sa
             }
         }
     }
-    let [warning_signs, urgent_line, urgent_line_no_number, photo_request] =
-        parsed.try_into().ok()?;
+    let [
+        warning_signs,
+        urgent_line,
+        urgent_line_no_number,
+        photo_request,
+    ] = parsed.try_into().ok()?;
     Some(SafetyWording {
         warning_signs,
         urgent_line,

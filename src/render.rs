@@ -362,7 +362,11 @@ mod tests {
             );
             assert!(text.starts_with("How is it healing?\n\n📷 "), "{text}");
             for words in photo_promise(&lang.code) {
-                assert!(text.contains(words), "{}: {words:?} missing from\n{text}", lang.code);
+                assert!(
+                    text.contains(words),
+                    "{}: {words:?} missing from\n{text}",
+                    lang.code
+                );
             }
             let other = StepExtras::build(&c, &lang.code, &plan, &plan, "normal-now", &clinic);
             assert!(other.photo_request.is_empty());

@@ -95,7 +95,9 @@ async fn bea_asked_for_a_photo(app: &TestApp) -> SentMessage {
         .await;
     assert_eq!(
         request.plain_text(),
-        format!("How is your skin healing, Bea? We'd love to see it.\n\n📷 If you like, reply to this message with a photo of the treated area. {PROMISE}")
+        format!(
+            "How is your skin healing, Bea? We'd love to see it.\n\n📷 If you like, reply to this message with a photo of the treated area. {PROMISE}"
+        )
     );
     assert!(request.button_data().is_empty());
     request
@@ -152,7 +154,12 @@ async fn a_photo_in_answer_reaches_staff_with_its_day_and_photos_sends_all_back_
     .unwrap();
     assert_eq!(
         (step.as_str(), day, file_id.as_str(), unique.as_str()),
-        ("photo-day3", 3, file_id_of(sent).as_str(), format!("user{sent}m").as_str())
+        (
+            "photo-day3",
+            3,
+            file_id_of(sent).as_str(),
+            format!("user{sent}m").as_str()
+        )
     );
     assert_eq!(at, berlin("2026-11-26 11:00").timestamp_millis());
 
@@ -196,13 +203,7 @@ async fn a_photo_in_answer_reaches_staff_with_its_day_and_photos_sends_all_back_
     assert_eq!(thanks, 2, "one for the reply, one for the morning's burst");
 
     // Bea and the clinic see how many are held.
-    says(
-        &app,
-        &bea(),
-        "/mydata",
-        "Photos you sent for check-ins: 12",
-    )
-    .await;
+    says(&app, &bea(), "/mydata", "Photos you sent for check-ins: 12").await;
     says(
         &app,
         &owner(),
@@ -278,9 +279,7 @@ async fn staff_of_another_clinic_get_the_answer_for_an_unknown_patient() {
     );
     let by_name = says(&app, &other_owner(), "/photos Bea", "patient").await;
     assert_eq!(by_name.text, unknown.text);
-    app.tg
-        .assert_nothing_sent_to(other_owner().id, QUIET)
-        .await;
+    app.tg.assert_nothing_sent_to(other_owner().id, QUIET).await;
     assert!(
         app.tg
             .sent_to(other_owner().id)
@@ -323,7 +322,11 @@ async fn erasure_removes_the_photo_ids_and_photos_then_says_the_record_is_erased
     let data = confirm.button_data()[0].clone();
     app.tg.press_button(&bea(), confirm.message_id, &data);
     app.tg
-        .wait_for(bea().id, |m| m.plain_text().contains("data is erased"), WAIT)
+        .wait_for(
+            bea().id,
+            |m| m.plain_text().contains("data is erased"),
+            WAIT,
+        )
         .await;
     assert_eq!(photos_kept(&app).await, 0);
     // The staff copy loses the name, like every relayed photo of an erased patient.
@@ -341,9 +344,9 @@ async fn erasure_removes_the_photo_ids_and_photos_then_says_the_record_is_erased
     );
     let answer = says(&app, &owner(), &format!("/photos #{id}"), "erased").await;
     assert!(
-        answer
-            .plain_text()
-            .starts_with(&format!("Patient #{id} was erased at the patient's request on")),
+        answer.plain_text().starts_with(&format!(
+            "Patient #{id} was erased at the patient's request on"
+        )),
         "{}",
         answer.plain_text()
     );
@@ -359,7 +362,11 @@ async fn a_photo_that_answers_no_photo_request_is_only_relayed() {
     // Anna's course asks for no photo: hers goes to staff as any message.
     let m = app.tg.send_photo(&anna(), None);
     app.tg
-        .wait_for(anna().id, |m| m.plain_text().contains("reached Glow Clinic"), WAIT)
+        .wait_for(
+            anna().id,
+            |m| m.plain_text().contains("reached Glow Clinic"),
+            WAIT,
+        )
         .await;
     let copy = staff_copy(&app, &owner(), &file_id_of(m)).await;
     assert_eq!(
@@ -370,11 +377,16 @@ async fn a_photo_that_answers_no_photo_request_is_only_relayed() {
     app.clock.set(berlin("2026-11-29 12:00"));
     let late = app.tg.send_photo(&bea(), Some("new spot?"));
     app.tg
-        .wait_for(bea().id, |m| m.plain_text().contains("reached Glow Clinic"), WAIT)
+        .wait_for(
+            bea().id,
+            |m| m.plain_text().contains("reached Glow Clinic"),
+            WAIT,
+        )
         .await;
     let copy = staff_copy(&app, &owner(), &file_id_of(late)).await;
     assert!(
-        copy.plain_text().contains("Bea Stone (patient #2) sent a photo:\nnew spot?"),
+        copy.plain_text()
+            .contains("Bea Stone (patient #2) sent a photo:\nnew spot?"),
         "{}",
         copy.plain_text()
     );
@@ -385,7 +397,13 @@ async fn a_photo_that_answers_no_photo_request_is_only_relayed() {
             .any(|m| m.plain_text().starts_with("Thank you for the photo"))
     );
     assert_eq!(photos_kept(&app).await, 0);
-    says(&app, &owner(), "/photos #2", "has sent no photos for photo check-ins").await;
+    says(
+        &app,
+        &owner(),
+        "/photos #2",
+        "has sent no photos for photo check-ins",
+    )
+    .await;
     app.stop().await;
 }
 

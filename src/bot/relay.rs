@@ -100,7 +100,16 @@ pub async fn patient_message(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         return ctx.reply_with_buttons(text, markup).await;
     }
     let relay_of = i64::from(ctx.msg.id.0);
-    relay_to_clinic(ctx.deps, ctx.chat().0, relay_of, &ctx.lang(), p, content, None).await
+    relay_to_clinic(
+        ctx.deps,
+        ctx.chat().0,
+        relay_of,
+        &ctx.lang(),
+        p,
+        content,
+        None,
+    )
+    .await
 }
 
 /// `rc:<message>:<patient>`: the clinic picked for a waiting message; it goes to that

@@ -121,18 +121,33 @@ mod tests {
         let step = |now: &str, reply: Option<i32>| {
             answered_request(&all, reply, berlin(now)).map(|r| r.step_id.clone())
         };
-        assert_eq!(step("2026-11-27 09:00", None).as_deref(), Some("photo-day3"));
-        assert_eq!(step("2026-11-30 12:00", None).as_deref(), Some("photo-day7"));
-        assert_eq!(step("2026-12-02 10:00", None).as_deref(), Some("photo-day7"));
+        assert_eq!(
+            step("2026-11-27 09:00", None).as_deref(),
+            Some("photo-day3")
+        );
+        assert_eq!(
+            step("2026-11-30 12:00", None).as_deref(),
+            Some("photo-day7")
+        );
+        assert_eq!(
+            step("2026-12-02 10:00", None).as_deref(),
+            Some("photo-day7")
+        );
         assert_eq!(step("2026-12-02 10:01", None), None);
         // Between the two, once the first's window closed: nothing.
         assert_eq!(step("2026-11-29 10:00", None), None);
         // A reply to something else falls back to the window.
-        assert_eq!(step("2026-11-30 12:00", Some(99)).as_deref(), Some("photo-day7"));
+        assert_eq!(
+            step("2026-11-30 12:00", Some(99)).as_deref(),
+            Some("photo-day7")
+        );
         assert_eq!(step("2026-11-29 10:00", Some(99)), None);
         // Not a request of the future (a clock running behind).
         assert_eq!(step("2026-11-26 09:59", None), None);
-        assert_eq!(answered_request(&[], None, berlin("2026-11-26 10:00")), None);
+        assert_eq!(
+            answered_request(&[], None, berlin("2026-11-26 10:00")),
+            None
+        );
     }
 
     #[test]

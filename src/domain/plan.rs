@@ -238,9 +238,7 @@ pub(crate) fn check_steps(
             problems.push(Problem::new(
                 file,
                 at_line(s.id.span()),
-                format!(
-                    "step `{id}`: a photo request cannot also be a check-in or an all-clear"
-                ),
+                format!("step `{id}`: a photo request cannot also be a check-in or an all-clear"),
             ));
         }
         if let Some(after) = after {
@@ -349,7 +347,8 @@ photo = true
         let plan = Plan::parse("t", "t.toml", PLAN).unwrap();
         assert!(plan.is_photo_step("photo-day5"));
         assert!(!plan.is_photo_step("check") && !plan.is_photo_step("nope"));
-        let both = "name = \"x\"\n[[step]]\nid = \"a\"\nafter = \"1d\"\ncheckin = true\nphoto = true\n";
+        let both =
+            "name = \"x\"\n[[step]]\nid = \"a\"\nafter = \"1d\"\ncheckin = true\nphoto = true\n";
         let p = Plan::parse("x", "x.toml", both).unwrap_err();
         assert_eq!(
             p[0].to_string(),

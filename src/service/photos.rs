@@ -125,7 +125,8 @@ pub enum PhotosOutcome {
     Refused(&'static str),
 }
 
-pub const USAGE: &str = "Use: /photos #12 (or a name): the photos a patient sent for photo check-ins, oldest first.";
+pub const USAGE: &str =
+    "Use: /photos #12 (or a name): the photos a patient sent for photo check-ins, oldest first.";
 
 /// One patient's photos for a staff member of `clinic` (only that clinic's patients
 /// are found); a look at photos is audited.
