@@ -87,7 +87,7 @@ pub struct Webhook {
 pub struct SentMessage {
     pub message_id: i32,
     pub chat_id: i64,
-    /// "sendMessage", "sendPhoto", "editMessageText", "editMessageCaption",
+    /// "sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageCaption",
     /// "editMessageReplyMarkup".
     pub method: String,
     /// Text or caption exactly as sent (HTML source when parse_mode is HTML).
