@@ -2,9 +2,10 @@
 -- survives a restart; Save writes it as a new course or a new version of `key` only if
 -- the version in force is still `base_version` (NULL: there was no such course), and
 -- marks the draft saved so a second press says so. A newer file from the same person
--- replaces an unsaved one; drafts older than a day are refused and cleared.
+-- replaces an unsaved one; drafts older than a day are refused and cleared. Ids are
+-- never reused (AUTOINCREMENT): a button of a discarded draft must not save a newer one.
 CREATE TABLE course_drafts (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id        INTEGER NOT NULL,
     clinic_id      INTEGER NOT NULL REFERENCES clinics(id),
     key            TEXT    NOT NULL,

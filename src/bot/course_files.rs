@@ -204,9 +204,9 @@ pub async fn on_button(
     match action {
         "save" => {
             let now = deps.clock.now();
+            // A preview that is not (or no longer) the presser's keeps its buttons.
             let Some(saved) = svc::save(&deps.store, &deps.catalog, draft_id, user, now).await?
             else {
-                remove_buttons(deps, q);
                 deps.answer(chat, NO_LONGER.into());
                 return Ok(Some("No longer active".into()));
             };
@@ -216,11 +216,11 @@ pub async fn on_button(
             Ok(Some(toast.into()))
         }
         "cancel" => {
-            remove_buttons(deps, q);
             if !svc::cancel(&deps.store, draft_id, user).await? {
                 deps.answer(chat, NO_LONGER.into());
                 return Ok(Some("No longer active".into()));
             }
+            remove_buttons(deps, q);
             tracing::info!(draft = draft_id, "course file cancelled");
             deps.answer(chat, "Cancelled. Nothing changed.".into());
             Ok(Some("Cancelled".into()))
