@@ -250,7 +250,11 @@ pub fn preview(p: &Preview) -> String {
     );
     head.push_str(&format!(
         "Healing gap: {} · languages: {}\n",
-        p.new.min_gap.as_deref().map(escape).unwrap_or("none".into()),
+        p.new
+            .min_gap
+            .as_deref()
+            .map(escape)
+            .unwrap_or("none".into()),
         {
             let mut langs: Vec<&str> = p
                 .new
@@ -435,7 +439,10 @@ mod tests {
             .collect();
         let shown = problem_list("peel.toml", &problems);
         assert!(shown.len() <= BUDGET, "{}", shown.len());
-        assert!(shown.contains("\nline 1: step <code>s1</code>: xxx"), "{shown}");
+        assert!(
+            shown.contains("\nline 1: step <code>s1</code>: xxx"),
+            "{shown}"
+        );
         assert!(shown.contains("has 300 problems"));
         assert!(shown.contains("… and "), "{shown}");
         assert!(crate::domain::html::check(&shown).is_ok());
@@ -527,10 +534,7 @@ mod tests {
             base_lang: "en",
         });
         assert!(p.contains("(<code>peel</code>): a new course."), "{p}");
-        assert!(
-            p.contains("<code>a</code> · 0s · About a [en]"),
-            "{p}"
-        );
+        assert!(p.contains("<code>a</code> · 0s · About a [en]"), "{p}");
         assert!(!p.contains("What changes"), "{p}");
         assert!(!p.contains("Missing"), "{p}");
     }

@@ -179,7 +179,10 @@ async fn a_file_with_an_error_is_refused_with_its_line_and_changes_nothing() {
         shown.contains("chemical-peel.toml has 2 problems. Nothing changed."),
         "{shown}"
     );
-    assert!(shown.contains(&format!("\nline {bad_after}: after:")), "{shown}");
+    assert!(
+        shown.contains(&format!("\nline {bad_after}: after:")),
+        "{shown}"
+    );
     assert!(
         shown.contains(&format!(
             "\nline {bad_text}: step makeup-ok (de): unknown placeholder {{frist_name}}"
@@ -189,13 +192,27 @@ async fn a_file_with_an_error_is_refused_with_its_line_and_changes_nothing() {
     assert!(refused.buttons().is_empty());
 
     // A file that is not TOML at all, and one for a new course: refused the same way.
-    let refused = upload(&app, &owner(), "laser.toml", "name = \"Laser\n", "Not saved").await;
+    let refused = upload(
+        &app,
+        &owner(),
+        "laser.toml",
+        "name = \"Laser\n",
+        "Not saved",
+    )
+    .await;
     assert!(
         refused.plain_text().contains("\nline 1: "),
         "{}",
         refused.text
     );
-    let no_steps = upload(&app, &owner(), "laser.toml", "name = \"Laser\"\n", "Not saved").await;
+    let no_steps = upload(
+        &app,
+        &owner(),
+        "laser.toml",
+        "name = \"Laser\"\n",
+        "Not saved",
+    )
+    .await;
     assert!(
         no_steps
             .plain_text()
@@ -233,7 +250,10 @@ async fn a_good_file_is_previewed_saved_and_a_new_patient_gets_exactly_its_steps
         "{text}"
     );
     assert!(text.contains("de: right-after, day-one"), "{text}");
-    assert!(text.contains("Nothing changes until you press Save."), "{text}");
+    assert!(
+        text.contains("Nothing changes until you press Save."),
+        "{text}"
+    );
     // Nothing is in force before Save, yet the draft waits in the database.
     assert_eq!(app.count(COURSES).await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM course_drafts").await, 1);
@@ -337,7 +357,10 @@ async fn an_exported_course_sent_back_unchanged_changes_nothing_and_a_changed_on
         text.contains("• name: “Chemical peel” → “Peel deluxe”"),
         "{text}"
     );
-    assert!(text.contains("• step activities: 1d at 12:00 → 2d at 12:00"), "{text}");
+    assert!(
+        text.contains("• step activities: 1d at 12:00 → 2d at 12:00"),
+        "{text}"
+    );
     assert!(text.contains("• step sun-morning removed"), "{text}");
     assert!(!text.contains("Missing wording"), "{text}");
     assert_eq!(app.count(VERSIONS).await, 1);
@@ -432,7 +455,14 @@ async fn only_the_clinics_owner_and_admins_export_or_send_course_files() {
         )
         .await;
     assert_eq!(app.count(VERSIONS).await, 1);
-    press(&app, &other_owner(), &theirs, "Save", "Saved: the new course").await;
+    press(
+        &app,
+        &other_owner(),
+        &theirs,
+        "Save",
+        "Saved: the new course",
+    )
+    .await;
     assert_eq!(app.count(COURSES).await, 2);
     assert_eq!(
         app.count(
@@ -496,13 +526,22 @@ async fn save_counts_once_and_a_stale_expired_or_superseded_preview_saves_nothin
     let older = preview(&app, &owner(), "chemical-peel.toml", &three_days).await;
     let newer = preview(&app, &owner(), "chemical-peel.toml", &exported).await;
     assert!(
-        newer.plain_text().contains("Your earlier file, not saved, is discarded."),
+        newer
+            .plain_text()
+            .contains("Your earlier file, not saved, is discarded."),
         "{}",
         newer.text
     );
     press(&app, &owner(), &older, "Save", "no longer active").await;
     // Cancel drops it; Save after Cancel saves nothing.
-    press(&app, &owner(), &newer, "Cancel", "Cancelled. Nothing changed.").await;
+    press(
+        &app,
+        &owner(),
+        &newer,
+        "Cancel",
+        "Cancelled. Nothing changed.",
+    )
+    .await;
     press(&app, &owner(), &newer, "Save", "no longer active").await;
     assert_eq!(app.count(VERSIONS).await, 3);
 

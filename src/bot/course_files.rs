@@ -96,7 +96,11 @@ pub async fn upload(ctx: &Ctx<'_>) -> anyhow::Result<()> {
         }
         Ok(c) => c,
         Err(problems) => {
-            tracing::info!(clinic = clinic.id, problems = problems.len(), "course file refused");
+            tracing::info!(
+                clinic = clinic.id,
+                problems = problems.len(),
+                "course file refused"
+            );
             return ctx.reply(problem_list(&file_name, &problems)).await;
         }
     };
@@ -169,7 +173,12 @@ pub async fn export(
     match svc::export(&deps.store, &deps.catalog, clinic, role, typed).await? {
         Err(why) => ctx.reply(why).await,
         Ok(e) => {
-            tracing::info!(clinic = clinic.id, key = e.key, version = e.version, "course exported");
+            tracing::info!(
+                clinic = clinic.id,
+                key = e.key,
+                version = e.version,
+                "course exported"
+            );
             let caption = format!(
                 "“{}” (<code>{}</code>), version {}. Change it and send it back to me as a file: I check it, show what it changes, and save it when you press Save. Sent back unchanged, it changes nothing. A file with another name (<code>laser.toml</code>) makes a new course.",
                 escape(&e.name),

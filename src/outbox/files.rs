@@ -56,12 +56,10 @@ impl Outbox {
             Ok(()) => Ok(sink.bytes),
             Err(_) if sink.over => Err(FetchError::TooBig(max_bytes)),
             // reqwest's errors can carry the URL, and the URL the bot token: only the kind.
-            Err(teloxide::DownloadError::Network(e)) => Err(FetchError::Failed(
-                match e.status() {
-                    Some(status) => format!("download answered {status}"),
-                    None => "network error".into(),
-                },
-            )),
+            Err(teloxide::DownloadError::Network(e)) => Err(FetchError::Failed(match e.status() {
+                Some(status) => format!("download answered {status}"),
+                None => "network error".into(),
+            })),
             Err(teloxide::DownloadError::Io(e)) => Err(FetchError::Failed(e.to_string())),
         }
     }

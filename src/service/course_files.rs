@@ -127,18 +127,24 @@ pub async fn propose(
 #[derive(Debug)]
 pub enum Saved {
     Done {
-        course: Course,
+        course: Box<Course>,
         /// A new course (version 1), not a new version of one.
         created: bool,
         /// Why the course cannot take patients yet, if it cannot.
         not_ready: Option<String>,
     },
     /// Saved by an earlier press.
-    AlreadySaved { key: String, version: i64 },
+    AlreadySaved {
+        key: String,
+        version: i64,
+    },
     /// Older than [`DRAFT_LIFETIME`]: dropped, nothing saved.
     Expired,
     /// The course changed since the preview (another file, a `/course` change): dropped.
-    Superseded { key: String, version: Option<i64> },
+    Superseded {
+        key: String,
+        version: Option<i64>,
+    },
     NotAllowed,
     /// The file no longer passes the check, or its name is taken now.
     Refused(String),
@@ -217,7 +223,7 @@ pub async fn save(
     Ok(Some(Saved::Done {
         not_ready: not_ready(&course),
         created,
-        course,
+        course: Box::new(course),
     }))
 }
 
@@ -254,7 +260,12 @@ async fn write(
         }
         Some(id) => {
             let v = stored::insert_version(&mut *tx, id, &draft.body, user_id, now).await?;
-            ((id, v), false, "course.change", format!("v{v}: from file {file}"))
+            (
+                (id, v),
+                false,
+                "course.change",
+                format!("v{v}: from file {file}"),
+            )
         }
     };
     let audit = Audit {
@@ -300,7 +311,7 @@ pub async fn export(
 ) -> Result<Result<Exported, String>, sqlx::Error> {
     if !may_change(role) {
         return Ok(Err(
-            "Only the clinic's owner and admins can export courses.".into()
+            "Only the clinic's owner and admins can export courses.".into(),
         ));
     }
     if typed.trim().is_empty() {

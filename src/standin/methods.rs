@@ -535,7 +535,10 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
 
 /// The document of a sendDocument request.
 enum Uploaded {
-    New { file_name: String, bytes: Arc<[u8]> },
+    New {
+        file_name: String,
+        bytes: Arc<[u8]>,
+    },
     /// One Telegram already has: its `Document` object.
     Known(Value),
 }

@@ -415,7 +415,13 @@ impl StandIn {
         let chat = from.private_chat_json();
         let document = {
             let mut inner = self.shared.lock();
-            files::register(&mut inner, &format!("user{}", from.id), file_name, bytes.into()).1
+            files::register(
+                &mut inner,
+                &format!("user{}", from.id),
+                file_name,
+                bytes.into(),
+            )
+            .1
         };
         self.push_user_message(from, chat, None, |m| {
             m.insert("document".into(), document);
