@@ -412,6 +412,13 @@ async fn only_the_clinics_owner_and_admins_export_or_send_course_files() {
         "Course files are for a clinic's owner and admins.",
     )
     .await;
+    says(
+        &app,
+        &stranger(),
+        "/course export chemical-peel",
+        "This command is for clinic staff only.",
+    )
+    .await;
 
     // Another clinic's owner: Glow's course does not exist for them; their file makes
     // a course of their own clinic, and Glow's stays as it was.

@@ -269,6 +269,12 @@ fn saved_answer(saved: Saved) -> (&'static str, String) {
                 )
             };
             if let Some(why) = not_ready {
+                // It names every step without English: a long course must still fit.
+                let why: String = if why.chars().count() > 1500 {
+                    why.chars().take(1499).chain(['…']).collect()
+                } else {
+                    why
+                };
                 text.push_str(&format!(
                     "\n\n{}",
                     crate::domain::html::escape_with_code(&why)
