@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod course_file;
+pub mod course_upload;
 pub mod demo;
 pub mod domain;
 pub mod logs;

@@ -917,3 +917,85 @@ async fn albums_are_checked_like_telegram_and_answer_with_every_message() {
     let (code, _) = raw_post(&fake, &format!("/bot{TOKEN}/sendMediaGroup"), &media).await;
     assert_eq!(code, 403);
 }
+
+#[tokio::test]
+async fn documents_go_both_ways_and_unknown_files_are_refused() {
+    use teloxide::net::Download;
+    let fake = FakeTelegram::start().await;
+    let bot = fake.bot();
+    let user = TestUser::new(78, "Doc");
+    fake.send_text(&user, "hi");
+
+    // The bot sends a file: kept with its name and bytes, the caption parsed as HTML.
+    let body = b"name = \"Peel\"\n".to_vec();
+    let m = bot
+        .send_document(
+            ChatId(78),
+            InputFile::memory(body.clone()).file_name("peel.toml"),
+        )
+        .caption("<b>the course</b>")
+        .parse_mode(ParseMode::Html)
+        .await
+        .unwrap();
+    let doc = m.document().expect("a document message");
+    assert_eq!(doc.file_name.as_deref(), Some("peel.toml"));
+    assert_eq!(doc.file.size as usize, body.len());
+    assert_eq!(m.caption(), Some("the course"));
+    let sent = fake.wait_for(78, |m| m.method == "sendDocument", T).await;
+    assert_eq!(sent.plain_text(), "the course");
+    let (name, bytes) = fake.document(sent.message_id).unwrap();
+    assert_eq!((name.as_str(), &bytes[..]), ("peel.toml", &body[..]));
+    // Strict like Telegram: a caption over 1024 characters, an empty file.
+    let long = bot
+        .send_document(ChatId(78), InputFile::memory(body.clone()).file_name("a"))
+        .caption("x".repeat(1025))
+        .await;
+    assert!(long.is_err(), "{long:?}");
+    let empty = bot
+        .send_document(ChatId(78), InputFile::memory(Vec::new()).file_name("a"))
+        .await;
+    assert!(empty.is_err(), "{empty:?}");
+    // Faults reach sendDocument as they reach sendMessage.
+    fake.push_fault(Fault::RetryAfter(1));
+    let limited = bot
+        .send_document(ChatId(78), InputFile::memory(body.clone()).file_name("a"))
+        .await;
+    assert!(
+        matches!(limited, Err(RequestError::RetryAfter(_))),
+        "{limited:?}"
+    );
+
+    // A person sends a file: the bot finds it with getFile and downloads it.
+    let id = fake.send_document(&user, "laser.toml", b"[[step]]\n".to_vec(), Some("new"));
+    let update = bot.get_updates().await.unwrap().pop().unwrap();
+    let UpdateKind::Message(msg) = update.kind else {
+        panic!("not a message: {update:?}");
+    };
+    assert_eq!(msg.id.0, id);
+    assert_eq!(msg.caption(), Some("new"));
+    let doc = msg.document().unwrap();
+    assert_eq!(doc.file_name.as_deref(), Some("laser.toml"));
+    let file = bot.get_file(doc.file.id.clone()).await.unwrap();
+    assert_eq!(file.meta.size, 9);
+    let mut got = Vec::new();
+    bot.download_file(&file.path, &mut got).await.unwrap();
+    assert_eq!(got, b"[[step]]\n");
+    assert_eq!(fake.document(id).unwrap().0, "laser.toml");
+
+    // An unknown file id, an unknown path, a download that fails once.
+    let unknown = bot.get_file("BQAC-unknown".into()).await;
+    assert!(
+        matches!(&unknown, Err(RequestError::Api(ApiError::Unknown(d))) if d == "Bad Request: invalid file_id"),
+        "{unknown:?}"
+    );
+    let mut sink = Vec::new();
+    assert!(
+        bot.download_file("documents/none.toml", &mut sink)
+            .await
+            .is_err()
+    );
+    fake.fail_downloads(1);
+    assert!(bot.download_file(&file.path, &mut sink).await.is_err());
+    bot.download_file(&file.path, &mut sink).await.unwrap();
+    assert_eq!(sink, b"[[step]]\n");
+}

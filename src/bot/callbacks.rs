@@ -23,6 +23,7 @@ pub async fn on_callback(q: CallbackQuery, deps: Arc<Deps>) -> anyhow::Result<()
         "tpl" => super::templates::on_button(&q, rest, &deps).await,
         "tim" => super::timing::on_button(&q, rest, &deps).await,
         "crs" => super::courses::on_button(&q, rest, &deps).await,
+        "cf" => super::course_files::on_button(&q, rest, &deps).await,
         "gap" => super::gap::on_button(&q, rest, &deps).await,
         "ci" => super::checkin::on_checkin_button(&deps, &q, rest).await,
         "al" => super::checkin::on_handled_button(&deps, &q, rest).await,

@@ -250,8 +250,8 @@ pub const COMMANDS: &[Spec] = &[
         .staff("", "the clinic's courses (treatments) and the default")
         .staff_menu("Courses (treatments)"),
     Spec::new("course", Command::Course).staff(
-        "[new|step|gap|default] …",
-        "one course; create one or change its steps (owner, admins); /course alone explains",
+        "[new|step|gap|default|export] …",
+        "one course; create one or change its steps, or send it as a .toml file (owner, admins); /course alone explains",
     ),
     Spec::new("adjust", Command::Adjust).staff(
         "<#id or name> <step> 3d|36h|off",

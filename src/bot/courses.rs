@@ -1,5 +1,5 @@
 //! `/courses` and `/course`: the clinic's courses (treatments). Everyone on the staff
-//! may look; owners and admins create and change them. Texts are edited with
+//! may look; owners and admins create and change them (also as files: `course_files`). Texts are edited with
 //! `/edit course.<course>.<step> [lang]`. The button `crs:pick:<patient>:<course>`
 //! moves a patient just enrolled to another course before they open their link.
 
@@ -24,6 +24,8 @@ A photo step asks the patient for a photo of the treated area; /photos #12 shows
 /course step &lt;course&gt; remove &lt;step&gt; · rename &lt;step&gt; &lt;new&gt;\n\
 /course gap &lt;course&gt; 4w|off · least time between two sessions\n\
 /course default &lt;course&gt; · new patients get it unless another is named\n\
+/course export &lt;course&gt; · the course as a file, <code>&lt;course&gt;.toml</code>\n\
+Send me a <code>.toml</code> course file (as /course export gives it) to change that course or make a new one: I check it, show what it changes, and save it when you press Save.\n\
 Texts: /edit course.&lt;course&gt;.&lt;step&gt; [lang]";
 
 pub async fn list(ctx: &Ctx<'_>) -> anyhow::Result<()> {
@@ -126,6 +128,7 @@ pub async fn course(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
                 Err(why) => why,
             }
         }
+        "export" => return super::course_files::export(ctx, clinic, role, rest).await,
         "default" => {
             match svc::make_default(
                 &deps.store,

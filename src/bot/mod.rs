@@ -8,6 +8,7 @@ mod callbacks;
 mod checkin;
 mod commands;
 mod controls;
+mod course_files;
 mod courses;
 mod gap;
 mod menus;
@@ -185,6 +186,15 @@ async fn route(msg: &Message, deps: &Deps) -> anyhow::Result<()> {
                 crate::render::local_date("en", &at)
             ))
             .await;
+    }
+    // A document from staff (or a stranger) is a course file, whatever its caption says;
+    // one in reply to a message belongs to that conversation, and a patient's goes the
+    // way their messages go.
+    if msg.document().is_some()
+        && msg.reply_to_message().is_none()
+        && (ctx.is_staff() || ctx.patient.is_none())
+    {
+        return course_files::upload(&ctx).await;
     }
     match command {
         Some(Command::Start(payload)) if !payload.trim().is_empty() => {

@@ -1,6 +1,6 @@
 //! The one place that talks to Telegram. Answers, reminders, check-ins, staff alerts,
-//! relays, photos and edits all leave through here, so pacing, retries and "this chat
-//! is gone" are decided once.
+//! relays, photos, documents and edits all leave through here, so pacing, retries and
+//! "this chat is gone" are decided once; the files people send come in through `files`.
 //!
 //! Each chat with something to send has one worker task and two queues: answers to what
 //! the person just did go ahead of queued messages (reminders, alerts, relays). A
@@ -19,6 +19,7 @@
 //! only.
 
 pub mod errors;
+pub mod files;
 pub mod outcome;
 pub mod pacer;
 pub mod staff_alerts;
@@ -75,6 +76,12 @@ pub enum Content {
         photo: Photo,
         caption: String,
         fallback: Option<String>,
+    },
+    /// A file made here (a course exported as TOML), with an HTML caption.
+    Document {
+        file_name: String,
+        bytes: Vec<u8>,
+        caption: String,
     },
     /// New HTML text for a message sent earlier (its buttons replaced by `buttons`).
     Edit { message_id: i32, text: String },
@@ -144,6 +151,20 @@ impl Outgoing {
                 photo,
                 caption,
                 fallback: None,
+            },
+        )
+    }
+
+    /// A file called `file_name` holding `bytes`, with an HTML caption, as the answer
+    /// to the person in `chat`.
+    pub fn document(chat: i64, file_name: String, bytes: Vec<u8>, caption: String) -> Self {
+        Self::new(
+            chat,
+            Lane::Answer,
+            Content::Document {
+                file_name,
+                bytes,
+                caption,
             },
         )
     }
@@ -738,6 +759,21 @@ impl Inner {
                 };
                 let mut req = bot
                     .send_photo(chat, file)
+                    .caption(caption.clone())
+                    .parse_mode(ParseMode::Html);
+                if let Some(b) = &msg.buttons {
+                    req = req.reply_markup(b.clone());
+                }
+                req.await.map(id)
+            }
+            Content::Document {
+                file_name,
+                bytes,
+                caption,
+            } => {
+                let file = InputFile::memory(bytes.clone()).file_name(file_name.clone());
+                let mut req = bot
+                    .send_document(chat, file)
                     .caption(caption.clone())
                     .parse_mode(ParseMode::Html);
                 if let Some(b) = &msg.buttons {

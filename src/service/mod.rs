@@ -17,6 +17,7 @@ pub mod alerts;
 pub mod booking;
 pub mod checkin;
 pub mod clinic;
+pub mod course_files;
 pub mod courses;
 pub mod enroll;
 pub mod gap;

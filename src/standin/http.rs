@@ -64,6 +64,8 @@ pub(super) const METHODS: &[&str] = &[
     "sendMessage",
     "sendPhoto",
     "sendMediaGroup",
+    "sendDocument",
+    "getFile",
     "answerCallbackQuery",
     "editMessageText",
     "editMessageCaption",
@@ -96,6 +98,11 @@ pub(super) fn percent_decode(s: &str) -> String {
 pub(super) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if let ["file", rest @ ..] = segs.as_slice()
+        && rest.len() >= 2
+    {
+        return super::files::download(&shared, rest);
+    }
     let (token, method_raw) = match segs.as_slice() {
         [bot, method] if bot.starts_with("bot") => (percent_decode(&bot[3..]), method.to_string()),
         _ => return finish(&shared, "", 0, err(404, "Not Found")),
@@ -172,8 +179,11 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> R
                 .unwrap_or_default();
             Reply::Ok(Value::Array(cmds))
         }
-        "sendMessage" | "sendPhoto" => send(&shared, &method, &params, &files).await,
         "sendMediaGroup" => send_media_group(&shared, &params, &files).await,
+        "sendMessage" | "sendPhoto" | "sendDocument" => {
+            send(&shared, &method, &params, &files).await
+        }
+        "getFile" => super::files::get_file(&shared, &params),
         "answerCallbackQuery" => answer_callback(&shared, &params),
         "editMessageText" | "editMessageCaption" | "editMessageReplyMarkup" => {
             edit(&shared, &method, &params)
@@ -238,7 +248,29 @@ pub(super) fn finish(shared: &Shared, method: &str, chat: i64, reply: Reply) -> 
 }
 
 pub(super) type Params = Map<String, Value>;
-pub(super) type Files = HashMap<String, Vec<u8>>;
+
+/// The uploaded parts of a multipart request, by field name, with the file name each
+/// was sent under (a document keeps it; Telegram shows it).
+#[derive(Default)]
+pub(super) struct Files {
+    bytes: HashMap<String, Vec<u8>>,
+    names: HashMap<String, String>,
+}
+
+impl Files {
+    pub(super) fn get(&self, field: &str) -> Option<&Vec<u8>> {
+        self.bytes.get(field)
+    }
+
+    pub(super) fn contains_key(&self, field: &str) -> bool {
+        self.bytes.contains_key(field)
+    }
+
+    /// The file name the part `field` was uploaded under, if it had one.
+    pub(super) fn file_name(&self, field: &str) -> Option<&str> {
+        self.names.get(field).map(String::as_str)
+    }
+}
 
 pub(super) async fn read_params(req: Request) -> Result<(Params, Files), String> {
     let ctype = req
@@ -248,7 +280,7 @@ pub(super) async fn read_params(req: Request) -> Result<(Params, Files), String>
         .unwrap_or_default()
         .to_ascii_lowercase();
     let mut params = Params::new();
-    let mut files = Files::new();
+    let mut files = Files::default();
     if let Some(q) = req.uri().query() {
         for pair in q.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -268,7 +300,8 @@ pub(super) async fn read_params(req: Request) -> Result<(Params, Files), String>
             .map_err(|e| format!("invalid multipart: {e}"))?
         {
             let name = field.name().unwrap_or_default().to_string();
-            let is_file = field.file_name().is_some();
+            let file_name = field.file_name().map(str::to_string);
+            let is_file = file_name.is_some();
             let bytes = field
                 .bytes()
                 .await
@@ -279,7 +312,10 @@ pub(super) async fn read_params(req: Request) -> Result<(Params, Files), String>
                     Value::String(String::from_utf8_lossy(&bytes).into()),
                 );
             }
-            files.insert(name, bytes.to_vec());
+            if let Some(f) = file_name {
+                files.names.insert(name.clone(), f);
+            }
+            files.bytes.insert(name, bytes.to_vec());
         }
     } else {
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)

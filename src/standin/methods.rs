@@ -362,6 +362,7 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
     }
 
     let is_photo = method == "sendPhoto";
+    let is_document = method == "sendDocument";
     let mut picture: Option<Arc<[u8]>> = None;
     let mut inner = shared.lock();
     // 2. chat
@@ -411,6 +412,16 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
             return bad("message caption is too long");
         }
         (caption, f, Some(photo))
+    } else if is_document {
+        let caption = get_str(p, "caption").unwrap_or_default();
+        let f = match format_text(&caption, parse_mode.as_deref()) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        if utf16_len(&f.text) > MAX_CAPTION_LEN {
+            return bad("message caption is too long");
+        }
+        (caption, f, None)
     } else {
         let text = get_str(p, "text").unwrap_or_default();
         let f = match format_text(&text, parse_mode.as_deref()) {
@@ -424,6 +435,16 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
             return bad("message is too long");
         }
         (text, f, None)
+    };
+    // A document: uploaded now (a multipart part with its file name) or one Telegram
+    // already has (a file id).
+    let document: Option<Uploaded> = if is_document {
+        match uploaded_document(&inner, p, files) {
+            Ok(d) => Some(d),
+            Err(r) => return r,
+        }
+    } else {
+        None
     };
     let (raw_markup, echo_markup) = match check_markup(p) {
         Ok(m) => m,
@@ -470,6 +491,17 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
         if !formatted.text.is_empty() {
             insert_text(&mut m, "caption", "caption_entities", &formatted);
         }
+    } else if let Some(d) = document {
+        let json = match d {
+            Uploaded::New { file_name, bytes } => {
+                super::files::register(&mut inner, &format!("bot{id}"), &file_name, bytes).1
+            }
+            Uploaded::Known(json) => json,
+        };
+        m.insert("document".into(), json);
+        if !formatted.text.is_empty() {
+            insert_text(&mut m, "caption", "caption_entities", &formatted);
+        }
     } else {
         insert_text(&mut m, "text", "entities", &formatted);
     }
@@ -485,7 +517,7 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
             json: msg.clone(),
             source: source.clone(),
             parse_mode: parse_mode.clone(),
-            has_text: !is_photo,
+            has_text: !is_photo && !is_document,
             seq: 0,
             photo: picture,
         },
@@ -515,6 +547,46 @@ pub(super) async fn send(shared: &Shared, method: &str, p: &Params, files: &File
     shared.sent_notify.notify_waiters();
     shared.publish(seq);
     Reply::Ok(msg)
+}
+
+/// The document of a sendDocument request.
+enum Uploaded {
+    New {
+        file_name: String,
+        bytes: Arc<[u8]>,
+    },
+    /// One Telegram already has: its `Document` object.
+    Known(Value),
+}
+
+/// Bots may upload files of up to 50 MB.
+const MAX_UPLOAD: usize = 50 * 1024 * 1024;
+
+fn uploaded_document(inner: &Inner, p: &Params, files: &Files) -> Result<Uploaded, Reply> {
+    let field = match p.get("document") {
+        Some(Value::String(s)) if s.starts_with("attach://") => s[9..].to_string(),
+        Some(Value::String(s)) if !s.is_empty() => {
+            return match inner.files.get(s.as_str()) {
+                Some(f) => Ok(Uploaded::Known(super::files::document_json(s, f))),
+                None => Err(bad("wrong file identifier/HTTP URL specified")),
+            };
+        }
+        None if files.contains_key("document") => "document".to_string(),
+        _ => return Err(bad("there is no document in the request")),
+    };
+    let Some(bytes) = files.get(&field) else {
+        return Err(bad("there is no document in the request"));
+    };
+    if bytes.is_empty() {
+        return Err(bad("file must be non-empty"));
+    }
+    if bytes.len() > MAX_UPLOAD {
+        return Err(err(413, "Request Entity Too Large"));
+    }
+    Ok(Uploaded::New {
+        file_name: files.file_name(&field).unwrap_or("document").to_string(),
+        bytes: Arc::from(bytes.as_slice()),
+    })
 }
 
 pub(super) fn edit(shared: &Shared, method: &str, p: &Params) -> Reply {

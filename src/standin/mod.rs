@@ -13,6 +13,7 @@
 //! The methods that panic (`wait_for`, `press_button` on an unknown message…) are for
 //! tests; the demo uses the `try_` forms.
 
+mod files;
 mod html;
 mod http;
 mod methods;
@@ -113,6 +114,11 @@ struct Inner {
     last_send_per_chat: HashMap<i64, Instant>,
     /// Counts writes to `messages`; a message's `seq` is the count when it was written.
     seq: u64,
+    /// Documents sent by people or the bot, by file id.
+    files: HashMap<String, files::StoredFile>,
+    next_file: u64,
+    /// How many file downloads to come answer 500 ([`StandIn::fail_downloads`]).
+    failing_downloads: usize,
 }
 
 impl Inner {
@@ -394,6 +400,52 @@ impl StandIn {
                 m.insert("caption".into(), json!(c));
             }
         })
+    }
+
+    /// A private-chat document: a file called `file_name` holding `bytes`, with an
+    /// optional caption. The bot can fetch it with getFile and the file download
+    /// endpoint, as from Telegram. Returns its message_id.
+    pub fn send_document(
+        &self,
+        from: &Person,
+        file_name: &str,
+        bytes: Vec<u8>,
+        caption: Option<&str>,
+    ) -> i32 {
+        let chat = from.private_chat_json();
+        let document = {
+            let mut inner = self.shared.lock();
+            files::register(
+                &mut inner,
+                &format!("user{}", from.id),
+                file_name,
+                bytes.into(),
+            )
+            .1
+        };
+        self.push_user_message(from, chat, None, |m| {
+            m.insert("document".into(), document);
+            if let Some(c) = caption.filter(|c| !c.is_empty()) {
+                m.insert("caption".into(), json!(c));
+            }
+        })
+    }
+
+    /// The file name and bytes of document message `message_id` (sent by the bot or a
+    /// person).
+    pub fn document(&self, message_id: i32) -> Option<(String, Arc<[u8]>)> {
+        let inner = self.shared.lock();
+        let file_id = inner.messages.get(&message_id)?.json["document"]["file_id"]
+            .as_str()?
+            .to_string();
+        let f = inner.files.get(&file_id)?;
+        Some((f.file_name.clone(), f.bytes.clone()))
+    }
+
+    /// The next `n` file downloads answer 500, as a Telegram file server having a bad
+    /// moment would.
+    pub fn fail_downloads(&self, n: usize) {
+        self.shared.lock().failing_downloads = n;
     }
 
     /// A private-chat location message.
@@ -695,13 +747,14 @@ impl StandIn {
 
     // ----- faults ----------------------------------------------------------
 
-    /// The next sendMessage/sendPhoto/sendMediaGroup call (any chat) gets this fault
-    /// (FIFO).
+    /// The next sendMessage/sendPhoto/sendDocument/sendMediaGroup call (any chat) gets
+    /// this fault (FIFO).
     pub fn push_fault(&self, fault: Fault) {
         self.shared.lock().faults.push_back(fault);
     }
 
-    /// Each sendMessage/sendPhoto/sendMediaGroup call fails with a 500 with this probability
+    /// Each sendMessage/sendPhoto/sendDocument/sendMediaGroup call fails with a 500 with
+    /// this probability
     /// (deterministic xorshift PRNG). Ratio 0 turns it off.
     pub fn set_random_faults(&self, server_error_ratio: f64, seed: u64) {
         let mut inner = self.shared.lock();
@@ -713,9 +766,9 @@ impl StandIn {
         };
     }
 
-    /// Enables flood control for sendMessage/sendPhoto/sendMediaGroup (an album counts
-    /// as its photos): more than `global_per_sec` successful sends in any sliding 1 s
-    /// window, or a send
+    /// Enables flood control for sendMessage/sendPhoto/sendDocument/sendMediaGroup (an
+    /// album counts as its photos): more than `global_per_sec` successful sends in any
+    /// sliding 1 s window, or a send
     /// to a chat sooner than `per_chat_min_interval` after the previous
     /// successful send to it, gets 429 with retry_after = 1.
     pub fn enforce_rate_limits(&self, global_per_sec: u32, per_chat_min_interval: Duration) {

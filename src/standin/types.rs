@@ -87,8 +87,8 @@ pub struct Webhook {
 pub struct SentMessage {
     pub message_id: i32,
     pub chat_id: i64,
-    /// "sendMessage", "sendPhoto", "sendMediaGroup" (one per photo of the album),
-    /// "editMessageText", "editMessageCaption", "editMessageReplyMarkup".
+    /// "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup" (one per photo of the
+    /// album), "editMessageText", "editMessageCaption", "editMessageReplyMarkup".
     pub method: String,
     /// Text or caption exactly as sent (HTML source when parse_mode is HTML).
     pub text: String,

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod bookings;
 pub mod checkins;
 pub mod clinics;
+pub mod course_drafts;
 pub mod courses;
 pub mod links;
 pub mod ops;
