@@ -3,33 +3,14 @@
 
 mod support;
 
-use support::people::{anna, berlin, owner, sam};
+use support::people::{anna, berlin, other_owner, owner, sam};
 
 use support::app::{QUIET, TestApp, WAIT};
-use support::fake_telegram::{SentMessage, TestUser};
+use support::chat::{button, says};
+use support::fake_telegram::TestUser;
 
 fn bea() -> TestUser {
     TestUser::new(2002, "Bea")
-}
-
-fn other_owner() -> TestUser {
-    TestUser::new(3001, "Otto")
-}
-
-fn button(m: &SentMessage, label: &str) -> String {
-    m.buttons()
-        .into_iter()
-        .find(|(l, _)| l == label)
-        .and_then(|(_, d)| d)
-        .unwrap_or_else(|| panic!("no {label} button on {m:?}"))
-}
-
-/// `who` sends `command` and waits for an answer containing `expect`.
-async fn says(app: &TestApp, who: &TestUser, command: &str, expect: &str) -> SentMessage {
-    app.tg.send_text(who, command);
-    app.tg
-        .wait_for(who.id, |m| m.plain_text().contains(expect), WAIT)
-        .await
 }
 
 async fn plan_of(app: &TestApp, name: &str) -> String {

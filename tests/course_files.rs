@@ -5,15 +5,12 @@
 mod support;
 
 use support::app::{QUIET, TestApp, WAIT};
+use support::chat::{button, says};
 use support::fake_telegram::{SentMessage, TestUser};
-use support::people::{berlin, owner, sam};
+use support::people::{berlin, other_owner, owner, sam};
 
 fn bea() -> TestUser {
     TestUser::new(2002, "Bea")
-}
-
-fn other_owner() -> TestUser {
-    TestUser::new(3001, "Otto")
 }
 
 fn stranger() -> TestUser {
@@ -40,22 +37,6 @@ at = "09:00"
 title = "The morning after"
 text = "Good morning {first_name}: a light moisturiser and SPF 50 today."
 "#;
-
-fn button(m: &SentMessage, label: &str) -> String {
-    m.buttons()
-        .into_iter()
-        .find(|(l, _)| l == label)
-        .and_then(|(_, d)| d)
-        .unwrap_or_else(|| panic!("no {label} button on {m:?}"))
-}
-
-/// `who` sends `command` and waits for an answer containing `expect`.
-async fn says(app: &TestApp, who: &TestUser, command: &str, expect: &str) -> SentMessage {
-    app.tg.send_text(who, command);
-    app.tg
-        .wait_for(who.id, |m| m.plain_text().contains(expect), WAIT)
-        .await
-}
 
 /// `who` sends a file and waits for an answer containing `expect`.
 async fn upload(

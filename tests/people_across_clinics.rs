@@ -6,6 +6,7 @@
 mod support;
 
 use support::app::{QUIET, TestApp, WAIT, eventually};
+use support::chat::{button, says};
 use support::fake_telegram::{Fault, SentMessage, TestUser};
 use support::people::{anna, berlin, owner, sam};
 
@@ -32,21 +33,6 @@ async fn anna_with_two_clinics(app: &TestApp) {
     for who in [owner().id, bo().id, anna().id] {
         app.tg.skip_sent(who);
     }
-}
-
-async fn says(app: &TestApp, who: &TestUser, text: &str, expect: &str) -> SentMessage {
-    app.tg.send_text(who, text);
-    app.tg
-        .wait_for(who.id, |m| m.plain_text().contains(expect), WAIT)
-        .await
-}
-
-fn button(m: &SentMessage, label: &str) -> String {
-    m.buttons()
-        .into_iter()
-        .find(|(l, _)| l == label)
-        .and_then(|(_, d)| d)
-        .unwrap_or_else(|| panic!("no button {label} in {:?}", m.buttons()))
 }
 
 #[tokio::test]

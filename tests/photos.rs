@@ -11,27 +11,16 @@ use std::time::Duration;
 use aftercare::clock::{Clock, ManualClock};
 use aftercare::outbox::{AlbumPhoto, Delivery, Lane, Outbox, Outgoing};
 use support::app::{QUIET, TestApp, WAIT, eventually, fast_limits, open_store, start_time};
+use support::chat::says;
 use support::fake_telegram::{FakeTelegram, Fault, SentMessage, TestUser};
-use support::people::{anna, berlin, owner, sam};
+use support::people::{anna, berlin, other_owner, owner, sam};
 
 fn bea() -> TestUser {
     TestUser::new(2002, "Bea")
 }
 
-fn other_owner() -> TestUser {
-    TestUser::new(3001, "Otto")
-}
-
 /// What the bot writes under every photo request.
 const PROMISE: &str = "It's optional, and only the staff of Glow Clinic will see it.";
-
-/// `who` sends `text` and waits for an answer containing `expect`.
-async fn says(app: &TestApp, who: &TestUser, text: &str, expect: &str) -> SentMessage {
-    app.tg.send_text(who, text);
-    app.tg
-        .wait_for(who.id, |m| m.plain_text().contains(expect), WAIT)
-        .await
-}
 
 /// The file id the stand-in gives the largest size of a person's photo message.
 fn file_id_of(message_id: i32) -> String {
@@ -100,6 +89,17 @@ async fn bea_asked_for_a_photo(app: &TestApp) -> SentMessage {
         )
     );
     assert!(request.button_data().is_empty());
+    // A person answers after reading it; by then the bot has written down the message id
+    // (under load the test's photo could otherwise overtake that write).
+    eventually("the photo request is recorded as sent", || async {
+        app.count(
+            "SELECT COUNT(*) FROM reminders WHERE step_id = 'photo-day3' AND status = 'sent'
+               AND telegram_message_id IS NOT NULL",
+        )
+        .await
+            == 1
+    })
+    .await;
     request
 }
 

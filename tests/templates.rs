@@ -7,6 +7,7 @@ use support::people::{anna, berlin, owner};
 use aftercare::store::StaffRole;
 use serde_json::json;
 use support::app::{QUIET, TestApp, WAIT, eventually};
+use support::chat::button;
 use support::fake_telegram::{SentMessage, TestUser};
 
 async fn versions(app: &TestApp) -> i64 {
@@ -37,14 +38,6 @@ async fn preview(app: &TestApp, who: &TestUser) -> SentMessage {
             WAIT,
         )
         .await
-}
-
-fn button(m: &SentMessage, label: &str) -> String {
-    m.buttons()
-        .into_iter()
-        .find(|(l, _)| l == label)
-        .and_then(|(_, d)| d)
-        .unwrap_or_else(|| panic!("no {label} button on {m:?}"))
 }
 
 async fn save(app: &TestApp, who: &TestUser, preview: &SentMessage) {

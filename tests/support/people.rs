@@ -16,6 +16,11 @@ pub fn sam() -> TestUser {
     TestUser::new(1002, "Sam")
 }
 
+/// The owner of a second clinic, where a test needs one.
+pub fn other_owner() -> TestUser {
+    TestUser::new(3001, "Otto")
+}
+
 /// The patient in most tests.
 pub fn anna() -> TestUser {
     TestUser::new(2001, "Anna")
