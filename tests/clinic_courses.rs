@@ -642,3 +642,76 @@ async fn adjust_and_note_reach_only_that_patient_and_show_in_patient_and_schedul
     );
     app.stop().await;
 }
+
+/// A copy starts from what the clinic's patients get now: the texts the clinic changed
+/// with /edit, not the default wording underneath, whether the copy is of a plan of the
+/// messages folder or of the clinic's own course.
+#[tokio::test]
+async fn a_copy_takes_the_clinics_own_texts_not_the_default_wording() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    app.save_text(
+        &owner(),
+        "step.hydrate-evening",
+        "Glow evening: aloe gel and water only, {first_name}.",
+    )
+    .await;
+    says(
+        &app,
+        &owner(),
+        "/course new \"Chemical peel\" from microneedling",
+        "created with 9 steps",
+    )
+    .await;
+    // Bea on the copy gets the clinic's evening text, as Anna on microneedling does.
+    let payload = app.enroll(&owner(), "Bea Stone peel 14:00").await;
+    app.tg.send_text(&bea(), &format!("/start {payload}"));
+    app.tg
+        .wait_for(bea().id, |m| m.plain_text().contains("welcome"), WAIT)
+        .await;
+    app.clock.set(berlin("2026-11-23 19:00"));
+    for (who, name) in [(anna(), "Anna"), (bea(), "Bea")] {
+        let evening = app
+            .tg
+            .wait_for(who.id, |m| m.plain_text().contains("Glow evening"), WAIT)
+            .await;
+        assert_eq!(
+            evening.plain_text(),
+            format!("Glow evening: aloe gel and water only, {name}.")
+        );
+    }
+    // German stays the default where the clinic changed only the English text.
+    let body: String = sqlx::query_scalar(
+        "SELECT v.body FROM course_versions v JOIN courses c ON c.id = v.course_id
+         WHERE c.key = 'chemical-peel' ORDER BY v.version DESC LIMIT 1",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert!(body.contains("Glow evening"), "{body}");
+    assert!(body.contains("Trinken Sie viel Wasser"), "{body}");
+
+    // A copy of the clinic's own course takes its /edit texts too.
+    app.save_text(
+        &owner(),
+        "course.chemical-peel.makeup-ok",
+        "Peel: makeup again from today, {first_name}.",
+    )
+    .await;
+    says(
+        &app,
+        &owner(),
+        "/course new \"Light peel\" from chemical-peel",
+        "created with 9 steps",
+    )
+    .await;
+    let body: String = sqlx::query_scalar(
+        "SELECT v.body FROM course_versions v JOIN courses c ON c.id = v.course_id
+         WHERE c.key = 'light-peel'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert!(body.contains("Peel: makeup again from today"), "{body}");
+    app.stop().await;
+}

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::SqliteConnection;
 
 use super::templates::may_change;
+use super::texts::TextKey;
 use crate::catalog::{BASE_LANG, Catalog};
 use crate::course_file::{
     Checked, CourseFile, CourseStep, StepText, course_key, key_from_name, plan_ref,
@@ -16,6 +17,7 @@ use crate::domain::plan::{Plan, valid_id};
 use crate::domain::timing::short;
 use crate::store::access::{self, Audit};
 use crate::store::courses::{self as stored, StoredCourse};
+use crate::store::templates::latest_template_body;
 use crate::store::{Clinic, StaffRole, Store};
 
 /// A clinic's course as in force.
@@ -423,7 +425,7 @@ pub async fn create(
             };
             let mut copy = match course_key(&source.plan_ref) {
                 Some(k) => match course(&mut tx, catalog, clinic.id, k).await? {
-                    Some(c) => c.checked.file,
+                    Some(c) => with_clinic_texts(&mut tx, catalog, clinic.id, k, c).await?,
                     None => return refuse("That course cannot be read; it was not copied."),
                 },
                 None => copy_of_file_plan(&mut tx, catalog, clinic, &source.plan_ref).await?,
@@ -515,8 +517,55 @@ fn name_and_source(args: &str) -> Result<(String, Option<String>), String> {
     Ok((name, from))
 }
 
-/// A plan of the messages folder as a course file: the clinic's timing of it, and its
-/// default wording in every language.
+/// The clinic's text in force for `key` in `lang`, when it saved one of its own (`/edit`)
+/// that still passes the check; None means the text underneath is in force.
+async fn own_text(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    key: &TextKey,
+    lang: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let body = latest_template_body(conn, clinic_id, &key.to_string(), lang)
+        .await?
+        .flatten();
+    Ok(body.filter(|b| key.check(b).is_ok()))
+}
+
+/// One of the clinic's courses as its patients get it: the clinic's own texts of its
+/// steps (`/edit course.<key>.<step>`) in place of those in the course file.
+async fn with_clinic_texts(
+    conn: &mut SqliteConnection,
+    catalog: &Catalog,
+    clinic_id: i64,
+    key: &str,
+    course: Course,
+) -> Result<CourseFile, sqlx::Error> {
+    let mut file = course.checked.file;
+    for step in &mut file.steps {
+        let text_key = TextKey::Course {
+            course: key.to_string(),
+            step: step.id.clone(),
+            safety: crate::domain::safety::needs_safety_lines(&course.checked.plan, &step.id),
+        };
+        for lang in catalog.languages() {
+            let Some(text) = own_text(conn, clinic_id, &text_key, &lang.code).await? else {
+                continue;
+            };
+            // Texts are edited, titles not: the title the patient sees stays.
+            let title = step
+                .texts
+                .get(&lang.code)
+                .or_else(|| step.texts.get(BASE_LANG))
+                .map_or_else(|| step.id.clone(), |t| t.title.clone());
+            step.texts.insert(lang.code.clone(), StepText { title, text });
+        }
+    }
+    Ok(file)
+}
+
+/// A plan of the messages folder as a course file: the clinic's timing of it, and in
+/// every language the wording the clinic's patients get (its own texts where it saved
+/// them with `/edit`, else the default).
 async fn copy_of_file_plan(
     conn: &mut SqliteConnection,
     catalog: &Catalog,
@@ -525,32 +574,34 @@ async fn copy_of_file_plan(
 ) -> Result<CourseFile, sqlx::Error> {
     let file_plan = catalog.plan(plan_id);
     let timing = super::timing::clinic_plan(conn, catalog, clinic.id, plan_id).await?;
-    let steps = timing
-        .iter()
-        .flat_map(|p| p.steps.iter())
-        .map(|s| CourseStep {
+    let mut steps = Vec::new();
+    for s in timing.iter().flat_map(|p| p.steps.iter()) {
+        let mut texts = std::collections::BTreeMap::new();
+        for l in catalog.languages() {
+            let Some(w) = catalog.step(&l.code, plan_id, &s.id) else {
+                continue;
+            };
+            let key = match file_plan {
+                Some(p) => TextKey::step(p, &s.id),
+                None => TextKey::Step(s.id.clone()),
+            };
+            let text = match own_text(conn, clinic.id, &key, &l.code).await? {
+                Some(own) => own,
+                None => w.text.source().to_string(),
+            };
+            let title = w.title.clone();
+            texts.insert(l.code.clone(), StepText { title, text });
+        }
+        steps.push(CourseStep {
             id: s.id.clone(),
             after: after_text(s.after, s.at.is_some()),
             at: s.at.map(|t| t.format("%H:%M").to_string()),
             expires: s.expires.map(duration_text),
             checkin: s.checkin,
             all_clear: s.all_clear,
-            texts: catalog
-                .languages()
-                .filter_map(|l| {
-                    catalog.step(&l.code, plan_id, &s.id).map(|w| {
-                        (
-                            l.code.clone(),
-                            StepText {
-                                title: w.title.clone(),
-                                text: w.text.source().to_string(),
-                            },
-                        )
-                    })
-                })
-                .collect(),
-        })
-        .collect();
+            texts,
+        });
+    }
     Ok(CourseFile {
         name: file_plan.map(|p| p.name.clone()).unwrap_or_default(),
         min_gap: file_plan.and_then(|p| p.min_gap).map(duration_text),
