@@ -715,3 +715,87 @@ async fn a_copy_takes_the_clinics_own_texts_not_the_default_wording() {
     assert!(body.contains("Peel: makeup again from today"), "{body}");
     app.stop().await;
 }
+
+/// `/book` and `/done` decide the healing gap in the transaction that writes, not in a
+/// read before it: the services themselves refuse a date inside the gap unless staff
+/// confirmed it, so what decides is what the write sees (a `/done` just committed by a
+/// colleague moves the gap before this booking is judged).
+#[tokio::test]
+async fn the_booking_and_session_services_judge_the_gap_in_their_own_transaction() {
+    use aftercare::clock::Clock;
+    use aftercare::domain::booking::{BookArgs, PatientRef};
+    use aftercare::service::booking::{BookOutcome, book};
+    use aftercare::service::gap::GapOverride;
+    use aftercare::service::series::{SeriesOutcome, next_session};
+
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    let catalog = aftercare::app::load_catalog(&support::app::messages_dir()).unwrap();
+    let (clinic, _) = app.store.memberships(owner().id).await.unwrap().remove(0);
+    app.clock.set(berlin("2026-11-30 10:00"));
+    let now = app.clock.now();
+    let anna_ref = PatientRef::Id(1);
+    // Anna's session was Mon 23 Nov at 14:00; microneedling asks for 4 weeks.
+    let inside = BookArgs {
+        patient: anna_ref.clone(),
+        starts_at: berlin("2026-12-10 10:30"),
+    };
+    let outcome = book(&app.store, &catalog, &clinic, owner().id, &inside, GapOverride::No, now)
+        .await
+        .unwrap();
+    let BookOutcome::TooSoon(gap) = outcome else {
+        panic!("booked inside the healing gap without a confirmation");
+    };
+    assert_eq!(gap.earliest, berlin("2026-12-21 00:00"));
+    let outcome = next_session(
+        &app.store,
+        &catalog,
+        &clinic,
+        owner().id,
+        &anna_ref,
+        now,
+        GapOverride::No,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(outcome, SeriesOutcome::TooSoon(_)),
+        "a session inside the healing gap was recorded without a confirmation"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action IN ('book', 'done', 'gap.override')")
+            .await,
+        0
+    );
+
+    // Confirmed, the same booking goes ahead, with its override in the audit.
+    let outcome = book(
+        &app.store,
+        &catalog,
+        &clinic,
+        owner().id,
+        &inside,
+        GapOverride::Confirmed,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, BookOutcome::Booked { .. }));
+    // Outside the gap no confirmation is needed.
+    let outside = BookArgs {
+        patient: anna_ref,
+        starts_at: berlin("2026-12-21 10:30"),
+    };
+    let outcome = book(&app.store, &catalog, &clinic, owner().id, &outside, GapOverride::No, now)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, BookOutcome::Booked { .. }));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'gap.override'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
