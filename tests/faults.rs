@@ -6,8 +6,8 @@ mod support;
 use std::process::{Child, Command, Stdio};
 
 use support::app::{WAIT, eventually, messages_dir};
-use support::process::Log;
 use support::fake_telegram::{FakeTelegram, Fault, TOKEN, TestUser};
+use support::process::Log;
 
 const PATIENTS: i64 = 15;
 const STEPS: usize = 5;
@@ -382,9 +382,7 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     .await;
     eventually(
         "the scheduler found steps 2 to 5 due and reported the disk",
-        || async {
-            log.lock().contains("could not claim due reminders")
-        },
+        || async { log.lock().contains("could not claim due reminders") },
     )
     .await;
     let during = log.lock().clone();

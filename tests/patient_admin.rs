@@ -294,7 +294,10 @@ async fn a_page_button_turns_the_page_of_its_own_clinics_list_after_a_switch() {
         .tg
         .wait_for(
             sam().id,
-            |m| m.plain_text().contains("Patients of Glow Clinic (1–20 of 25)"),
+            |m| {
+                m.plain_text()
+                    .contains("Patients of Glow Clinic (1–20 of 25)")
+            },
             WAIT,
         )
         .await;
@@ -324,7 +327,10 @@ async fn a_page_button_turns_the_page_of_its_own_clinics_list_after_a_switch() {
     app.tg
         .wait_for(
             sam().id,
-            |m| m.plain_text().contains("Patients of Lumen Clinic (1–20 of 24)"),
+            |m| {
+                m.plain_text()
+                    .contains("Patients of Lumen Clinic (1–20 of 24)")
+            },
             WAIT,
         )
         .await;

@@ -557,7 +557,8 @@ async fn with_clinic_texts(
                 .get(&lang.code)
                 .or_else(|| step.texts.get(BASE_LANG))
                 .map_or_else(|| step.id.clone(), |t| t.title.clone());
-            step.texts.insert(lang.code.clone(), StepText { title, text });
+            step.texts
+                .insert(lang.code.clone(), StepText { title, text });
         }
     }
     Ok(file)
@@ -636,7 +637,8 @@ pub fn duration_text(d: Duration) -> String {
 
 /// `<course> <add|set|move|remove|rename|gap> …` (from `/course step …` and `/course gap …`):
 /// a change to a course of the clinic, saved as a new version with its audit entry.
-/// Patients already on the course keep the times planned for them.
+/// Patients already on the course keep the times planned for them; a step removed or
+/// renamed is carried over to their messages not yet sent ([`for_enrolled`]).
 pub async fn change(
     store: &Store,
     catalog: &Catalog,
@@ -671,7 +673,7 @@ pub async fn change(
         return refuse("That course cannot be read.");
     };
     let mut file = current.checked.file.clone();
-    let what = match apply_op(&mut file, op) {
+    let (mut what, effect) = match apply_op(&mut file, op) {
         Ok(w) => w,
         Err(why) => return refuse(why),
     };
@@ -697,14 +699,19 @@ pub async fn change(
         }
     };
     let version = stored::insert_version(&mut tx, current.id, &body, user_id, now).await?;
+    let enrolled = for_enrolled(&mut tx, clinic.id, &key, &effect, user_id, now).await?;
+    if let Some(said) = &enrolled {
+        what.push_str(&format!("; {said}"));
+    }
     let audit = Audit {
         clinic_id: clinic.id,
         actor: Some(user_id),
         action: "course.change",
         subject: Some(format!("course {key}")),
         detail: Some(format!(
-            "v{version}: {}",
-            op.chars().take(80).collect::<String>()
+            "v{version}: {}{}",
+            op.chars().take(80).collect::<String>(),
+            enrolled.map(|e| format!(" ({e})")).unwrap_or_default()
         )),
     };
     access::record(&mut tx, audit, now).await?;
@@ -719,18 +726,96 @@ pub async fn change(
     }))
 }
 
+/// What a change means for patients already on the course, beyond their planned times
+/// (which they keep).
+#[derive(Debug, PartialEq, Eq)]
+enum Effect {
+    None,
+    /// Its messages not yet sent are skipped: the clinic took the step out.
+    Removed(String),
+    /// Its messages not yet sent, and the clinic's own texts of it, follow the new id.
+    Renamed {
+        from: String,
+        to: String,
+    },
+}
+
+/// Carries a removed or renamed step over to the patients already on the course, in
+/// the change's transaction; says what it did, for the answer and the audit.
+async fn for_enrolled(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    key: &str,
+    effect: &Effect,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, sqlx::Error> {
+    let plan = plan_ref(key);
+    let messages = |n: u64| {
+        if n == 1 {
+            "1 message".to_string()
+        } else {
+            format!("{n} messages")
+        }
+    };
+    match effect {
+        Effect::None => Ok(None),
+        Effect::Removed(step) => {
+            let skipped = stored::skip_pending_step(conn, clinic_id, &plan, step).await?;
+            if skipped > 0 {
+                tracing::info!(clinic = clinic_id, course = key, step = %step, skipped, "pending reminders of a removed step skipped");
+            }
+            Ok((skipped > 0).then(|| {
+                format!(
+                    "{} of it not yet sent to patients on the course will not go out",
+                    messages(skipped)
+                )
+            }))
+        }
+        Effect::Renamed { from, to } => {
+            let text_key = |step: &str| {
+                TextKey::Course {
+                    course: key.to_string(),
+                    step: step.to_string(),
+                    safety: false,
+                }
+                .to_string()
+            };
+            crate::store::templates::move_texts(
+                conn,
+                clinic_id,
+                &text_key(from),
+                &text_key(to),
+                user_id,
+                now,
+            )
+            .await?;
+            let moved = stored::rename_pending_step(conn, clinic_id, &plan, from, to).await?;
+            Ok((moved > 0).then(|| {
+                format!(
+                    "{} of it not yet sent to patients on the course go out under the new name",
+                    messages(moved)
+                )
+            }))
+        }
+    }
+}
+
 /// Applies one typed change to a course file; the answer says what changed.
-fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
+fn apply_op(file: &mut CourseFile, op: &str) -> Result<(String, Effect), String> {
     const USAGE: &str = "Use: /course step <course> add <step> <after> [at HH:MM] [expires <time>] [checkin|all-clear] · set <step> [<after>] [at HH:MM|at -] [expires <time>|expires -] [message|checkin|all-clear] · remove <step> · rename <step> <new> · /course gap <course> <4w|off>";
     let words: Vec<&str> = op.split_whitespace().collect();
     match words.as_slice() {
         ["gap", gap] => {
             if gap.eq_ignore_ascii_case("off") {
                 file.min_gap = None;
-                Ok("has no healing gap now".into())
+                Ok(("has no healing gap now".into(), Effect::None))
             } else {
                 file.min_gap = Some(gap.to_string());
-                Ok(format!("asks for at least {gap} between sessions"))
+                Ok((
+                    format!("asks for at least {gap} between sessions"),
+                    Effect::None,
+                ))
             }
         }
         ["add", id, rest @ ..] => {
@@ -758,8 +843,11 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
             };
             set_options(&mut step, rest)?;
             file.steps.push(step);
-            Ok(format!(
-                "has a new step <code>{id}</code>; give it its text with /edit course.&lt;course&gt;.{id} en"
+            Ok((
+                format!(
+                    "has a new step <code>{id}</code>; give it its text with /edit course.&lt;course&gt;.{id} en"
+                ),
+                Effect::None,
             ))
         }
         ["set" | "move", id, rest @ ..] if !rest.is_empty() => {
@@ -777,7 +865,7 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
                 rest = &rest[1..];
             }
             set_options(step, rest)?;
-            Ok(format!("step <code>{id}</code> changed"))
+            Ok((format!("step <code>{id}</code> changed"), Effect::None))
         }
         ["remove", id] => {
             let before = file.steps.len();
@@ -788,7 +876,10 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
                     crate::domain::html::escape_with_code(id)
                 ));
             }
-            Ok(format!("step <code>{id}</code> removed"))
+            Ok((
+                format!("step <code>{id}</code> removed"),
+                Effect::Removed(id.to_string()),
+            ))
         }
         ["rename", id, new] => {
             let new = new.to_lowercase();
@@ -805,7 +896,13 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
                 )
             })?;
             step.id = new.clone();
-            Ok(format!("step <code>{id}</code> is now <code>{new}</code>"))
+            Ok((
+                format!("step <code>{id}</code> is now <code>{new}</code>"),
+                Effect::Renamed {
+                    from: id.to_string(),
+                    to: new,
+                },
+            ))
         }
         _ => Err(USAGE.into()),
     }
