@@ -869,7 +869,7 @@ async fn a_removed_or_renamed_step_carries_over_to_patients_already_on_the_cours
     assert!(
         renamed.plain_text().contains(
             "step activities is now gym-ok; 1 message of it not yet sent to patients on the \
-             course go out under the new name"
+             course will go out under the new name"
         ),
         "{}",
         renamed.plain_text()

@@ -793,7 +793,7 @@ async fn for_enrolled(
             let moved = stored::rename_pending_step(conn, clinic_id, &plan, from, to).await?;
             Ok((moved > 0).then(|| {
                 format!(
-                    "{} of it not yet sent to patients on the course go out under the new name",
+                    "{} of it not yet sent to patients on the course will go out under the new name",
                     messages(moved)
                 )
             }))
