@@ -7,7 +7,7 @@ use std::time::Duration;
 use teloxide::dispatching::Dispatcher;
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
-use teloxide::update_listeners::Polling;
+use teloxide::update_listeners::{Polling, UpdateListener};
 use tokio::sync::{Notify, watch};
 
 use crate::bot::{self, Deps};
@@ -233,45 +233,36 @@ pub async fn run(
             "an update could not be handled",
         ))
         .build();
-    let token = dispatcher.shutdown_token();
-    let mut stop = shutdown.clone();
-    let stopper = tokio::spawn(async move {
-        let _ = stop.wait_for(|s| *s).await;
-        // Stops polling and waits for handlers already running.
-        loop {
-            match token.shutdown() {
-                Ok(done) => {
-                    done.await;
-                    break;
-                }
-                // Not started yet: try again in a moment.
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    });
+    // The listener's own stop token ends the update stream at shutdown; the dispatcher
+    // then hands out what it already took, waits for the handlers still running and
+    // returns. teloxide's `ShutdownToken` is not used: it tells the dispatcher through a
+    // `Notify` the dispatcher listens to only between updates, so a shutdown while it
+    // was handing a busy chat's updates to that chat's full queue went unheard and the
+    // bot polled on (and the token's "done" future can miss the end the same way).
     match webhook_updates {
-        Some(listener) => {
-            dispatcher
-                .dispatch_with_listener(
-                    listener,
-                    LoggingErrorHandler::with_custom_text("the webhook failed"),
-                )
-                .await;
+        Some(mut listener) => {
+            let stopper = stop_listening(listener.stop_token(), shutdown.clone());
+            let dispatching = dispatcher.dispatch_with_listener(
+                listener,
+                LoggingErrorHandler::with_custom_text("the webhook failed"),
+            );
+            until_stopped(dispatching, shutdown.clone()).await;
+            stopper.abort();
         }
         None => {
-            let listener = crate::ops::polling::Watched::new(
+            let mut listener = crate::ops::polling::Watched::new(
                 Polling::builder(bot).timeout(settings.poll_timeout).build(),
                 telemetry,
             );
-            dispatcher
-                .dispatch_with_listener(
-                    listener,
-                    LoggingErrorHandler::with_custom_text("polling Telegram failed"),
-                )
-                .await;
+            let stopper = stop_listening(listener.stop_token(), shutdown.clone());
+            let dispatching = dispatcher.dispatch_with_listener(
+                listener,
+                LoggingErrorHandler::with_custom_text("polling Telegram failed"),
+            );
+            until_stopped(dispatching, shutdown.clone()).await;
+            stopper.abort();
         }
     }
-    let _ = watched_step("the dispatcher's handlers", stopper).await;
     let _ = watched_step("the scheduler", scheduler_task).await;
     // Answers queued by the last handlers still go out; queued reminders were given up
     // (they go out after a restart).
@@ -290,6 +281,34 @@ pub async fn run(
     watched_step("the database to close", store.close()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Stops the update listener once `shutdown` turns true.
+fn stop_listening(
+    token: teloxide::stop::StopToken,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+        token.stop();
+    })
+}
+
+/// Runs the dispatcher until it returns; once shutdown has begun, its end is a step of
+/// shutdown, watched like the others.
+async fn until_stopped(
+    dispatching: impl std::future::Future<Output = ()> + Send,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tokio::pin!(dispatching);
+    tokio::select! {
+        () = &mut dispatching => {}
+        () = async {
+            let _ = shutdown.wait_for(|s| *s).await;
+        } => {
+            watched_step("the dispatcher to stop polling and its handlers to finish", dispatching).await;
+        }
+    }
 }
 
 /// Awaits one step of shutdown, saying every 5 s what it still waits for: a stop that

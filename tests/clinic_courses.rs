@@ -623,3 +623,307 @@ async fn adjust_and_note_reach_only_that_patient_and_show_in_patient_and_schedul
     );
     app.stop().await;
 }
+
+/// A copy starts from what the clinic's patients get now: the texts the clinic changed
+/// with /edit, not the default wording underneath, whether the copy is of a plan of the
+/// messages folder or of the clinic's own course.
+#[tokio::test]
+async fn a_copy_takes_the_clinics_own_texts_not_the_default_wording() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    app.save_text(
+        &owner(),
+        "step.hydrate-evening",
+        "Glow evening: aloe gel and water only, {first_name}.",
+    )
+    .await;
+    says(
+        &app,
+        &owner(),
+        "/course new \"Chemical peel\" from microneedling",
+        "created with 9 steps",
+    )
+    .await;
+    // Bea on the copy gets the clinic's evening text, as Anna on microneedling does.
+    let payload = app.enroll(&owner(), "Bea Stone peel 14:00").await;
+    app.tg.send_text(&bea(), &format!("/start {payload}"));
+    app.tg
+        .wait_for(bea().id, |m| m.plain_text().contains("welcome"), WAIT)
+        .await;
+    app.clock.set(berlin("2026-11-23 19:00"));
+    for (who, name) in [(anna(), "Anna"), (bea(), "Bea")] {
+        let evening = app
+            .tg
+            .wait_for(who.id, |m| m.plain_text().contains("Glow evening"), WAIT)
+            .await;
+        assert_eq!(
+            evening.plain_text(),
+            format!("Glow evening: aloe gel and water only, {name}.")
+        );
+    }
+    // German stays the default where the clinic changed only the English text.
+    let body: String = sqlx::query_scalar(
+        "SELECT v.body FROM course_versions v JOIN courses c ON c.id = v.course_id
+         WHERE c.key = 'chemical-peel' ORDER BY v.version DESC LIMIT 1",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert!(body.contains("Glow evening"), "{body}");
+    assert!(body.contains("Trinken Sie viel Wasser"), "{body}");
+
+    // A copy of the clinic's own course takes its /edit texts too.
+    app.save_text(
+        &owner(),
+        "course.chemical-peel.makeup-ok",
+        "Peel: makeup again from today, {first_name}.",
+    )
+    .await;
+    says(
+        &app,
+        &owner(),
+        "/course new \"Light peel\" from chemical-peel",
+        "created with 9 steps",
+    )
+    .await;
+    let body: String = sqlx::query_scalar(
+        "SELECT v.body FROM course_versions v JOIN courses c ON c.id = v.course_id
+         WHERE c.key = 'light-peel'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert!(body.contains("Peel: makeup again from today"), "{body}");
+    app.stop().await;
+}
+
+/// `/book` and `/done` decide the healing gap in the transaction that writes, not in a
+/// read before it: the services themselves refuse a date inside the gap unless staff
+/// confirmed it, so what decides is what the write sees (a `/done` just committed by a
+/// colleague moves the gap before this booking is judged).
+#[tokio::test]
+async fn the_booking_and_session_services_judge_the_gap_in_their_own_transaction() {
+    use aftercare::clock::Clock;
+    use aftercare::domain::booking::{BookArgs, PatientRef};
+    use aftercare::service::booking::{BookOutcome, book};
+    use aftercare::service::gap::GapOverride;
+    use aftercare::service::series::{SeriesOutcome, next_session};
+
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    let catalog = aftercare::app::load_catalog(&support::app::messages_dir()).unwrap();
+    let (clinic, _) = app.store.memberships(owner().id).await.unwrap().remove(0);
+    app.clock.set(berlin("2026-11-30 10:00"));
+    let now = app.clock.now();
+    let anna_ref = PatientRef::Id(1);
+    // Anna's session was Mon 23 Nov at 14:00; microneedling asks for 4 weeks.
+    let inside = BookArgs {
+        patient: anna_ref.clone(),
+        starts_at: berlin("2026-12-10 10:30"),
+    };
+    let outcome = book(
+        &app.store,
+        &catalog,
+        &clinic,
+        owner().id,
+        &inside,
+        GapOverride::No,
+        now,
+    )
+    .await
+    .unwrap();
+    let BookOutcome::TooSoon(gap) = outcome else {
+        panic!("booked inside the healing gap without a confirmation");
+    };
+    assert_eq!(gap.earliest, berlin("2026-12-21 00:00"));
+    let outcome = next_session(
+        &app.store,
+        &catalog,
+        &clinic,
+        owner().id,
+        &anna_ref,
+        now,
+        GapOverride::No,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(outcome, SeriesOutcome::TooSoon(_)),
+        "a session inside the healing gap was recorded without a confirmation"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action IN ('book', 'done', 'gap.override')")
+            .await,
+        0
+    );
+
+    // Confirmed, the same booking goes ahead, with its override in the audit.
+    let outcome = book(
+        &app.store,
+        &catalog,
+        &clinic,
+        owner().id,
+        &inside,
+        GapOverride::Confirmed,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, BookOutcome::Booked { .. }));
+    // Outside the gap no confirmation is needed.
+    let outside = BookArgs {
+        patient: anna_ref,
+        starts_at: berlin("2026-12-21 10:30"),
+    };
+    let outcome = book(
+        &app.store,
+        &catalog,
+        &clinic,
+        owner().id,
+        &outside,
+        GapOverride::No,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, BookOutcome::Booked { .. }));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit WHERE action = 'gap.override'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
+/// The owner changes a course a patient is already on. A removed step's message not yet
+/// sent does not go out (recorded as skipped with the reason, said in the answer and
+/// kept in the audit), even where the clinic had its own text for it; a renamed step's
+/// goes out as planned, with the clinic's text; the other patients' courses are as
+/// they were.
+#[tokio::test]
+async fn a_removed_or_renamed_step_carries_over_to_patients_already_on_the_course() {
+    let app = TestApp::start().await;
+    app.glow_with_anna().await;
+    peel_course(&app).await;
+    let payload = app.enroll(&owner(), "Bea Stone peel 14:00").await;
+    app.tg.send_text(&bea(), &format!("/start {payload}"));
+    app.tg
+        .wait_for(bea().id, |m| m.plain_text().contains("welcome"), WAIT)
+        .await;
+    app.save_text(
+        &owner(),
+        "course.chemical-peel.makeup-ok",
+        "Peel: makeup again, {first_name}.",
+    )
+    .await;
+    app.save_text(
+        &owner(),
+        "course.chemical-peel.activities",
+        "Peel: back to the gym, {first_name}.",
+    )
+    .await;
+
+    let removed = says(
+        &app,
+        &owner(),
+        "/course step peel remove makeup-ok",
+        "removed",
+    )
+    .await;
+    assert!(
+        removed.plain_text().contains(
+            "step makeup-ok removed; 1 message of it not yet sent to patients on the course \
+             will not go out"
+        ),
+        "{}",
+        removed.plain_text()
+    );
+    let renamed = says(
+        &app,
+        &owner(),
+        "/course step peel rename activities gym-ok",
+        "is now",
+    )
+    .await;
+    assert!(
+        renamed.plain_text().contains(
+            "step activities is now gym-ok; 1 message of it not yet sent to patients on the \
+             course will go out under the new name"
+        ),
+        "{}",
+        renamed.plain_text()
+    );
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit WHERE action = 'course.change' ORDER BY id DESC LIMIT 1 OFFSET 1",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert!(
+        detail.ends_with("remove makeup-ok (1 message of it not yet sent to patients on the course will not go out)"),
+        "{detail}"
+    );
+
+    // A row of a step the course no longer has, turned on again later (after a pause,
+    // or a warning sign that held it): skipped when due, never sent without its text.
+    sqlx::query(
+        "INSERT INTO reminders (patient_id, step_id, due_at, status)
+         SELECT id, 'makeup-ok-old', ?, 'pending' FROM patients WHERE name = 'Bea Stone'",
+    )
+    .bind(berlin("2026-11-24 14:00").timestamp_millis())
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+
+    // Tuesday 12:00: the renamed step, with the clinic's text.
+    app.tg.skip_sent(bea().id);
+    app.clock.set(berlin("2026-11-24 12:00"));
+    let gym = app
+        .tg
+        .wait_for(bea().id, |m| m.plain_text().contains("Peel:"), WAIT)
+        .await;
+    assert_eq!(gym.plain_text(), "Peel: back to the gym, Bea.");
+    // 14:00: Anna's makeup message as ever; nothing for Bea, whose step is gone.
+    app.tg.skip_sent(anna().id);
+    app.clock.set(berlin("2026-11-24 14:00"));
+    app.tg
+        .wait_for(anna().id, |m| m.plain_text().contains("makeup"), WAIT)
+        .await;
+    app.tg.assert_nothing_sent_to(bea().id, QUIET).await;
+    support::app::eventually("the row of a step no longer in the course is skipped", || async {
+        app.count("SELECT COUNT(*) FROM reminders WHERE step_id = 'makeup-ok-old' AND status = 'skipped'")
+            .await
+            == 1
+    })
+    .await;
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT r.step_id, r.status, r.note FROM reminders r JOIN patients p ON p.id = r.patient_id
+         WHERE p.name = 'Bea Stone'
+           AND r.step_id IN ('makeup-ok', 'activities', 'gym-ok', 'makeup-ok-old')
+         ORDER BY r.step_id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("gym-ok".to_string(), "sent".to_string(), None),
+            (
+                "makeup-ok".to_string(),
+                "skipped".to_string(),
+                Some("step removed from the course".to_string())
+            ),
+            (
+                "makeup-ok-old".to_string(),
+                "skipped".to_string(),
+                Some("step removed from the course".to_string())
+            ),
+        ]
+    );
+
+    app.tg.assert_nothing_sent_to(bea().id, QUIET).await;
+    app.stop().await;
+}

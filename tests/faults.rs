@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use support::app::{WAIT, eventually, messages_dir};
 use support::fake_telegram::{FakeTelegram, Fault, TOKEN, TestUser};
+use support::process::Log;
 
 const PATIENTS: i64 = 15;
 const STEPS: usize = 5;
@@ -52,19 +53,74 @@ fn burst_messages() -> tempfile::TempDir {
     dir
 }
 
-fn spawn_bot(tg: &FakeTelegram, db: &str, messages: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_aftercare"))
+/// The real binary with its log (info level) on a pipe, collected into the returned
+/// buffer, and with SIGXFSZ ignored, so that a file-size limit makes its writes fail
+/// (EFBIG) instead of killing it, as a full disk makes them fail (ENOSPC).
+fn spawn_bot(tg: &FakeTelegram, db: &str, messages: &std::path::Path) -> (Child, Log) {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    command
         .env("TELOXIDE_TOKEN", TOKEN)
         .env("TELOXIDE_API_URL", tg.api_url())
         .env("DATABASE_URL", db)
         .env("AFTERCARE_MESSAGES", messages)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
         .args(["run", "--poll-timeout", "1s"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::piped());
+    // SAFETY: between fork and exec only `signal`, which is async-signal-safe, runs.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut bot = command.spawn().unwrap();
+    let log = support::process::capture_stderr(&mut bot);
+    (bot, log)
 }
+
+/// kill -9 and wait for it, bounded (the test fails with the bot's log otherwise).
+/// Off the runtime's threads: the stand-in keeps answering meanwhile.
+async fn kill_9(bot: Child, log: &Log) {
+    let log = log.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut bot = bot;
+        bot.kill().unwrap();
+        support::process::exit_within(&mut bot, &log, EXIT_WAIT);
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+}
+
+/// SIGTERM, then its exit status and how long the exit took, bounded (the test fails
+/// with the bot's log if it does not exit). Off the runtime's threads, so the stand-in
+/// answers the bot's last requests while it stops.
+async fn sigterm(bot: Child, log: &Log) -> (std::process::ExitStatus, std::time::Duration) {
+    let log = log.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut bot = bot;
+        let asked = std::time::Instant::now();
+        support::process::terminate(&bot);
+        let status = support::process::exit_within(&mut bot, &log, EXIT_WAIT);
+        let took = asked.elapsed();
+        // The bot ends itself 9.5 s after a signal whatever it waits for: that exit is
+        // 0 too, so only its log tells a clean stop from a hang cut short.
+        let log = log.lock();
+        assert!(
+            !log.contains("shutdown did not finish in time"),
+            "the stop hung and was cut short after {took:?}; the bot's log:\n{log}"
+        );
+        (status, took)
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// How long a test waits for the bot to exit before it fails with the bot's log: well
+/// beyond the 10 s a stop may take.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn burst_messages_sent(tg: &FakeTelegram) -> Vec<(i64, String)> {
     tg.sent()
@@ -140,7 +196,7 @@ async fn kill_9_while_sending_loses_no_reminder() {
     // A clinic without quiet hours whose patients follow the burst plan.
     let owner_payload = seed(&tg, &db, 0, &[]).await;
 
-    let mut bot = spawn_bot(&tg, &db, messages.path());
+    let (mut bot, mut log) = spawn_bot(&tg, &db, messages.path());
     let owner = TestUser::new(1001, "Olga");
     tg.send_text(&owner, &format!("/start {owner_payload}"));
     tg.wait_for(owner.id, |m| m.plain_text().contains("owner of"), WAIT)
@@ -172,9 +228,8 @@ async fn kill_9_while_sending_loses_no_reminder() {
             burst_messages_sent(&tg).len() >= kill_at && tg.pending_updates() == 0
         })
         .await;
-        bot.kill().unwrap();
-        bot.wait().unwrap();
-        bot = spawn_bot(&tg, &db, messages.path());
+        kill_9(bot, &log).await;
+        (bot, log) = spawn_bot(&tg, &db, messages.path());
     }
     eventually("every reminder went out", || async {
         let mut distinct = burst_messages_sent(&tg);
@@ -183,8 +238,7 @@ async fn kill_9_while_sending_loses_no_reminder() {
         distinct.len() == total
     })
     .await;
-    bot.kill().unwrap();
-    bot.wait().unwrap();
+    kill_9(bot, &log).await;
     // Repeats: at most the send in flight at each kill.
     let repeats = burst_messages_sent(&tg).len() - total;
     assert!(repeats <= 2, "{repeats} reminders went out twice");
@@ -202,36 +256,25 @@ async fn sigterm_under_load_exits_zero_within_ten_seconds_and_the_next_start_sen
     seed(&tg, &db, CHATS, &[in_secs(0); 5]).await;
     let total = (CHATS * 5) as usize;
 
-    let bot = spawn_bot(&tg, &db, messages.path());
+    let (bot, log) = spawn_bot(&tg, &db, messages.path());
     eventually("the burst is under way", || async {
         burst_messages_sent(&tg).len() >= 30
     })
     .await;
-    let asked = std::time::Instant::now();
-    Command::new("kill")
-        .args(["-TERM", &bot.id().to_string()])
-        .status()
-        .unwrap();
-    let status = tokio::task::spawn_blocking(move || {
-        let mut bot = bot;
-        bot.wait()
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let (status, took) = sigterm(bot, &log).await;
+    let log = log.lock().clone();
     assert!(
-        asked.elapsed() < std::time::Duration::from_secs(10),
-        "took {:?}",
-        asked.elapsed()
+        took < std::time::Duration::from_secs(10),
+        "took {took:?}; the bot's log:\n{log}"
     );
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(status.code(), Some(0), "{log}");
     let before_restart = burst_messages_sent(&tg).len();
     assert!(
         before_restart < total,
         "everything went out before the signal; the test proves nothing"
     );
 
-    let mut bot = spawn_bot(&tg, &db, messages.path());
+    let (bot, log) = spawn_bot(&tg, &db, messages.path());
     eventually("every reminder went out", || async {
         let mut distinct = burst_messages_sent(&tg);
         distinct.sort();
@@ -239,42 +282,43 @@ async fn sigterm_under_load_exits_zero_within_ten_seconds_and_the_next_start_sen
         distinct.len() == total
     })
     .await;
-    bot.kill().unwrap();
-    bot.wait().unwrap();
+    kill_9(bot, &log).await;
     let repeats = burst_messages_sent(&tg).len() - total;
     assert_eq!(repeats, 0, "a clean shutdown repeats nothing");
 }
 
-/// Starts the bot with its log on a pipe, collected into the returned buffer, and with
-/// SIGXFSZ ignored, so that a file-size limit makes its writes fail (EFBIG) instead of
-/// killing it, as a full disk makes them fail (ENOSPC).
-fn spawn_bot_logged(
-    tg: &FakeTelegram,
-    db: &str,
-    messages: &std::path::Path,
-) -> (Child, std::sync::Arc<std::sync::Mutex<String>>) {
-    use std::os::unix::process::CommandExt;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
-    command
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", tg.api_url())
-        .env("DATABASE_URL", db)
-        .env("AFTERCARE_MESSAGES", messages)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .args(["run", "--poll-timeout", "1s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    // SAFETY: between fork and exec only `signal`, which is async-signal-safe, runs.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
+/// SIGTERM while one chat floods the bot with messages. teloxide's dispatcher hears of
+/// a shutdown through a `Notify` it only listens to between updates: busy handing this
+/// chat's updates to its full worker queue, it missed the notice and polled on, and
+/// the stop hung. The bot ends the update stream itself, so the stop is prompt.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_a_chat_floods_the_bot_stops_polling_and_exits_cleanly() {
+    const FLOOD: usize = 400;
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let messages = burst_messages();
+    let db = support::app::db_url(&data);
+    seed(&tg, &db, 0, &[]).await;
+    let (bot, log) = spawn_bot(&tg, &db, messages.path());
+    let max = TestUser::new(7100, "Max");
+    tg.send_text(&max, "hello");
+    tg.wait_for(max.id, |_| true, WAIT).await;
+    for i in 0..FLOOD {
+        tg.send_text(&max, &format!("hello {i}"));
     }
-    let mut bot = command.spawn().unwrap();
-    let log = support::process::capture_stderr(&mut bot);
-    (bot, log)
+    // The dispatcher took the first batch and asked for the next: it is handing the
+    // flood to the chat's worker, one full queue at a time.
+    eventually("the flood is being handled", || async {
+        tg.pending_updates() < FLOOD
+    })
+    .await;
+    let (status, took) = sigterm(bot, &log).await;
+    assert_eq!(status.code(), Some(0), "{}", log.lock());
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "took {took:?}:\n{}",
+        log.lock()
+    );
 }
 
 /// The disk fills up while reminders go out, an enrollment is made and a patient opens
@@ -300,7 +344,7 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     let owner_payload = seed(&tg, &db, CHATS, &due).await;
     let total = CHATS as usize * due.len();
 
-    let (mut bot, log) = spawn_bot_logged(&tg, &db, messages.path());
+    let (bot, log) = spawn_bot(&tg, &db, messages.path());
     let owner = TestUser::new(1001, "Olga");
     tg.send_text(&owner, &format!("/start {owner_payload}"));
     tg.wait_for(owner.id, |m| m.plain_text().contains("owner of"), WAIT)
@@ -333,19 +377,15 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     tg.wait_for(lena.id, apology, WAIT).await;
     eventually(
         "the slow message's answer could not be recorded",
-        || async { log.lock().unwrap().contains("recording a delivery failed") },
+        || async { log.lock().contains("recording a delivery failed") },
     )
     .await;
     eventually(
         "the scheduler found steps 2 to 5 due and reported the disk",
-        || async {
-            log.lock()
-                .unwrap()
-                .contains("could not claim due reminders")
-        },
+        || async { log.lock().contains("could not claim due reminders") },
     )
     .await;
-    let during = log.lock().unwrap().clone();
+    let during = log.lock().clone();
     let sent_while_full = burst_messages_sent(&tg).len();
     assert!(
         sent_while_full < total,
@@ -373,20 +413,9 @@ async fn a_full_disk_is_reported_keeps_state_whole_and_delivery_resumes_when_spa
     tg.send_text(&owner, "/enroll Fay Fault");
     tg.wait_for(owner.id, |m| m.plain_text().contains("?start="), WAIT)
         .await;
-    Command::new("kill")
-        .args(["-TERM", &bot.id().to_string()])
-        .status()
-        .unwrap();
-    let Some(status) = support::process::wait_exit(&mut bot, std::time::Duration::from_secs(30))
-    else {
-        let _ = bot.kill();
-        panic!(
-            "the bot did not stop within 30 s of SIGTERM; its log:\n{}",
-            log.lock().unwrap()
-        );
-    };
-    assert_eq!(status.code(), Some(0));
-    let after = log.lock().unwrap().clone();
+    let (status, _) = sigterm(bot, &log).await;
+    assert_eq!(status.code(), Some(0), "{}", log.lock());
+    let after = log.lock().clone();
 
     // A clear error, said once, naming what to check; and the recovery said too.
     let hint = "the database file cannot be written: is the disk full";
@@ -462,7 +491,7 @@ async fn after_three_days_asleep_the_backlog_is_skipped_or_sent_in_order_and_pac
     ];
     seed(&tg, &db, CHATS, &due).await;
 
-    let (mut bot, _log) = spawn_bot_logged(&tg, &db, messages.path());
+    let (bot, log) = spawn_bot(&tg, &db, messages.path());
     let total = CHATS as usize * 2;
     eventually("the late steps went out", || async {
         burst_messages_sent(&tg).len() >= total
@@ -471,8 +500,7 @@ async fn after_three_days_asleep_the_backlog_is_skipped_or_sent_in_order_and_pac
     // Nothing more follows (step 5 is an hour away).
     tg.skip_sent(6000);
     tg.assert_nothing_sent_to(6000, support::app::QUIET).await;
-    bot.kill().unwrap();
-    bot.wait().unwrap();
+    kill_9(bot, &log).await;
 
     // Per patient: step 2, then step 3, a second or more apart; nothing else.
     let sent: Vec<_> = tg

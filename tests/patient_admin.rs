@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::people::{anna, berlin, owner};
+use support::people::{anna, berlin, owner, sam};
 
 use support::app::{QUIET, TestApp, WAIT};
 use support::fake_telegram::TestUser;
@@ -259,6 +259,80 @@ async fn patients_pages_with_buttons_and_searches_by_name() {
     assert!(!found.plain_text().contains("Anna"));
     assert!(found.buttons().is_empty());
     app.owner_says("/patients nobody", "No patient's name contains “nobody”")
+        .await;
+    app.stop().await;
+}
+
+/// Sam works for two clinics. A page button turns the page of the list it is on, even
+/// after Sam switched to the other clinic with /clinic: never the other clinic's list
+/// in its place.
+#[tokio::test]
+async fn a_page_button_turns_the_page_of_its_own_clinics_list_after_a_switch() {
+    let app = TestApp::start().await;
+    let glow = app.glow_with_anna().await;
+    let lumen = app
+        .clinic_with_owner(&TestUser::new(1101, "Bo"), "Lumen Clinic", "Europe/Berlin")
+        .await;
+    // 24 more patients at each clinic: Glow has 25, Lumen 24.
+    for (clinic, prefix) in [(glow, "Glow"), (lumen, "Lumen")] {
+        for i in 1..=24 {
+            sqlx::query(
+                "INSERT INTO patients (clinic_id, name, plan, session_at, status, enrolled_by, created_at)
+                 VALUES (?, ?, 'microneedling', 0, 'invited', 1001, 0)",
+            )
+            .bind(clinic)
+            .bind(format!("{prefix} Patient {i:02}"))
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+        }
+    }
+    app.add_staff(glow, &sam()).await;
+    app.add_staff(lumen, &sam()).await;
+    app.tg.send_text(&sam(), "/patients");
+    let first = app
+        .tg
+        .wait_for(
+            sam().id,
+            |m| {
+                m.plain_text()
+                    .contains("Patients of Glow Clinic (1–20 of 25)")
+            },
+            WAIT,
+        )
+        .await;
+    app.tg.send_text(&sam(), &format!("/clinic {lumen}"));
+    app.tg
+        .wait_for(
+            sam().id,
+            |m| m.plain_text().contains("You now act for Lumen Clinic"),
+            WAIT,
+        )
+        .await;
+
+    app.tg
+        .press_button(&sam(), first.message_id, &first.button_data()[0]);
+    let second = app
+        .tg
+        .wait_for(sam().id, |m| m.method == "editMessageText", WAIT)
+        .await;
+    let text = second.plain_text();
+    assert!(
+        text.contains("Patients of Glow Clinic (21–25 of 25)"),
+        "{text}"
+    );
+    assert!(!text.contains("Lumen"), "{text}");
+    // Lumen's own list is Lumen's.
+    app.tg.send_text(&sam(), "/patients");
+    app.tg
+        .wait_for(
+            sam().id,
+            |m| {
+                m.plain_text()
+                    .contains("Patients of Lumen Clinic (1–20 of 24)")
+            },
+            WAIT,
+        )
         .await;
     app.stop().await;
 }

@@ -3,7 +3,6 @@
 mod support;
 
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 
 use aftercare::app::Operations;
 use support::app::{TestApp, WAIT, eventually};
@@ -132,7 +131,7 @@ async fn metrics_count_a_delivered_course_and_match_the_database() {
     app.stop().await;
 }
 
-fn spawn_bot(tg: &FakeTelegram, db: &str) -> (Child, Arc<Mutex<String>>) {
+fn spawn_bot(tg: &FakeTelegram, db: &str) -> (Child, support::process::Log) {
     use std::os::unix::process::CommandExt;
     let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
     command
@@ -172,7 +171,7 @@ async fn healthz_fails_while_the_database_cannot_be_written_and_recovers() {
     let (mut bot, log) = spawn_bot(&tg, &support::app::db_url(&data));
     let mut addr = None;
     eventually("the bot names its HTTP address", || {
-        addr = log.lock().unwrap().lines().find_map(|l| {
+        addr = log.lock().lines().find_map(|l| {
             l.contains("serving /healthz")
                 .then(|| l.split("addr=").nth(1))
                 .flatten()
@@ -230,14 +229,14 @@ async fn healthz_fails_while_the_database_cannot_be_written_and_recovers() {
     })
     .await;
 
-    // SAFETY: a signal to our own child.
-    unsafe { libc::kill(bot.id() as libc::pid_t, libc::SIGTERM) };
-    let status = bot.wait().unwrap();
-    assert!(
-        status.success(),
-        "exit: {status:?}\n{}",
-        log.lock().unwrap()
-    );
+    support::process::terminate(&bot);
+    let shown = log.clone();
+    let status = tokio::task::spawn_blocking(move || {
+        support::process::exit_within(&mut bot, &log, std::time::Duration::from_secs(30))
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "exit: {status:?}\n{}", shown.lock());
 }
 
 /// Runs `aftercare health --http ADDR`; its exit code.

@@ -60,21 +60,10 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         Ok(p) => p,
         Err(e) => return ctx.reply(escape_with_code(&e.to_string())).await,
     };
-    if let Some(gap) = crate::service::gap::check(
-        &ctx.deps.store,
-        &ctx.deps.catalog,
-        clinic,
-        &parsed.patient,
-        parsed.starts_at,
-        false,
-    )
-    .await?
-    {
-        return super::gap::ask(ctx, &gap, super::gap::Action::Book, parsed.starts_at).await;
-    }
     let outcome = ctx.deps.woken(
         book_patient(
             &ctx.deps.store,
+            &ctx.deps.catalog,
             clinic,
             ctx.user_id(),
             &parsed,
@@ -85,6 +74,10 @@ pub async fn book(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     );
     let when = local_when("en", &parsed.starts_at.with_timezone(&tz));
     let text = match outcome {
+        // Inside the healing gap nothing was booked: staff are asked first.
+        BookOutcome::TooSoon(gap) => {
+            return super::gap::ask(ctx, &gap, super::gap::Action::Book, parsed.starts_at).await;
+        }
         BookOutcome::NotFound(l) => not_found(&l, "book"),
         BookOutcome::NotActive(p) => format!(
             "The bot cannot send <b>{}</b> anything (status: {}). Please book them by phone.",

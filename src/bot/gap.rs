@@ -85,6 +85,7 @@ pub async fn on_button(
             };
             let booked = book_patient(
                 &deps.store,
+                &deps.catalog,
                 clinic,
                 user,
                 &args,

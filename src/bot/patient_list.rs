@@ -1,5 +1,7 @@
 //! `/patients [name]`: the clinic's patients a page at a time, with Prev/Next buttons
-//! (`pl:<page>[:<name>]`) that turn the page in place, and a search by name.
+//! (`pl:c<clinic>:<page>:<name>`) that turn the page in place, and a search by name.
+//! A button names the clinic whose list it is on: someone who works for two clinics
+//! and switched with /clinic since still turns the page of the list they look at.
 
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup};
 use teloxide::utils::html::escape;
@@ -29,14 +31,13 @@ pub async fn patients(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
     }
 }
 
-/// A Prev/Next press: the same message shows the other page.
+/// A Prev/Next press: the same message shows the other page of the same clinic's list.
 pub async fn on_page_button(
     deps: &Deps,
     q: &CallbackQuery,
     rest: &str,
 ) -> anyhow::Result<Option<String>> {
-    let (number, query) = rest.split_once(':').unwrap_or((rest, ""));
-    let Ok(number) = number.parse::<i64>() else {
+    let Some(button) = PageButton::decode(rest) else {
         return Ok(None);
     };
     let Some(message) = &q.message else {
@@ -44,16 +45,63 @@ pub async fn on_page_button(
     };
     let user = q.from.id.0 as i64;
     let memberships = deps.store.memberships(user).await?;
-    let Some((clinic, _)) = memberships.first() else {
-        return Ok(Some("This is for clinic staff.".into()));
+    let clinic = match button.clinic {
+        Some(id) => memberships.iter().find(|(c, _)| c.id == id),
+        // A button from before buttons named their clinic: unambiguous only for
+        // someone who works for one clinic.
+        None if memberships.len() == 1 => memberships.first(),
+        None => return Ok(None),
     };
-    let (text, buttons) = page(deps, clinic, query, number.max(0)).await?;
+    let Some((clinic, _)) = clinic else {
+        let why = if memberships.is_empty() {
+            "This is for clinic staff."
+        } else {
+            "This list is of a clinic you no longer work for."
+        };
+        return Ok(Some(why.into()));
+    };
+    let number = button.page.max(0);
+    let (text, buttons) = page(deps, clinic, &button.query, number).await?;
     let mut edit = Outgoing::edit(message.chat().id.0, message.id().0, text).in_lane(Lane::Answer);
     if let Some(b) = buttons {
         edit = edit.with_buttons(b);
     }
     deps.outbox.send(edit);
-    Ok(Some(format!("Page {}", number.max(0) + 1)))
+    Ok(Some(format!("Page {}", number + 1)))
+}
+
+/// A page button's data (after `pl:`): `c<clinic>:<page>:<query>`; buttons sent before
+/// the clinic was named read `<page>:<query>`.
+#[derive(Debug, PartialEq, Eq)]
+struct PageButton {
+    clinic: Option<i64>,
+    page: i64,
+    query: String,
+}
+
+impl PageButton {
+    fn encode(&self) -> String {
+        match self.clinic {
+            Some(c) => format!("pl:c{c}:{}:{}", self.page, self.query),
+            None => format!("pl:{}:{}", self.page, self.query),
+        }
+    }
+
+    fn decode(rest: &str) -> Option<PageButton> {
+        let (clinic, rest) = match rest.strip_prefix('c') {
+            Some(tagged) => {
+                let (clinic, rest) = tagged.split_once(':')?;
+                (Some(clinic.parse().ok()?), rest)
+            }
+            None => (None, rest),
+        };
+        let (page, query) = rest.split_once(':').unwrap_or((rest, ""));
+        Some(PageButton {
+            clinic,
+            page: page.parse().ok()?,
+            query: query.to_string(),
+        })
+    }
 }
 
 /// Page `number` (from 0) of the list, or of the search for `query`, with its buttons.
@@ -112,7 +160,12 @@ async fn page(
         text.push_str("\nNo more patients on this page.");
     }
     let data = |n: i64| {
-        let d = format!("pl:{n}:{query}");
+        let d = PageButton {
+            clinic: Some(clinic.id),
+            page: n,
+            query: query.to_string(),
+        }
+        .encode();
         (d.len() <= MAX_BUTTON_DATA).then_some(d)
     };
     let mut row = Vec::new();
@@ -156,4 +209,32 @@ fn line(r: &PatientListing, tz: chrono_tz::Tz, course: Option<&str>) -> String {
         None => r.status.label().to_string(),
     };
     format!("#{} {name} · {status}{course} · {next}", r.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PageButton;
+
+    #[test]
+    fn page_buttons_name_their_clinic_and_read_back() {
+        let b = PageButton {
+            clinic: Some(12),
+            page: 3,
+            query: "berg: 2".into(),
+        };
+        assert_eq!(b.encode(), "pl:c12:3:berg: 2");
+        assert_eq!(PageButton::decode("c12:3:berg: 2"), Some(b));
+        // Sent before buttons named the clinic.
+        assert_eq!(
+            PageButton::decode("2:berg"),
+            Some(PageButton {
+                clinic: None,
+                page: 2,
+                query: "berg".into()
+            })
+        );
+        assert_eq!(PageButton::decode("1").map(|b| b.page), Some(1));
+        assert_eq!(PageButton::decode("cx:1:"), None);
+        assert_eq!(PageButton::decode("next"), None);
+    }
 }

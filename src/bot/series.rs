@@ -47,6 +47,11 @@ fn outcome_text(outcome: SeriesOutcome, command: &str, tz: Tz) -> Result<String,
             p.id
         )),
         SeriesOutcome::NotFound(l) => Err(super::booking::not_found(&l, command)),
+        SeriesOutcome::TooSoon(gap) => Err(format!(
+            "That is inside the healing gap of <b>{}</b> (#{}), so nothing was recorded.",
+            escape(&gap.patient_name),
+            gap.patient_id
+        )),
         SeriesOutcome::NotActive(p) => Err(format!(
             "The bot cannot send <b>{}</b> the course (status: {}).",
             escape(&p.name),
@@ -115,18 +120,6 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
             .reply("Please write: /done &lt;patient #id or name&gt; [HH:MM]".into())
             .await;
     };
-    if let Some(gap) = crate::service::gap::check(
-        &ctx.deps.store,
-        &ctx.deps.catalog,
-        clinic,
-        &who,
-        parsed.session_at,
-        true,
-    )
-    .await?
-    {
-        return super::gap::ask(ctx, &gap, super::gap::Action::Done, parsed.session_at).await;
-    }
     let outcome = ctx.deps.woken(
         next_session(
             &ctx.deps.store,
@@ -140,6 +133,10 @@ pub async fn done(ctx: &Ctx<'_>, args: &str) -> anyhow::Result<()> {
         )
         .await?,
     );
+    // Inside the healing gap nothing was recorded: staff are asked first.
+    if let SeriesOutcome::TooSoon(gap) = &outcome {
+        return super::gap::ask(ctx, gap, super::gap::Action::Done, parsed.session_at).await;
+    }
     if let SeriesOutcome::Done {
         patient,
         session_no,

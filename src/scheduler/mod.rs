@@ -392,15 +392,34 @@ impl Scheduler {
         if let Some(checkin_step) = nudged_checkin(&row.step_id) {
             return self.prepare_nudge(row, chat, checkin_step, lang).await;
         }
-        // A check-in carries its answer buttons; book-next its "contact me"; a patient
-        // in a series gets "session 2 of 3" on top. Their wording is fetched first.
-        let checkin = match self.is_checkin(row).await {
-            Ok(c) => c,
+        // The step as the patient's course has it now. One the clinic took out of its
+        // course (or the messages folder dropped) is not sent: its text and place are
+        // gone, and the patient would get a message the clinic no longer has.
+        let plan = match crate::service::courses::plan_of(
+            &self.store,
+            &self.catalog,
+            row.clinic_id,
+            &row.plan,
+        )
+        .await
+        {
+            Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the patient's course");
                 return Err(Unsent::RetryLater);
             }
         };
+        let step = plan.as_ref().and_then(|p| p.step(&row.step_id));
+        if plan.is_some() && step.is_none() {
+            tracing::info!(plan = %row.plan, "skipped: the step is no longer in the patient's course");
+            return Err(Unsent::Finish(
+                ReminderStatus::Skipped,
+                crate::store::courses::STEP_REMOVED,
+            ));
+        }
+        // A check-in carries its answer buttons; book-next its "contact me"; a patient
+        // in a series gets "session 2 of 3" on top. Their wording is fetched first.
+        let checkin = step.is_some_and(|s| s.checkin);
         let book_next = row.step_id == buttons::BOOK_NEXT_STEP;
         let fetched = async {
             let series = self.store.series_of(row.patient_id).await?;

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::gap::GapOverride;
+use super::gap::{GapOverride, TooSoon};
+use crate::catalog::Catalog;
 use crate::domain::booking::{BookArgs, BookingStep, PatientRef, booking_messages};
 use crate::domain::checkin::realert_at;
 use crate::store::access::{self, Audit};
@@ -19,6 +20,9 @@ pub enum BookOutcome {
     },
     /// The patient has not linked, stopped, or cannot be reached: nothing would arrive.
     NotActive(Box<Patient>),
+    /// Inside the course's healing gap and not confirmed: nothing booked; staff are
+    /// asked whether to book anyway.
+    TooSoon(TooSoon),
     NotFound(Lookup),
 }
 
@@ -45,10 +49,12 @@ fn audit(
     }
 }
 
-/// Books or moves `args.patient`'s appointment in `clinic`; `gap` says whether staff
-/// confirmed it inside the healing gap (then audited here too).
+/// Books or moves `args.patient`'s appointment in `clinic`. Inside the course's healing
+/// gap it books only when `gap` says staff confirmed it (then audited here too); the
+/// gap is read in the same transaction as the booking is written.
 pub async fn book(
     store: &Store,
+    catalog: &Catalog,
     clinic: &Clinic,
     staff_user: i64,
     args: &BookArgs,
@@ -63,6 +69,12 @@ pub async fn book(
     };
     if patient.status != PatientStatus::Active {
         return Ok(BookOutcome::NotActive(patient));
+    }
+    if gap == GapOverride::No
+        && let Some(too_soon) =
+            super::gap::check_in(&mut tx, catalog, clinic, &patient, args.starts_at).await?
+    {
+        return Ok(BookOutcome::TooSoon(too_soon));
     }
     let before = bookings::booking_in(&mut tx, patient.id)
         .await?

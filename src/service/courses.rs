@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::SqliteConnection;
 
 use super::templates::may_change;
+use super::texts::TextKey;
 use crate::catalog::{BASE_LANG, Catalog};
 use crate::course_file::{
     Checked, CourseFile, CourseStep, StepText, course_key, key_from_name, plan_ref,
@@ -16,7 +17,7 @@ use crate::domain::plan::{Plan, valid_id};
 use crate::domain::timing::short;
 use crate::store::access::{self, Audit};
 use crate::store::courses::{self as stored, StoredCourse};
-use crate::store::templates::saved_course_steps;
+use crate::store::templates::{latest_template_body, saved_course_steps};
 use crate::store::{Clinic, StaffRole, Store};
 
 /// A clinic's course as in force.
@@ -443,7 +444,7 @@ pub async fn create(
             };
             let mut copy = match course_key(&source.plan_ref) {
                 Some(k) => match course(&mut tx, catalog, clinic.id, k).await? {
-                    Some(c) => c.checked.file,
+                    Some(c) => with_clinic_texts(&mut tx, catalog, clinic.id, k, c).await?,
                     None => return refuse("That course cannot be read; it was not copied."),
                 },
                 None => copy_of_file_plan(&mut tx, catalog, clinic, &source.plan_ref).await?,
@@ -536,8 +537,56 @@ fn name_and_source(args: &str) -> Result<(String, Option<String>), String> {
     Ok((name, from))
 }
 
-/// A plan of the messages folder as a course file: the clinic's timing of it, and its
-/// default wording in every language.
+/// The clinic's text in force for `key` in `lang`, when it saved one of its own (`/edit`)
+/// that still passes the check; None means the text underneath is in force.
+async fn own_text(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    key: &TextKey,
+    lang: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let body = latest_template_body(conn, clinic_id, &key.to_string(), lang)
+        .await?
+        .flatten();
+    Ok(body.filter(|b| key.check(b).is_ok()))
+}
+
+/// One of the clinic's courses as its patients get it: the clinic's own texts of its
+/// steps (`/edit course.<key>.<step>`) in place of those in the course file.
+async fn with_clinic_texts(
+    conn: &mut SqliteConnection,
+    catalog: &Catalog,
+    clinic_id: i64,
+    key: &str,
+    course: Course,
+) -> Result<CourseFile, sqlx::Error> {
+    let mut file = course.checked.file;
+    for step in &mut file.steps {
+        let text_key = TextKey::Course {
+            course: key.to_string(),
+            step: step.id.clone(),
+            safety: crate::domain::safety::needs_safety_lines(&course.checked.plan, &step.id),
+        };
+        for lang in catalog.languages() {
+            let Some(text) = own_text(conn, clinic_id, &text_key, &lang.code).await? else {
+                continue;
+            };
+            // Texts are edited, titles not: the title the patient sees stays.
+            let title = step
+                .texts
+                .get(&lang.code)
+                .or_else(|| step.texts.get(BASE_LANG))
+                .map_or_else(|| step.id.clone(), |t| t.title.clone());
+            step.texts
+                .insert(lang.code.clone(), StepText { title, text });
+        }
+    }
+    Ok(file)
+}
+
+/// A plan of the messages folder as a course file: the clinic's timing of it, and in
+/// every language the wording the clinic's patients get (its own texts where it saved
+/// them with `/edit`, else the default).
 async fn copy_of_file_plan(
     conn: &mut SqliteConnection,
     catalog: &Catalog,
@@ -546,10 +595,25 @@ async fn copy_of_file_plan(
 ) -> Result<CourseFile, sqlx::Error> {
     let file_plan = catalog.plan(plan_id);
     let timing = super::timing::clinic_plan(conn, catalog, clinic.id, plan_id).await?;
-    let steps = timing
-        .iter()
-        .flat_map(|p| p.steps.iter())
-        .map(|s| CourseStep {
+    let mut steps = Vec::new();
+    for s in timing.iter().flat_map(|p| p.steps.iter()) {
+        let mut texts = std::collections::BTreeMap::new();
+        for l in catalog.languages() {
+            let Some(w) = catalog.step(&l.code, plan_id, &s.id) else {
+                continue;
+            };
+            let key = match file_plan {
+                Some(p) => TextKey::step(p, &s.id),
+                None => TextKey::Step(s.id.clone()),
+            };
+            let text = match own_text(conn, clinic.id, &key, &l.code).await? {
+                Some(own) => own,
+                None => w.text.source().to_string(),
+            };
+            let title = w.title.clone();
+            texts.insert(l.code.clone(), StepText { title, text });
+        }
+        steps.push(CourseStep {
             id: s.id.clone(),
             after: after_text(s.after, s.at.is_some()),
             at: s.at.map(|t| t.format("%H:%M").to_string()),
@@ -557,22 +621,9 @@ async fn copy_of_file_plan(
             checkin: s.checkin,
             all_clear: s.all_clear,
             photo: s.photo,
-            texts: catalog
-                .languages()
-                .filter_map(|l| {
-                    catalog.step(&l.code, plan_id, &s.id).map(|w| {
-                        (
-                            l.code.clone(),
-                            StepText {
-                                title: w.title.clone(),
-                                text: w.text.source().to_string(),
-                            },
-                        )
-                    })
-                })
-                .collect(),
-        })
-        .collect();
+            texts,
+        });
+    }
     Ok(CourseFile {
         name: file_plan.map(|p| p.name.clone()).unwrap_or_default(),
         min_gap: file_plan.and_then(|p| p.min_gap).map(duration_text),
@@ -607,7 +658,8 @@ pub fn duration_text(d: Duration) -> String {
 
 /// `<course> <add|set|move|remove|rename|gap> …` (from `/course step …` and `/course gap …`):
 /// a change to a course of the clinic, saved as a new version with its audit entry.
-/// Patients already on the course keep the times planned for them.
+/// Patients already on the course keep the times planned for them; a step removed or
+/// renamed is carried over to their messages not yet sent ([`for_enrolled`]).
 pub async fn change(
     store: &Store,
     catalog: &Catalog,
@@ -642,7 +694,7 @@ pub async fn change(
         return refuse("That course cannot be read.");
     };
     let mut file = current.checked.file.clone();
-    let what = match apply_op(&mut file, op) {
+    let (mut what, effect) = match apply_op(&mut file, op) {
         Ok(w) => w,
         Err(why) => return refuse(why),
     };
@@ -668,14 +720,19 @@ pub async fn change(
         }
     };
     let version = stored::insert_version(&mut tx, current.id, &body, user_id, now).await?;
+    let enrolled = for_enrolled(&mut tx, clinic.id, &key, &effect, user_id, now).await?;
+    if let Some(said) = &enrolled {
+        what.push_str(&format!("; {said}"));
+    }
     let audit = Audit {
         clinic_id: clinic.id,
         actor: Some(user_id),
         action: "course.change",
         subject: Some(format!("course {key}")),
         detail: Some(format!(
-            "v{version}: {}",
-            op.chars().take(80).collect::<String>()
+            "v{version}: {}{}",
+            op.chars().take(80).collect::<String>(),
+            enrolled.map(|e| format!(" ({e})")).unwrap_or_default()
         )),
     };
     access::record(&mut tx, audit, now).await?;
@@ -690,18 +747,96 @@ pub async fn change(
     }))
 }
 
+/// What a change means for patients already on the course, beyond their planned times
+/// (which they keep).
+#[derive(Debug, PartialEq, Eq)]
+enum Effect {
+    None,
+    /// Its messages not yet sent are skipped: the clinic took the step out.
+    Removed(String),
+    /// Its messages not yet sent, and the clinic's own texts of it, follow the new id.
+    Renamed {
+        from: String,
+        to: String,
+    },
+}
+
+/// Carries a removed or renamed step over to the patients already on the course, in
+/// the change's transaction; says what it did, for the answer and the audit.
+async fn for_enrolled(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    key: &str,
+    effect: &Effect,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, sqlx::Error> {
+    let plan = plan_ref(key);
+    let messages = |n: u64| {
+        if n == 1 {
+            "1 message".to_string()
+        } else {
+            format!("{n} messages")
+        }
+    };
+    match effect {
+        Effect::None => Ok(None),
+        Effect::Removed(step) => {
+            let skipped = stored::skip_pending_step(conn, clinic_id, &plan, step).await?;
+            if skipped > 0 {
+                tracing::info!(clinic = clinic_id, course = key, step = %step, skipped, "pending reminders of a removed step skipped");
+            }
+            Ok((skipped > 0).then(|| {
+                format!(
+                    "{} of it not yet sent to patients on the course will not go out",
+                    messages(skipped)
+                )
+            }))
+        }
+        Effect::Renamed { from, to } => {
+            let text_key = |step: &str| {
+                TextKey::Course {
+                    course: key.to_string(),
+                    step: step.to_string(),
+                    safety: false,
+                }
+                .to_string()
+            };
+            crate::store::templates::move_texts(
+                conn,
+                clinic_id,
+                &text_key(from),
+                &text_key(to),
+                user_id,
+                now,
+            )
+            .await?;
+            let moved = stored::rename_pending_step(conn, clinic_id, &plan, from, to).await?;
+            Ok((moved > 0).then(|| {
+                format!(
+                    "{} of it not yet sent to patients on the course will go out under the new name",
+                    messages(moved)
+                )
+            }))
+        }
+    }
+}
+
 /// Applies one typed change to a course file; the answer says what changed.
-fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
+fn apply_op(file: &mut CourseFile, op: &str) -> Result<(String, Effect), String> {
     const USAGE: &str = "Use: /course step <course> add <step> <after> [at HH:MM] [expires <time>] [checkin|all-clear|photo] · set <step> [<after>] [at HH:MM|at -] [expires <time>|expires -] [message|checkin|all-clear|photo] · remove <step> · rename <step> <new> · /course gap <course> <4w|off>";
     let words: Vec<&str> = op.split_whitespace().collect();
     match words.as_slice() {
         ["gap", gap] => {
             if gap.eq_ignore_ascii_case("off") {
                 file.min_gap = None;
-                Ok("has no healing gap now".into())
+                Ok(("has no healing gap now".into(), Effect::None))
             } else {
                 file.min_gap = Some(gap.to_string());
-                Ok(format!("asks for at least {gap} between sessions"))
+                Ok((
+                    format!("asks for at least {gap} between sessions"),
+                    Effect::None,
+                ))
             }
         }
         ["add", id, rest @ ..] => {
@@ -730,8 +865,11 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
             };
             set_options(&mut step, rest)?;
             file.steps.push(step);
-            Ok(format!(
-                "has a new step <code>{id}</code>; give it its text with /edit course.&lt;course&gt;.{id} en"
+            Ok((
+                format!(
+                    "has a new step <code>{id}</code>; give it its text with /edit course.&lt;course&gt;.{id} en"
+                ),
+                Effect::None,
             ))
         }
         ["set" | "move", id, rest @ ..] if !rest.is_empty() => {
@@ -749,7 +887,7 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
                 rest = &rest[1..];
             }
             set_options(step, rest)?;
-            Ok(format!("step <code>{id}</code> changed"))
+            Ok((format!("step <code>{id}</code> changed"), Effect::None))
         }
         ["remove", id] => {
             let before = file.steps.len();
@@ -760,7 +898,10 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
                     crate::domain::html::escape_with_code(id)
                 ));
             }
-            Ok(format!("step <code>{id}</code> removed"))
+            Ok((
+                format!("step <code>{id}</code> removed"),
+                Effect::Removed(id.to_string()),
+            ))
         }
         ["rename", id, new] => {
             let new = new.to_lowercase();
@@ -777,7 +918,13 @@ fn apply_op(file: &mut CourseFile, op: &str) -> Result<String, String> {
                 )
             })?;
             step.id = new.clone();
-            Ok(format!("step <code>{id}</code> is now <code>{new}</code>"))
+            Ok((
+                format!("step <code>{id}</code> is now <code>{new}</code>"),
+                Effect::Renamed {
+                    from: id.to_string(),
+                    to: new,
+                },
+            ))
         }
         _ => Err(USAGE.into()),
     }

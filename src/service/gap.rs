@@ -1,5 +1,6 @@
 //! The healing gap: a course's `min_gap`, the least time between two sessions. `/book`
 //! and `/done` sooner than that ask staff to confirm; a confirmed override is audited.
+//! Both the check and the override's audit row live in the action's own transaction.
 //! Days are counted on the clinic's calendar, so "4 weeks" after a session on Monday
 //! the 23rd at 14:00 allows any time on Monday the 21st four weeks later.
 
@@ -7,9 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::SqliteConnection;
 
 use crate::catalog::Catalog;
-use crate::domain::booking::PatientRef;
 use crate::store::access::{self, Audit};
-use crate::store::{Clinic, Lookup, PatientStatus, Store, patient_lookup};
+use crate::store::{Clinic, Patient};
 
 /// A session or booking planned inside the gap.
 #[derive(Debug, Clone)]
@@ -23,36 +23,23 @@ pub struct TooSoon {
     pub earliest: DateTime<Utc>,
 }
 
-/// Whether `when` is too soon after the patient's current session, for an active
-/// patient found unambiguously (anything else is left to `/book` and `/done` to say).
-pub async fn check(
-    store: &Store,
+/// Whether `when` is too soon after `patient`'s current session, read inside the
+/// booking's or session's own transaction (`conn`), so what decides is what the write
+/// sees: a `/done` committed in between cannot slip a booking inside the new gap.
+/// The caller has already refused what the action itself refuses (not found, not
+/// active, for `/done` a date before the current session or a complete series).
+pub(super) async fn check_in(
+    conn: &mut SqliteConnection,
     catalog: &Catalog,
     clinic: &Clinic,
-    who: &PatientRef,
+    patient: &Patient,
     when: DateTime<Utc>,
-    recording_session: bool,
 ) -> Result<Option<TooSoon>, sqlx::Error> {
-    let mut conn = store.pool().acquire().await?;
-    let patient = match patient_lookup::find_patient(&mut conn, clinic.id, who).await? {
-        Lookup::One(p) if p.status == PatientStatus::Active => p,
-        _ => return Ok(None),
-    };
-    // What the action itself refuses (a time before the current session; for `/done`, a
-    // series already complete) is answered with that reason, not with a gap question
-    // whose confirmation would only lead to the refusal.
+    // A booking before the current session is no next session: no gap to keep.
     if when < patient.session() {
         return Ok(None);
     }
-    if recording_session
-        && let (session_no, Some(total)) =
-            crate::store::series::series_in(&mut conn, patient.id).await?
-        && session_no >= total
-    {
-        return Ok(None);
-    }
-    let plan = super::timing::clinic_plan(&mut conn, catalog, clinic.id, &patient.plan).await?;
-    drop(conn);
+    let plan = super::timing::clinic_plan(conn, catalog, clinic.id, &patient.plan).await?;
     let Some(plan) = plan else {
         return Ok(None);
     };
@@ -82,7 +69,7 @@ pub async fn check(
 /// `gap.override` row, nothing is booked or recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GapOverride {
-    /// The plain command: the gap was checked before (or does not apply).
+    /// The plain command: inside the gap, nothing is written and staff are asked.
     No,
     /// "Book anyway" / "Record anyway" was pressed.
     Confirmed,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::gap::GapOverride;
+use super::gap::{GapOverride, TooSoon};
 use crate::catalog::Catalog;
 use crate::domain::booking::PatientRef;
 use crate::store::access::{self, Audit};
@@ -26,6 +26,9 @@ pub enum SeriesOutcome {
     /// `/done` dated before the session the patient is in: the course would restart in
     /// the past and send every step since at once.
     BeforeCurrent(Box<Patient>),
+    /// Inside the course's healing gap and not confirmed: nothing recorded; staff are
+    /// asked whether to record it anyway.
+    TooSoon(TooSoon),
     NotFound(Lookup),
 }
 
@@ -37,8 +40,9 @@ impl super::Wakes for SeriesOutcome {
     }
 }
 
-/// Records a new session at `session_at` and plans the course from it; `gap` says
-/// whether staff confirmed it inside the healing gap (then audited here too).
+/// Records a new session at `session_at` and plans the course from it. Inside the
+/// course's healing gap it records only when `gap` says staff confirmed it (then
+/// audited here too); the gap is read in the same transaction as the session is written.
 #[allow(clippy::too_many_arguments)]
 pub async fn next_session(
     store: &Store,
@@ -65,6 +69,12 @@ pub async fn next_session(
         && session_no >= total
     {
         return Ok(SeriesOutcome::SeriesComplete { patient, total });
+    }
+    if gap == GapOverride::No
+        && let Some(too_soon) =
+            super::gap::check_in(&mut tx, catalog, clinic, &patient, session_at).await?
+    {
+        return Ok(SeriesOutcome::TooSoon(too_soon));
     }
     let mut moved = (*patient).clone();
     moved.session_at = session_at.timestamp_millis();

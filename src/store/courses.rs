@@ -125,3 +125,58 @@ pub async fn set_invited_patient_plan(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Why a reminder of a step the clinic removed from its course was not sent.
+pub const STEP_REMOVED: &str = "step removed from the course";
+
+/// A step removed from a course: the reminders of it still pending for the clinic's
+/// patients on the course (`plan`) are skipped with [`STEP_REMOVED`]. Returns how many.
+/// (Rows held or paused meanwhile are skipped by the scheduler when they come due.)
+pub async fn skip_pending_step(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    plan: &str,
+    step: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE reminders SET status = 'skipped', note = ?
+         WHERE step_id = ? AND status = 'pending'
+           AND patient_id IN (SELECT id FROM patients WHERE clinic_id = ? AND plan = ?)",
+    )
+    .bind(STEP_REMOVED)
+    .bind(step)
+    .bind(clinic_id)
+    .bind(plan)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A step renamed: the reminders of it not yet sent (pending, or held or paused) for
+/// the clinic's patients on the course (`plan`) take the new id, so they go out as
+/// planned with the step's texts. A patient who already has a row of the new id (of an
+/// earlier step that had it) keeps this one under the old id, where the scheduler
+/// skips it. Returns how many moved.
+pub async fn rename_pending_step(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    plan: &str,
+    from: &str,
+    to: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE reminders SET step_id = ?
+         WHERE step_id = ? AND status IN ('pending', 'cancelled')
+           AND patient_id IN (SELECT id FROM patients WHERE clinic_id = ? AND plan = ?)
+           AND NOT EXISTS (SELECT 1 FROM reminders o
+                           WHERE o.patient_id = reminders.patient_id AND o.step_id = ?)",
+    )
+    .bind(to)
+    .bind(from)
+    .bind(clinic_id)
+    .bind(plan)
+    .bind(to)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

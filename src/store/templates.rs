@@ -289,3 +289,32 @@ pub async fn saved_course_steps(
         .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
         .collect())
 }
+
+/// A clinic's own texts of one message move to another key (a course step renamed):
+/// each language's text in force becomes the next version of `to`, and `from` goes
+/// back to having none, so a later step with the old id does not start with them.
+/// Both keys keep their history. Returns how many languages moved.
+pub async fn move_texts(
+    conn: &mut SqliteConnection,
+    clinic_id: i64,
+    from: &str,
+    to: &str,
+    saved_by: i64,
+    now: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
+    let in_force: Vec<(String, String)> = sqlx::query_as(
+        "SELECT v.lang, v.body FROM template_versions v
+         WHERE v.clinic_id = ? AND v.key = ? AND v.body IS NOT NULL
+           AND v.version = (SELECT MAX(version) FROM template_versions w
+                            WHERE w.clinic_id = v.clinic_id AND w.key = v.key AND w.lang = v.lang)",
+    )
+    .bind(clinic_id)
+    .bind(from)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (lang, body) in &in_force {
+        save_template_version(conn, clinic_id, to, lang, Some(body), saved_by, now).await?;
+        save_template_version(conn, clinic_id, from, lang, None, saved_by, now).await?;
+    }
+    Ok(in_force.len())
+}

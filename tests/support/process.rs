@@ -18,19 +18,52 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     }
 }
 
-/// Collects the child's stderr (its log) line by line into a shared string.
-pub fn capture_stderr(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+/// A child's log (its stderr), collected line by line as it runs.
+#[derive(Clone, Default)]
+pub struct Log(std::sync::Arc<LogInner>);
+
+#[derive(Default)]
+struct LogInner {
+    text: std::sync::Mutex<String>,
+    /// Set once the child closed its stderr: the text is whole.
+    closed: std::sync::Mutex<bool>,
+    closing: std::sync::Condvar,
+}
+
+impl Log {
+    /// The text so far.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, String> {
+        self.0.text.lock().unwrap()
+    }
+
+    /// Waits (up to `timeout`) until the child closed its stderr, so that lines written
+    /// just before it exited are in; false if it did not within `timeout`.
+    pub fn wait_closed(&self, timeout: Duration) -> bool {
+        let closed = self.0.closed.lock().unwrap();
+        let (closed, _) = self
+            .0
+            .closing
+            .wait_timeout_while(closed, timeout, |closed| !*closed)
+            .unwrap();
+        *closed
+    }
+}
+
+/// Collects the child's stderr (its log) line by line.
+pub fn capture_stderr(child: &mut Child) -> Log {
     use std::io::BufRead;
-    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let log = Log::default();
     let stderr = child.stderr.take().expect("stderr is piped");
     let sink = log.clone();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
+            let mut text = sink.lock();
+            text.push_str(&line);
+            text.push('\n');
         }
+        *sink.0.closed.lock().unwrap() = true;
+        sink.0.closing.notify_all();
     });
     log
 }
@@ -51,4 +84,32 @@ pub fn limit_file_size(pid: u32, bytes: Option<u64>) {
         )
     };
     assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+/// Sends SIGTERM to `child`, as systemd or docker stop it.
+pub fn terminate(child: &Child) {
+    // SAFETY: a signal to a child this test started and has not yet reaped.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0, "kill -TERM: {}", std::io::Error::last_os_error());
+}
+
+/// Waits up to `timeout` for `child` to exit, then for the rest of its log; if it does
+/// not exit, kills it and fails the test with its log, so a hang names what the bot was
+/// waiting for.
+pub fn exit_within(child: &mut Child, log: &Log, timeout: Duration) -> ExitStatus {
+    match wait_exit(child, timeout) {
+        Some(status) => {
+            log.wait_closed(Duration::from_secs(5));
+            status
+        }
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            log.wait_closed(Duration::from_secs(5));
+            panic!(
+                "the bot did not exit within {timeout:?}; its log:\n{}",
+                log.lock()
+            );
+        }
+    }
 }
