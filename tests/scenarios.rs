@@ -294,14 +294,14 @@ async fn wait_for_courses(tg: &FakeTelegram, db: &str, chats: &[i64]) {
     store.close().await;
 }
 
-/// Three clinics each enroll eight patients at the same moment, and all twenty-four patients
+/// Three clinics each enroll six patients at the same moment, and all eighteen patients
 /// open their links within the same second, with Telegram's 30/s overall and 1/s per
 /// chat limits enforced and 3% of sends failing with a 500: every patient gets every
 /// course message once, in order, never early; no handler fails.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_morning_rush_of_three_clinics_delivers_every_course_once_in_order() {
     const CLINICS: i64 = 3;
-    const PER_CLINIC: i64 = 8;
+    const PER_CLINIC: i64 = 6;
     let tg = FakeTelegram::start().await;
     let data = tempfile::tempdir().unwrap();
     let messages = compressed_messages();
@@ -363,4 +363,193 @@ async fn a_morning_rush_of_three_clinics_delivers_every_course_once_in_order() {
     }
     assert_eq!(trouble(&log), Vec::<&str>::new(), "{log}");
     assert_eq!(refused(&tg), vec![]);
+}
+
+/// The text of every message to `chat` after the first one containing `marker`.
+fn after_marker(tg: &FakeTelegram, chat: i64, marker: &str) -> Vec<String> {
+    let texts: Vec<String> = tg.sent_to(chat).iter().map(|m| m.plain_text()).collect();
+    let at = texts
+        .iter()
+        .position(|t| t.contains(marker))
+        .unwrap_or_else(|| panic!("chat {chat} never got {marker:?}: {texts:#?}"));
+    texts[at + 1..].to_vec()
+}
+
+/// Hostile and broken input from staff, strangers and patients; a patient who stops
+/// while messages are queued, one who blocks the bot, one who erases their data; a
+/// SIGTERM in the middle of the course and a start on the same database. Every person
+/// gets a short answer, Telegram refuses nothing the bot sent (no "can't parse
+/// entities"), no handler fails, and nothing is sent twice or after a stop.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_input_stops_blocks_erasure_and_a_restart_mid_course() {
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let messages = compressed_messages();
+    let db = support::app::db_url(&data);
+    let payload = clinic_add(&tg, &db, messages.path(), "Glow <b>&amp; Co").await;
+    let bot = Bot::spawn(&tg, &db, messages.path());
+    tg.enforce_rate_limits(30, Duration::from_secs(1));
+    let owner = TestUser::new(1001, "Olga");
+    become_owner(&tg, &owner, &payload).await;
+
+    // Broken and hostile commands, all at once.
+    let stranger = TestUser::new(9001, "Eve");
+    let long_name = "Zoë".repeat(120);
+    let hostile = [
+        "/enroll",
+        "/enroll 25:00",
+        "/enroll Anna 30.02. 10:00",
+        "/book",
+        "/book #999 2030-01-01 10:00",
+        "/book #abc",
+        "/edit",
+        "/edit step.nope",
+        "/timing nope 3x",
+        "/patient #99999999999999999999",
+        "/relink -1",
+        "/settings quiet 99:00 08:00",
+        "/series #1 0",
+    ];
+    for text in hostile {
+        tg.send_text(&owner, text);
+    }
+    for text in [
+        "/enroll Mallory",
+        "/patients",
+        "/start forged_payload_0123456789",
+        "/stop",
+        "/delete",
+        "hello",
+    ] {
+        tg.send_text(&stranger, text);
+    }
+    tg.send_text(&owner, &format!("/enroll {long_name}"));
+    let names = [
+        "<b>Bold</b> & <i>Co",
+        "🦄 مريم אבי",
+        "Ann &amp; &lt;script&gt;",
+        "Plain Patient",
+    ];
+    let session = Instant::now();
+    // A bare /edit names /edit in its answer, not only /template.
+    tg.send_text(&owner, "/edit");
+    let usage = tg
+        .wait_for(owner.id, |m| m.plain_text().starts_with("Use:"), WAIT)
+        .await;
+    assert!(
+        usage.plain_text().contains("/edit"),
+        "{}",
+        usage.plain_text()
+    );
+    for name in names {
+        tg.send_text(&owner, &format!("/enroll {name}"));
+    }
+    let links = links(&tg, &owner, names.len()).await;
+    let patients: Vec<TestUser> = (0..links.len() as i64)
+        .map(|i| TestUser::new(5000 + i, "<b>Pat</b> & 🦄"))
+        .collect();
+    for (p, l) in patients.iter().zip(&links) {
+        tg.send_text(p, &format!("/start {l}"));
+    }
+    for p in &patients {
+        tg.wait_for(p.id, |m| m.plain_text().contains("welcome"), WAIT)
+            .await;
+    }
+
+    // A link used once is spent; a forged one is refused: short answers both.
+    tg.send_text(&stranger, &format!("/start {}", links[0]));
+    // The stranger got an answer to each of their 7 messages, and nothing else.
+    tg.wait_for_count(stranger.id, 7, WAIT).await;
+    // Patient 1 stops as soon as the first message came: three more are due.
+    let stopper = &patients[1];
+    tg.wait_for(
+        stopper.id,
+        |m| m.plain_text().contains("mild sunburn"),
+        WAIT,
+    )
+    .await;
+    tg.send_text(stopper, "/stop");
+    tg.wait_for(stopper.id, |m| m.plain_text().contains("stopped"), WAIT)
+        .await;
+    // Patient 2 blocks the bot after the first message.
+    let blocker = &patients[2];
+    tg.wait_for(
+        blocker.id,
+        |m| m.plain_text().contains("mild sunburn"),
+        WAIT,
+    )
+    .await;
+    tg.block_bot(blocker.id);
+
+    // SIGTERM mid-course, then a start on the same database.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (code, first_log) = bot.terminate();
+    assert_eq!(code, Some(0), "{first_log}");
+    let bot = Bot::spawn(&tg, &db, messages.path());
+    let keep = [patients[0].id, patients[3].id];
+    wait_for_courses(&tg, &db, &keep).await;
+    for chat in keep {
+        assert_whole_course(&tg, chat, session);
+    }
+    // Nothing after the stop answer; nothing tried after the block.
+    assert_eq!(
+        after_marker(&tg, stopper.id, "stopped"),
+        Vec::<String>::new()
+    );
+    let tried_blocked = tg
+        .rejected()
+        .into_iter()
+        .filter(|(_, chat, code, _)| *chat == blocker.id && *code == 403)
+        .count();
+    assert_eq!(tried_blocked, 1, "the bot kept writing to a blocked chat");
+
+    // Patient 3 erases everything.
+    let eraser = &patients[3];
+    tg.skip_sent(eraser.id);
+    tg.send_text(eraser, "/delete");
+    let confirm = tg
+        .wait_for(eraser.id, |m| !m.button_data().is_empty(), WAIT)
+        .await;
+    let (_, data) = confirm
+        .buttons()
+        .into_iter()
+        .find(|(label, _)| label.contains("erase"))
+        .expect("an erase button");
+    tg.press_button(eraser, confirm.message_id, &data.unwrap());
+    tg.wait_for(eraser.id, |m| m.plain_text().contains("erased"), WAIT)
+        .await;
+    let (code, log) = bot.terminate();
+    assert_eq!(code, Some(0), "{log}");
+
+    let store = support::app::open_store(&db).await;
+    let left: Vec<(i64, Option<i64>, String)> =
+        sqlx::query_as("SELECT id, chat_id, name FROM patients WHERE chat_id = ? OR name = ?")
+            .bind(eraser.id)
+            .bind(names[3])
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(left, vec![], "the erased patient is still stored");
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM reminders r JOIN patients p ON p.id = r.patient_id
+         WHERE p.chat_id IN (?, ?) AND r.status IN ('pending', 'leased')",
+    )
+    .bind(stopper.id)
+    .bind(blocker.id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        pending, 0,
+        "a stopped or blocked patient still has reminders queued"
+    );
+    store.close().await;
+
+    assert_eq!(trouble(&first_log), Vec::<&str>::new(), "{first_log}");
+    assert_eq!(trouble(&log), Vec::<&str>::new(), "{log}");
+    let refused: Vec<_> = refused(&tg)
+        .into_iter()
+        .filter(|(_, chat, code, _)| !(*chat == blocker.id && *code == 403))
+        .collect();
+    assert_eq!(refused, vec![]);
 }
