@@ -397,7 +397,7 @@ async fn parent() {
         release_t.push(t.elapsed());
         let t = Instant::now();
         let rows = store
-            .claim_due(now, now + LEASE, limit)
+            .claim_due(now, now + LEASE, limit, &[])
             .await
             .expect("claim");
         claim_t.push(t.elapsed());
@@ -449,7 +449,10 @@ async fn parent() {
     for _ in 0..claims.min(100) {
         let now = Utc::now();
         let t = Instant::now();
-        let rows = store.claim_due(now, now + LEASE, 50).await.expect("claim");
+        let rows = store
+            .claim_due(now, now + LEASE, 50, &[])
+            .await
+            .expect("claim");
         claim50.push(t.elapsed());
         for r in &rows {
             store.mark_sent(r.id, 0, now).await.expect("sent");
@@ -526,7 +529,10 @@ async fn child(db: PathBuf) {
             .release_expired_leases(now, &[])
             .await
             .expect("release");
-        let rows = store.claim_due(now, now + LEASE, 50).await.expect("claim");
+        let rows = store
+            .claim_due(now, now + LEASE, 50, &[])
+            .await
+            .expect("claim");
         assert!(rows.is_empty(), "idle child found due rows");
         store.next_wakeup().await.expect("next_wakeup")
     };

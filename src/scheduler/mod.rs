@@ -203,7 +203,7 @@ impl Scheduler {
         let sending: Vec<i64> = sending.iter().copied().collect();
         self.store.release_expired_leases(now, &sending).await?;
         self.store
-            .claim_due(now, now + LEASE, BATCH.min(room as i64))
+            .claim_due(now, now + LEASE, BATCH.min(room as i64), &sending)
             .await
     }
 

@@ -54,7 +54,7 @@ pub fn target(catalog: &Catalog, clinic: &Clinic, args: &str) -> Result<Target, 
     let mut words = args.split_whitespace();
     let Some(key_text) = words.next() else {
         return Err(Refusal::Usage(
-            "/template <key> [lang], e.g. /template step.sun-morning en",
+            "/template, /edit, /history or /reset <key> [lang], e.g. /edit step.sun-morning en",
         ));
     };
     let key = TextKey::parse(key_text, catalog, &clinic.default_plan)

@@ -133,22 +133,28 @@ fn json_ids(ids: &[i64]) -> String {
 }
 
 impl Store {
-    /// Claims up to `limit` due rows, oldest first, leasing them until `lease_until`.
+    /// Claims up to `limit` due rows, oldest first, leasing them until `lease_until`;
+    /// never a row of `in_flight` (still in this process's outbox).
     pub async fn claim_due(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        in_flight: &[i64],
     ) -> Result<Vec<Claimed>, sqlx::Error> {
         let mut tx = self.begin().await?;
+        // A row this process still has in the outbox is not claimed twice: `retry_at`
+        // may have put it back to pending behind an earlier row that failed.
         let ids: Vec<i64> = sqlx::query_scalar(
             "UPDATE reminders SET status = 'leased', lease_until = ?, attempts = attempts + 1
              WHERE id IN (SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?
+                            AND id NOT IN (SELECT value FROM json_each(?))
                           ORDER BY due_at, id LIMIT ?)
              RETURNING id",
         )
         .bind(millis(lease_until))
         .bind(millis(now))
+        .bind(json_ids(in_flight))
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
@@ -242,19 +248,62 @@ impl Store {
     /// Back to the queue at `due_at` (rate limit, network trouble), unless it was
     /// cancelled or held meanwhile: a held row must not come back before its alert is
     /// handled.
+    ///
+    /// The patient's later rows that would otherwise overtake it (due before its new
+    /// time, pending or waiting in the outbox) move to just after it, in their order, so
+    /// the course keeps its order: the first message with the warning signs is not
+    /// read after the day's others because Telegram failed it once. A moved row that
+    /// was leased is taken back (the outbox's last check then skips it) and its claim
+    /// not counted as an attempt.
     pub async fn retry_at(
         &self,
         id: i64,
         due_at: DateTime<Utc>,
         note: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE reminders SET status = 'pending', due_at = ?, lease_until = NULL, note = ? WHERE id = ? AND status = 'leased'")
+        let mut tx = self.begin().await?;
+        let was: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT patient_id, due_at FROM reminders WHERE id = ? AND status = 'leased'",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((patient_id, old_due)) = was else {
+            return Ok(());
+        };
+        sqlx::query("UPDATE reminders SET status = 'pending', due_at = ?, lease_until = NULL, note = ? WHERE id = ?")
             .bind(millis(due_at))
             .bind(note)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        let later: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM reminders
+             WHERE patient_id = ? AND id != ? AND status IN ('pending', 'leased')
+               AND (due_at > ? OR (due_at = ? AND id > ?)) AND due_at <= ?
+             ORDER BY due_at, id",
+        )
+        .bind(patient_id)
+        .bind(id)
+        .bind(old_due)
+        .bind(old_due)
+        .bind(id)
+        .bind(millis(due_at))
+        .fetch_all(&mut *tx)
+        .await?;
+        for (place, later_id) in later.into_iter().enumerate() {
+            sqlx::query(
+                "UPDATE reminders SET due_at = ?,
+                        attempts = CASE WHEN status = 'leased' AND attempts > 0 THEN attempts - 1 ELSE attempts END,
+                        status = 'pending', lease_until = NULL
+                 WHERE id = ?",
+            )
+            .bind(millis(due_at) + 1 + place as i64)
+            .bind(later_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
     }
 
     /// Ends a row without sending: skipped, cancelled or failed, with the reason. A row
