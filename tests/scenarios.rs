@@ -8,7 +8,6 @@ mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::app::{WAIT, messages_dir, payload_of};
@@ -97,7 +96,7 @@ fn compressed_messages() -> tempfile::TempDir {
 /// The bot as a child process, its log (stderr) collected.
 struct Bot {
     child: Child,
-    log: Arc<Mutex<String>>,
+    log: support::process::Log,
 }
 
 impl Bot {
@@ -119,19 +118,16 @@ impl Bot {
     }
 
     fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.log.lock().clone()
     }
 
-    /// SIGTERM, and the exit code once it stopped (within 12 s).
+    /// SIGTERM, and the exit code once it stopped (within 12 s, else the test fails
+    /// with the bot's log), with the whole log.
     fn terminate(mut self) -> (Option<i32>, String) {
-        // SAFETY: a signal to our own child.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let status = support::process::wait_exit(&mut self.child, Duration::from_secs(12));
-        if status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        (status.and_then(|s| s.code()), self.log())
+        support::process::terminate(&self.child);
+        let status =
+            support::process::exit_within(&mut self.child, &self.log, Duration::from_secs(12));
+        (status.code(), self.log())
     }
 }
 
