@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use support::app::{WAIT, messages_dir, payload_of};
 use support::fake_telegram::{FakeTelegram, SentMessage, TOKEN, TestUser};
 
-/// How long an answer may take when Telegram answered its first tries with a 500
-/// (teloxide waits 10 s after each before the outbox may try again).
+/// How long an answer may take when Telegram answered its first tries with a 500 and
+/// the pacing queue is long.
 const LATE: Duration = Duration::from_secs(40);
 
 /// One day of the course in real time.
@@ -72,8 +72,8 @@ fn compressed_messages() -> tempfile::TempDir {
         if trimmed.starts_with("at =") {
             continue;
         }
-        // Expiries stay long: pacing, a 429's retry_after and teloxide's 10 s pause
-        // after a 500 are real time, not compressed, and would let steps expire.
+        // Expiries stay long: pacing, a 429's retry_after and the backoff after a 500
+        // are real time, not compressed, and would let steps expire.
         if trimmed.starts_with("expires =") {
             out.push_str("expires = \"60s\"\n");
             continue;
@@ -335,13 +335,11 @@ async fn a_morning_rush_of_three_clinics_delivers_every_course_once_in_order() {
             ));
         }
     }
+    // Telegram fails some sends, greetings included.
+    tg.set_random_faults(0.03, 7);
     for (patient, payload) in &patients {
         tg.send_text(patient, &format!("/start {payload}"));
     }
-    // Telegram fails some sends from now on. (Not before: teloxide pauses 10 s after a
-    // 500, and a link answered that late would make the patient link days late on the
-    // compressed clock.)
-    tg.set_random_faults(0.03, 7);
     let chats: Vec<i64> = patients.iter().map(|(p, _)| p.id).collect();
     wait_for_courses(&tg, &db, &chats).await;
     // A moment more for anything that would come twice.

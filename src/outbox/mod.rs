@@ -14,21 +14,23 @@
 //! again; 403 or "chat not found" makes the chat's patients unreachable once and drops
 //! everything else queued for it unsent; 5xx and network errors are retried with
 //! backoff here for answers and staff messages (the scheduler reschedules reminders
-//! itself); any other 400 is logged with Telegram's reason and not retried. A send
-//! waiting in one chat's worker (teloxide sleeps 10 s after a 5xx) holds up that chat
-//! only.
+//! itself); any other 400 is logged with Telegram's reason and not retried. Sends go
+//! through `wire`, not teloxide's request code, which sleeps 10 s after every 5xx; a
+//! slow send holds up its own chat only.
 
 pub mod errors;
 pub mod files;
 pub mod outcome;
 pub mod pacer;
 pub mod staff_alerts;
+pub mod wire;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use teloxide::prelude::*;
+use teloxide::requests::HasPayload;
 use teloxide::types::{
     BotCommand, BotCommandScope, CallbackQueryId, FileId, InlineKeyboardMarkup, InputFile,
     InputMedia, InputMediaPhoto, MessageId, ParseMode, Recipient,
@@ -349,6 +351,8 @@ pub struct Outbox {
 
 struct Inner {
     bot: Bot,
+    /// The outbox's own requests for what it sends (see `wire`).
+    wire: wire::Wire,
     store: Store,
     clock: Arc<dyn Clock>,
     pacer: Pacer,
@@ -371,6 +375,7 @@ impl Outbox {
     ) -> Outbox {
         Outbox {
             inner: Arc::new(Inner {
+                wire: wire::Wire::new(&bot),
                 bot,
                 store,
                 clock,
@@ -737,11 +742,11 @@ impl Inner {
         }
     }
 
-    /// One request to Telegram.
+    /// One request to Telegram, through `wire` (no pause after a 5xx; see there).
     async fn transmit(&self, msg: &Outgoing) -> Outcome {
         let chat = ChatId(msg.chat);
-        let bot = &self.bot;
-        let id = |m: Message| m.id.0;
+        let (bot, wire) = (&self.bot, &self.wire);
+        let id = |m: wire::Sent| m.message_id;
         let sent: Result<i32, RequestError> = match &msg.content {
             Content::Text(html) => {
                 let mut req = bot
@@ -750,36 +755,33 @@ impl Inner {
                 if let Some(b) = &msg.buttons {
                     req = req.reply_markup(b.clone());
                 }
-                req.await.map(id)
+                wire.json("sendMessage", req.payload_ref()).await.map(id)
             }
-            Content::Photo { photo, caption, .. } => {
-                let file = match photo {
-                    Photo::FileId(id) => InputFile::file_id(FileId(id.clone())),
-                    Photo::Png(png) => InputFile::memory(png.clone()).file_name("link.png"),
-                };
-                let mut req = bot
-                    .send_photo(chat, file)
-                    .caption(caption.clone())
-                    .parse_mode(ParseMode::Html);
-                if let Some(b) = &msg.buttons {
-                    req = req.reply_markup(b.clone());
+            Content::Photo { photo, caption, .. } => match photo {
+                Photo::FileId(file) => {
+                    let mut req = bot
+                        .send_photo(chat, InputFile::file_id(FileId(file.clone())))
+                        .caption(caption.clone())
+                        .parse_mode(ParseMode::Html);
+                    if let Some(b) = &msg.buttons {
+                        req = req.reply_markup(b.clone());
+                    }
+                    wire.json("sendPhoto", req.payload_ref()).await.map(id)
                 }
-                req.await.map(id)
-            }
+                Photo::Png(png) => {
+                    let form = wire::upload_form(msg.chat, caption, msg.buttons.as_ref())
+                        .part("photo", wire::file_part(png.clone(), "link.png"));
+                    wire.multipart("sendPhoto", form).await.map(id)
+                }
+            },
             Content::Document {
                 file_name,
                 bytes,
                 caption,
             } => {
-                let file = InputFile::memory(bytes.clone()).file_name(file_name.clone());
-                let mut req = bot
-                    .send_document(chat, file)
-                    .caption(caption.clone())
-                    .parse_mode(ParseMode::Html);
-                if let Some(b) = &msg.buttons {
-                    req = req.reply_markup(b.clone());
-                }
-                req.await.map(id)
+                let form = wire::upload_form(msg.chat, caption, msg.buttons.as_ref())
+                    .part("document", wire::file_part(bytes.clone(), file_name));
+                wire.multipart("sendDocument", form).await.map(id)
             }
             Content::Edit { message_id, text } => {
                 let mut req = bot
@@ -788,7 +790,8 @@ impl Inner {
                 if let Some(b) = &msg.buttons {
                     req = req.reply_markup(b.clone());
                 }
-                not_modified_is_fine(req.await.map(id), *message_id)
+                let sent = wire.json("editMessageText", req.payload_ref()).await;
+                not_modified_is_fine(sent.map(id), *message_id)
             }
             Content::EditCaption {
                 message_id,
@@ -801,15 +804,20 @@ impl Inner {
                 if let Some(b) = &msg.buttons {
                     req = req.reply_markup(b.clone());
                 }
-                not_modified_is_fine(req.await.map(id), *message_id)
+                let sent = wire.json("editMessageCaption", req.payload_ref()).await;
+                not_modified_is_fine(sent.map(id), *message_id)
             }
-            Content::RemoveButtons { message_id } => not_modified_is_fine(
-                bot.edit_message_reply_markup(chat, MessageId(*message_id))
+            Content::RemoveButtons { message_id } => {
+                let req = bot.edit_message_reply_markup(chat, MessageId(*message_id));
+                let sent = wire.json("editMessageReplyMarkup", req.payload_ref()).await;
+                not_modified_is_fine(sent.map(id), *message_id)
+            }
+            Content::LeaveChat => {
+                let req = bot.leave_chat(chat);
+                wire.json::<_, bool>("leaveChat", req.payload_ref())
                     .await
-                    .map(id),
-                *message_id,
-            ),
-            Content::LeaveChat => bot.leave_chat(chat).await.map(|_| 0),
+                    .map(|_| 0)
+            }
             Content::Album(photos) => {
                 let media = photos.iter().map(|p| {
                     InputMedia::Photo(
@@ -818,11 +826,12 @@ impl Inner {
                             .parse_mode(ParseMode::Html),
                     )
                 });
+                let req = bot.send_media_group(chat, media);
                 // Telegram answers with every message of the album: the first stands
                 // for it.
-                bot.send_media_group(chat, media)
+                wire.json::<_, Vec<wire::Sent>>("sendMediaGroup", req.payload_ref())
                     .await
-                    .map(|sent| sent.first().map_or(0, |m| m.id.0))
+                    .map(|sent| sent.first().map_or(0, |m| m.message_id))
             }
         };
         outcome::classify(sent, |m| *m)
