@@ -3,10 +3,10 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use support::app::{WAIT, eventually, messages_dir};
-use support::fake_telegram::{FakeTelegram, Fault, TOKEN, TestUser};
+use support::fake_telegram::{FakeTelegram, Fault, TestUser};
 use support::process::Log;
 
 const PATIENTS: i64 = 15;
@@ -53,32 +53,9 @@ fn burst_messages() -> tempfile::TempDir {
     dir
 }
 
-/// The real binary with its log (info level) on a pipe, collected into the returned
-/// buffer, and with SIGXFSZ ignored, so that a file-size limit makes its writes fail
-/// (EFBIG) instead of killing it, as a full disk makes them fail (ENOSPC).
+/// The real binary on `messages` (see `support::process::spawn_bot`).
 fn spawn_bot(tg: &FakeTelegram, db: &str, messages: &std::path::Path) -> (Child, Log) {
-    use std::os::unix::process::CommandExt;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
-    command
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", tg.api_url())
-        .env("DATABASE_URL", db)
-        .env("AFTERCARE_MESSAGES", messages)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .args(["run", "--poll-timeout", "1s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    // SAFETY: between fork and exec only `signal`, which is async-signal-safe, runs.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
-    let mut bot = command.spawn().unwrap();
-    let log = support::process::capture_stderr(&mut bot);
-    (bot, log)
+    support::process::spawn_bot(&tg.api_url(), db, messages, &[])
 }
 
 /// kill -9 and wait for it, bounded (the test fails with the bot's log otherwise).

@@ -7,7 +7,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use support::app::{WAIT, messages_dir, payload_of};
@@ -101,19 +101,7 @@ struct Bot {
 
 impl Bot {
     fn spawn(tg: &FakeTelegram, db: &str, messages: &Path) -> Bot {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aftercare"))
-            .env("TELOXIDE_TOKEN", TOKEN)
-            .env("TELOXIDE_API_URL", tg.api_url())
-            .env("DATABASE_URL", db)
-            .env("AFTERCARE_MESSAGES", messages)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .args(["run", "--poll-timeout", "1s"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = support::process::capture_stderr(&mut child);
+        let (child, log) = support::process::spawn_bot(&tg.api_url(), db, messages, &[]);
         Bot { child, log }
     }
 

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use aftercare::app::Operations;
 use support::app::{TestApp, WAIT, eventually};
 use support::exposition::{self, has, value};
-use support::fake_telegram::{FakeTelegram, Fault, TOKEN};
+use support::fake_telegram::{FakeTelegram, Fault};
 use support::people::{anna, local};
 
 /// A free loopback port for the in-process bot (the subprocess tests read theirs from
@@ -132,28 +132,8 @@ async fn metrics_count_a_delivered_course_and_match_the_database() {
 }
 
 fn spawn_bot(tg: &FakeTelegram, db: &str) -> (Child, support::process::Log) {
-    use std::os::unix::process::CommandExt;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
-    command
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", tg.api_url())
-        .env("DATABASE_URL", db)
-        .env("AFTERCARE_MESSAGES", support::app::messages_dir())
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .args(["run", "--poll-timeout", "1s", "--http", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    // SAFETY: between fork and exec only `signal`, which is async-signal-safe, runs.
-    unsafe {
-        command.pre_exec(|| {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            Ok(())
-        });
-    }
-    let mut bot = command.spawn().unwrap();
-    let log = support::process::capture_stderr(&mut bot);
-    (bot, log)
+    let messages = support::app::messages_dir();
+    support::process::spawn_bot(&tg.api_url(), db, &messages, &["--http", "127.0.0.1:0"])
 }
 
 async fn health(base: &str) -> (u16, serde_json::Value) {

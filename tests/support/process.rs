@@ -113,3 +113,40 @@ pub fn exit_within(child: &mut Child, log: &Log, timeout: Duration) -> ExitStatu
         }
     }
 }
+
+/// The real binary running the bot (`aftercare run`, long polling every second) against
+/// the stand-in at `api_url`, with `extra` arguments; its log (info level, no colours) on
+/// a pipe, collected into the returned `Log`. SIGXFSZ is ignored, so that a file-size
+/// limit makes its writes fail (EFBIG) instead of killing it, as a full disk makes them
+/// fail (ENOSPC).
+pub fn spawn_bot(
+    api_url: &str,
+    db: &str,
+    messages: &std::path::Path,
+    extra: &[&str],
+) -> (Child, Log) {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aftercare"));
+    command
+        .env("TELOXIDE_TOKEN", super::fake_telegram::TOKEN)
+        .env("TELOXIDE_API_URL", api_url)
+        .env("DATABASE_URL", db)
+        .env("AFTERCARE_MESSAGES", messages)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .args(["run", "--poll-timeout", "1s"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: between fork and exec only `signal`, which is async-signal-safe, runs.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut bot = command.spawn().unwrap();
+    let log = capture_stderr(&mut bot);
+    (bot, log)
+}
