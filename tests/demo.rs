@@ -266,3 +266,151 @@ async fn the_demo_page_enrolls_a_patient_plays_the_course_and_alerts_the_owner()
         "the demo kept its database in the folder it was given"
     );
 }
+
+/// What the page's columns hold: every message so far (the page's own poll).
+async fn page_messages(http: &reqwest::Client, url: &str) -> Vec<serde_json::Value> {
+    let state: serde_json::Value = http
+        .get(format!("{url}api/state?since=0"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    state["messages"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until the bot wrote a message in `chat` whose page HTML contains `needle`.
+async fn bot_wrote(
+    http: &reqwest::Client,
+    url: &str,
+    chat: i64,
+    needle: &str,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = page_messages(http, url).await.into_iter().find(|m| {
+            m["from_bot"] == true
+                && m["chat"] == chat
+                && m["html"].as_str().is_some_and(|h| h.contains(needle))
+        });
+        if let Some(m) = found {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bot wrote no {needle:?} in chat {chat}: {:#?}",
+            page_messages(http, url).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for the first file the bot sent in `chat`, as the page shows it.
+async fn page_file(http: &reqwest::Client, url: &str, chat: i64) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = page_messages(http, url)
+            .await
+            .into_iter()
+            .find(|m| m["from_bot"] == true && m["chat"] == chat && m["document"].is_array());
+        if let Some(m) = found {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no file on the page"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Course files on the page: `/course export` shows a file to download, and the file
+/// sent back with 📎 reaches the bot as a document (no browser needed: the page's API).
+#[tokio::test]
+async fn the_page_downloads_an_exported_course_and_sends_it_back_as_a_file() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, url) = start_demo(dir.path());
+    let url = if url.ends_with('/') {
+        url
+    } else {
+        format!("{url}/")
+    };
+    let http = reqwest::Client::new();
+    let state: serde_json::Value = http
+        .get(format!("{url}api/state?since=0"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let owner = state["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["role"] == "owner")
+        .expect("the demo has an owner")["id"]
+        .as_i64()
+        .unwrap();
+    let say = |text: &str| {
+        http.post(format!("{url}api/send"))
+            .json(&json!({ "person": owner, "text": text }))
+            .send()
+    };
+    assert!(
+        say("/course new \"Laser care\" from microneedling")
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    bot_wrote(&http, &url, owner, "created").await;
+    say("/course export laser-care").await.unwrap();
+    let exported = page_file(&http, &url, owner).await;
+    assert_eq!(exported["document"][1], "laser-care.toml");
+    let file = http
+        .get(format!(
+            "{url}{}",
+            exported["document"][0]
+                .as_str()
+                .unwrap()
+                .trim_start_matches('/')
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(file.status().is_success());
+    let disposition = file.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(disposition, "attachment; filename=\"laser-care.toml\"");
+    let bytes = file.bytes().await.unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.contains("name = \"Laser care\""), "{text}");
+
+    // Sent back unchanged with 📎: the bot fetches it, checks it, and says so.
+    let sent = http
+        .post(format!("{url}api/document"))
+        .json(&json!({
+            "person": owner,
+            "file_name": "laser-care.toml",
+            "data": base64::engine::general_purpose::STANDARD.encode(&bytes),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success());
+    bot_wrote(&http, &url, owner, "Nothing to save").await;
+    // An empty file is refused by the page, before the bot.
+    let empty = http
+        .post(format!("{url}api/document"))
+        .json(&json!({ "person": owner, "file_name": "x.toml", "data": "" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 400);
+    stop_demo(demo);
+}

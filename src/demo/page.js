@@ -57,7 +57,12 @@ function column(person) {
     reader.onload = async () => {
       const data = String(reader.result).replace(/^data:[^,]*,/, "");
       const caption = input.value.trim() || null;
-      await api("/api/photo", { person: person.id, data, caption, reply_to: col.replyTo });
+      // Pictures go as photos, anything else (a course file) as a document.
+      if (file.type.startsWith("image/")) {
+        await api("/api/photo", { person: person.id, data, caption, reply_to: col.replyTo });
+      } else {
+        await api("/api/document", { person: person.id, file_name: file.name, data, caption });
+      }
       input.value = "";
       setReply(col, null);
     };
@@ -113,6 +118,14 @@ function renderMessage(m) {
     p.className = "nophoto";
     p.textContent = "📷 photo";
     bubble.appendChild(p);
+  }
+  if (m.document) {
+    const a = document.createElement("a");
+    a.className = "file";
+    a.href = m.document[0];
+    a.download = m.document[1];
+    a.textContent = "📄 " + m.document[1];
+    bubble.appendChild(a);
   }
   const body = document.createElement("span");
   body.className = "body";

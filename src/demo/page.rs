@@ -57,8 +57,10 @@ pub fn router(state: PageState) -> Router {
         .route("/api/send", post(send))
         .route("/api/press", post(press))
         .route("/api/photo", post(photo))
+        .route("/api/document", post(send_document))
         .route("/api/clock", post(set_clock))
         .route("/photo/{id}", get(picture))
+        .route("/file/{id}", get(file))
         .layer(DefaultBodyLimit::max(MAX_PHOTO * 2))
         .layer(middleware::from_fn_with_state(state.clone(), same_host))
         .with_state(state)
@@ -227,6 +229,37 @@ async fn photo(State(s): State<PageState>, Json(p): Json<Photo>) -> Response {
 }
 
 #[derive(Deserialize)]
+struct Document {
+    person: i64,
+    file_name: String,
+    /// The file, base64 (standard alphabet).
+    data: String,
+    #[serde(default)]
+    caption: Option<String>,
+}
+
+/// A file a person sends (a course file for the bot to check), as Telegram's apps send
+/// any file that is not shown as a picture.
+async fn send_document(State(s): State<PageState>, Json(d): Json<Document>) -> Response {
+    let Some(person) = s.people.get(d.person) else {
+        return refuse(StatusCode::NOT_FOUND, "no such person");
+    };
+    let bytes = match base64::engine::general_purpose::STANDARD.decode(d.data.trim()) {
+        Ok(b) if !b.is_empty() && b.len() <= MAX_PHOTO => b,
+        _ => return refuse(StatusCode::BAD_REQUEST, "a file of up to 10 MB"),
+    };
+    let name: String = d.file_name.trim().chars().take(200).collect();
+    if name.is_empty() {
+        return refuse(StatusCode::BAD_REQUEST, "a file name");
+    }
+    let caption = d.caption.as_deref().map(str::trim);
+    let id = s
+        .standin
+        .send_document(&person.person(), &name, bytes, caption);
+    Json(json!({ "message_id": id })).into_response()
+}
+
+#[derive(Deserialize)]
 struct ClockChange {
     #[serde(default)]
     speed: Option<u32>,
@@ -270,4 +303,33 @@ async fn picture(State(s): State<PageState>, Path(id): Path<i32>) -> Response {
         "application/octet-stream"
     };
     ([(header::CONTENT_TYPE, kind)], bytes.to_vec()).into_response()
+}
+
+/// A file in a chat, as a download named as it was sent.
+async fn file(State(s): State<PageState>, Path(id): Path<i32>) -> Response {
+    let Some((name, bytes)) = s.standin.document(id) else {
+        return refuse(StatusCode::NOT_FOUND, "no file");
+    };
+    // Only plain characters in the header; the page shows the real name.
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{safe}\""),
+            ),
+        ],
+        bytes.to_vec(),
+    )
+        .into_response()
 }

@@ -20,6 +20,8 @@ pub struct MessageView {
     pub photo: Option<String>,
     /// A photo the stand-in has no bytes of (a test's placeholder).
     pub photo_missing: bool,
+    /// A file (a course as `/course export` sends it): where it is served, and its name.
+    pub document: Option<(String, String)>,
     pub buttons: Vec<Vec<ButtonView>>,
     pub edited: bool,
     /// The message this one answers: its id and the start of its text.
@@ -49,6 +51,10 @@ pub fn view(m: &ChatMessage, has_bytes: bool) -> MessageView {
         html: to_html(text, entities),
         photo: (m.has_photo && has_bytes).then(|| format!("/photo/{}", m.message_id)),
         photo_missing: m.has_photo && !has_bytes,
+        document: j["document"].is_object().then(|| {
+            let name = j["document"]["file_name"].as_str().unwrap_or("file");
+            (format!("/file/{}", m.message_id), name.to_string())
+        }),
         buttons: buttons(j),
         edited: j.get("edit_date").is_some(),
         reply_to: j.get("reply_to_message").map(|r| {
