@@ -403,7 +403,7 @@ async fn parent() {
         claim_t.push(t.elapsed());
         claimed_total += rows.len();
         let t = Instant::now();
-        let _ = store.next_wakeup().await.expect("next_wakeup");
+        let _ = store.next_wakeup(&[]).await.expect("next_wakeup");
         wake_t.push(t.elapsed());
         for r in &rows {
             let t = Instant::now();
@@ -505,7 +505,7 @@ async fn child(db: PathBuf) {
     let catalog_t = t.elapsed();
     drop(catalog);
     let t = Instant::now();
-    let next = store.next_wakeup().await.expect("next_wakeup");
+    let next = store.next_wakeup(&[]).await.expect("next_wakeup");
     let first_wake_t = t.elapsed();
     println!(
         "ready: Store::open + migrate {:.2} ms, load_catalog {:.2} ms, first next_wakeup {:.3} ms (next in {} min)",
@@ -534,7 +534,7 @@ async fn child(db: PathBuf) {
             .await
             .expect("claim");
         assert!(rows.is_empty(), "idle child found due rows");
-        store.next_wakeup().await.expect("next_wakeup")
+        store.next_wakeup(&[]).await.expect("next_wakeup")
     };
     let rounds = 200;
     let (c0, t0) = (cpu_ns_threads(), Instant::now());

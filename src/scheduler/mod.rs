@@ -155,7 +155,7 @@ impl Scheduler {
                 continue;
             }
             let next = if room > 0 {
-                self.next_wakeup().await
+                self.next_wakeup(&sending).await
             } else {
                 None
             };
@@ -207,9 +207,10 @@ impl Scheduler {
             .await
     }
 
-    async fn next_wakeup(&self) -> Option<DateTime<Utc>> {
+    async fn next_wakeup(&self, sending: &HashSet<i64>) -> Option<DateTime<Utc>> {
+        let sending: Vec<i64> = sending.iter().copied().collect();
         let both = async {
-            let reminder = self.store.next_wakeup().await?;
+            let reminder = self.store.next_wakeup(&sending).await?;
             let realert = self.next_realert().await?;
             Ok::<_, sqlx::Error>(reminder.into_iter().chain(realert).min())
         };

@@ -205,13 +205,23 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// When the scheduler next has work: the earliest pending row or lease deadline.
-    pub async fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    /// When the scheduler next has work: the earliest pending row or lease deadline,
+    /// leaving out rows of `in_flight` (still in this process's outbox): they cannot be
+    /// claimed until their send ends, which wakes the scheduler anyway, and a due one
+    /// counted here would make it spin meanwhile.
+    pub async fn next_wakeup(
+        &self,
+        in_flight: &[i64],
+    ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        let in_flight = json_ids(in_flight);
         let next: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(t) FROM (
                SELECT MIN(due_at) AS t FROM reminders WHERE status = 'pending'
-               UNION ALL SELECT MIN(lease_until) FROM reminders WHERE status = 'leased')",
+                 AND id NOT IN (SELECT value FROM json_each(?1))
+               UNION ALL SELECT MIN(lease_until) FROM reminders WHERE status = 'leased'
+                 AND id NOT IN (SELECT value FROM json_each(?1)))",
         )
+        .bind(in_flight)
         .fetch_one(&self.pool)
         .await?;
         Ok(next.map(from_millis))
