@@ -267,62 +267,45 @@ async fn the_demo_page_enrolls_a_patient_plays_the_course_and_alerts_the_owner()
     );
 }
 
-/// What the page's columns hold: every message so far (the page's own poll).
-async fn page_messages(http: &reqwest::Client, url: &str) -> Vec<serde_json::Value> {
-    let state: serde_json::Value = http
-        .get(format!("{url}api/state?since=0"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    state["messages"].as_array().cloned().unwrap_or_default()
+/// Waits, on the page's own long poll (its state answers when something new is
+/// written), for a message the page shows that matches `wanted`.
+async fn page_message(
+    http: &reqwest::Client,
+    url: &str,
+    what: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut since = 0;
+    loop {
+        let state: serde_json::Value = http
+            .get(format!("{url}api/state?since={since}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let messages = state["messages"].as_array().cloned().unwrap_or_default();
+        if let Some(m) = messages.into_iter().find(|m| wanted(m)) {
+            return m;
+        }
+        since = state["seq"].as_u64().unwrap_or(since);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page shows no {what}"
+        );
+    }
 }
 
 /// Waits until the bot wrote a message in `chat` whose page HTML contains `needle`.
-async fn bot_wrote(
-    http: &reqwest::Client,
-    url: &str,
-    chat: i64,
-    needle: &str,
-) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let found = page_messages(http, url).await.into_iter().find(|m| {
-            m["from_bot"] == true
-                && m["chat"] == chat
-                && m["html"].as_str().is_some_and(|h| h.contains(needle))
-        });
-        if let Some(m) = found {
-            return m;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the bot wrote no {needle:?} in chat {chat}: {:#?}",
-            page_messages(http, url).await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits for the first file the bot sent in `chat`, as the page shows it.
-async fn page_file(http: &reqwest::Client, url: &str, chat: i64) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let found = page_messages(http, url)
-            .await
-            .into_iter()
-            .find(|m| m["from_bot"] == true && m["chat"] == chat && m["document"].is_array());
-        if let Some(m) = found {
-            return m;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no file on the page"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn bot_wrote(http: &reqwest::Client, url: &str, chat: i64, needle: &str) {
+    page_message(http, url, needle, |m| {
+        m["from_bot"] == true
+            && m["chat"] == chat
+            && m["html"].as_str().is_some_and(|h| h.contains(needle))
+    })
+    .await;
 }
 
 /// Course files on the page: `/course export` shows a file to download, and the file
@@ -368,7 +351,10 @@ async fn the_page_downloads_an_exported_course_and_sends_it_back_as_a_file() {
     );
     bot_wrote(&http, &url, owner, "created").await;
     say("/course export laser-care").await.unwrap();
-    let exported = page_file(&http, &url, owner).await;
+    let exported = page_message(&http, &url, "file", |m| {
+        m["from_bot"] == true && m["chat"] == owner && m["document"].is_array()
+    })
+    .await;
     assert_eq!(exported["document"][1], "laser-care.toml");
     let file = http
         .get(format!(

@@ -246,6 +246,8 @@ async fn wait_for_courses(tg: &FakeTelegram, db: &str, chats: &[i64]) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let store = support::app::open_store(db).await;
     loop {
+        // The stand-in's write number before looking: news after it ends the wait below.
+        let (seen, _) = tg.chat_messages_since(u64::MAX);
         let done = chats
             .iter()
             .all(|c| steps_received(tg, *c).len() >= STEPS.len());
@@ -262,7 +264,8 @@ async fn wait_for_courses(tg: &FakeTelegram, db: &str, chats: &[i64]) {
         if Instant::now() > deadline {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Until the bot writes again (rows finishing unsent are re-read twice a second).
+        tg.wait_for_news(seen, Duration::from_millis(500)).await;
     }
     let rows: Vec<(i64, String, String, Option<String>, i64)> = sqlx::query_as(
         "SELECT p.chat_id, r.step_id, r.status, r.note, r.attempts FROM reminders r
@@ -330,8 +333,8 @@ async fn a_morning_rush_of_three_clinics_delivers_every_course_once_in_order() {
     }
     let chats: Vec<i64> = patients.iter().map(|(p, _)| p.id).collect();
     wait_for_courses(&tg, &db, &chats).await;
-    // A moment more for anything that would come twice.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The stop lets every send on the wire finish: anything that would come twice is in
+    // the stand-in's record once the bot has exited.
     let (code, log) = bot.terminate();
     assert_eq!(code, Some(0), "{log}");
     for (patient, _) in &patients {
@@ -463,8 +466,13 @@ async fn hostile_input_stops_blocks_erasure_and_a_restart_mid_course() {
     .await;
     tg.block_bot(blocker.id);
 
-    // SIGTERM mid-course, then a start on the same database.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // SIGTERM mid-course (once the bot met the block), then a start on the same database.
+    support::app::eventually("the bot met the blocked chat", || async {
+        tg.rejected()
+            .iter()
+            .any(|(_, chat, code, _)| *chat == blocker.id && *code == 403)
+    })
+    .await;
     let (code, first_log) = bot.terminate();
     assert_eq!(code, Some(0), "{first_log}");
     let bot = Bot::spawn(&tg, &db, messages.path());
