@@ -267,6 +267,18 @@ async fn the_demo_page_enrolls_a_patient_plays_the_course_and_alerts_the_owner()
     );
 }
 
+/// The page's state: what was written after write number `since` (the page's long poll:
+/// it answers at once when there is news, else after a short wait), people and clock.
+async fn page_state(http: &reqwest::Client, url: &str, since: u64) -> serde_json::Value {
+    http.get(format!("{url}api/state?since={since}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Waits, on the page's own long poll (its state answers when something new is
 /// written), for a message the page shows that matches `wanted`.
 async fn page_message(
@@ -278,14 +290,7 @@ async fn page_message(
     let deadline = tokio::time::Instant::now() + WAIT;
     let mut since = 0;
     loop {
-        let state: serde_json::Value = http
-            .get(format!("{url}api/state?since={since}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let state = page_state(http, url, since).await;
         let messages = state["messages"].as_array().cloned().unwrap_or_default();
         if let Some(m) = messages.into_iter().find(|m| wanted(m)) {
             return m;
@@ -321,15 +326,7 @@ async fn the_page_downloads_an_exported_course_and_sends_it_back_as_a_file() {
         format!("{url}/")
     };
     let http = reqwest::Client::new();
-    let state: serde_json::Value = http
-        .get(format!("{url}api/state?since=0"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let owner = state["people"]
+    let owner = page_state(&http, &url, 0).await["people"]
         .as_array()
         .unwrap()
         .iter()

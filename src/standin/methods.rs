@@ -87,16 +87,8 @@ pub(super) fn set_my_commands(shared: &Shared, p: &Params) -> Reply {
     }
     let mut list = Vec::new();
     for c in cmds {
-        let name = c
-            .get("command")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let desc = c
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let name = text_field(&c, "command");
+        let desc = text_field(&c, "description");
         let name_ok = (1..=32).contains(&name.len())
             && name
                 .bytes()
@@ -776,11 +768,7 @@ pub(super) async fn send_media_group(shared: &Shared, p: &Params, files: &Files)
             },
             _ => return bad("can't parse InputMedia: media isn't specified"),
         };
-        let source = obj
-            .get("caption")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let source = text_field(item, "caption");
         let parse_mode = obj
             .get("parse_mode")
             .and_then(Value::as_str)
@@ -858,4 +846,12 @@ pub(super) async fn send_media_group(shared: &Shared, p: &Params, files: &Files)
     shared.sent_notify.notify_waiters();
     shared.publish(last_seq);
     Reply::Ok(Value::Array(sent))
+}
+
+/// A string field of a JSON object the bot sent, empty when missing or not a string.
+fn text_field(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
